@@ -1,0 +1,1 @@
+"""The ``switchgear`` command line: serve, config check, simulate, version."""

@@ -1,0 +1,130 @@
+"""Loading settings: YAML (safe loader only), ``${ENV}`` interpolation, precise error messages.
+
+``${NAME}`` is replaced by the environment variable (an unset variable is an error naming it and
+the key); ``${NAME:-default}`` falls back to the default; ``$${`` is a literal ``${``. Errors carry
+the key path (``providers.openai.api_key``) and never the value of a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from switchgear.config.model import Settings
+
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message says where and how to fix it."""
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
+    """Read, interpolate and validate a YAML configuration file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping (server:, providers:, models:)")
+    return parse_settings(raw, environ)
+
+
+def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """Validate an already-parsed configuration tree."""
+    tree = _interpolate(dict(raw), "", environ)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _interpolate(node: Any, path: str, environ: Mapping[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), environ) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, f"{path}[{i}]", environ) for i, v in enumerate(node)]
+    if isinstance(node, str) and "$" in node:
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            name, default = match.group(1), match.group(2)
+            value = environ.get(name)
+            if value is None or (value == "" and default is not None):
+                if default is not None:
+                    return default
+                raise ConfigError(f"{path}: environment variable {name} is not set")
+            return value
+
+        return _VAR.sub(replace, node)
+    return node
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = _path(error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown key{_suggest(error['loc'])}")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{loc}: {message}" if loc else message)
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "json-")):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _suggest(loc: tuple[int | str, ...]) -> str:
+    """Name the allowed keys at the place of an unknown key (and the closest one)."""
+    model: Any = Settings
+    skip_key = False
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        if skip_key:  # the key of a mapping such as providers.<name>
+            skip_key = False
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        skip_key = getattr(field.annotation, "__origin__", None) is dict
+        model = _inner_model(field.annotation)
+    fields = list(getattr(model, "model_fields", {}) or [])
+    if not fields:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{hint}; allowed: {', '.join(fields)}"
+
+
+def _inner_model(annotation: Any) -> Any:
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None

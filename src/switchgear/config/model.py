@@ -1,0 +1,174 @@
+"""The settings tree: typed, frozen, validated once at startup; unknown keys are errors.
+
+Durations and sizes are strings with units ("30s", "20MB"); secrets are ``SecretStr`` and never
+print. Cross-references (a deployment naming a provider) are checked here; whether a provider
+``type`` is one switchgear serves is checked by the provider registry, which owns that knowledge.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from switchgear.core.units import parse_duration, parse_size
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, bool):
+        raise ValueError("a duration is a string with a unit, e.g. '30s'")
+    return value
+
+
+def _size(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_size(value)
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Size = Annotated[int, BeforeValidator(_size), Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Timeouts(_Model):
+    """Deadlines for one upstream attempt."""
+
+    connect: Duration = 10.0
+    first_byte: Duration = 600.0  # non-streaming answers arrive whole: this is the generation time
+    chunk_gap: Duration = 120.0  # longest silence between two stream chunks
+    total: Duration = 1800.0
+
+
+class PartialTimeouts(_Model):
+    connect: Duration | None = None
+    first_byte: Duration | None = None
+    chunk_gap: Duration | None = None
+    total: Duration | None = None
+
+    def over(self, base: Timeouts) -> Timeouts:
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
+class UpstreamSettings(_Model):
+    """The shared outbound HTTP client."""
+
+    timeouts: Timeouts = Timeouts()
+    max_connections: int = Field(default=2000, ge=1)
+    keepalive: Duration = 30.0
+
+
+class ServerSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=4000, ge=0, le=65535)
+    master_key: SecretStr | None = None
+    max_body_size: Size = 20_000_000
+    workers: int = Field(default=1, ge=1, le=256)
+    drain_timeout: Duration = 30.0
+
+    @field_validator("master_key")
+    @classmethod
+    def _non_empty_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 8:
+            raise ValueError("master_key must be at least 8 characters")
+        return value
+
+
+class ProviderSettings(_Model):
+    """Named credentials and endpoint. ``type`` is a wire family or a vendor profile name."""
+
+    type: str
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_version: str | None = None
+    headers: dict[str, SecretStr] = {}
+    timeouts: PartialTimeouts | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {value!r}")
+        return value.rstrip("/") if value else value
+
+
+def _usd(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("a price is a decimal number of USD per million tokens, e.g. '0.15'")
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"invalid price {value!r}") from exc
+    if price < 0 or not price.is_finite():
+        raise ValueError(f"invalid price {value!r}")
+    return price
+
+
+UsdPerMillion = Annotated[Decimal, BeforeValidator(_usd)]
+
+
+class PricingSettings(_Model):
+    """Prices in USD per million tokens (decimal strings), overriding the bundled catalog."""
+
+    input: UsdPerMillion | None = None
+    output: UsdPerMillion | None = None
+    cache_read: UsdPerMillion | None = None
+    cache_write: UsdPerMillion | None = None
+
+
+class DeploymentSettings(_Model):
+    provider: str
+    model: str = Field(min_length=1)
+    weight: int = Field(default=1, ge=0)
+
+
+class ModelSettings(_Model):
+    """A public model name and the deployments that serve it, tried in order."""
+
+    name: str = Field(min_length=1, max_length=256)
+    deployments: list[DeploymentSettings] = Field(min_length=1)
+    pricing: PricingSettings | None = None
+    context_window: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+
+
+class Settings(_Model):
+    server: ServerSettings = ServerSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
+    providers: dict[str, ProviderSettings] = {}
+    models: list[ModelSettings] = []
+
+    @field_validator("providers")
+    @classmethod
+    def _provider_names(cls, value: dict[str, ProviderSettings]) -> dict[str, ProviderSettings]:
+        for name in value:
+            if not _NAME.match(name):
+                raise ValueError(
+                    f"provider name {name!r} must be 1-64 letters, digits, '.', '_' or '-' (no '/')"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        seen: set[str] = set()
+        for i, model in enumerate(self.models):
+            if model.name in seen:
+                raise ValueError(f"models[{i}].name: model {model.name!r} is defined twice")
+            seen.add(model.name)
+            for j, deployment in enumerate(model.deployments):
+                if deployment.provider not in self.providers:
+                    known = ", ".join(sorted(self.providers)) or "none configured"
+                    raise ValueError(
+                        f"models[{i}].deployments[{j}].provider: unknown provider "
+                        f"{deployment.provider!r} (providers: {known})"
+                    )
+        return self

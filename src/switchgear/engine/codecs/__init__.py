@@ -1,0 +1,1 @@
+"""Inbound codecs: checking and decoding each client-facing API's requests."""

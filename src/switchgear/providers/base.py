@@ -1,0 +1,110 @@
+"""The provider adapter protocol and the runtime objects it works on.
+
+An adapter is pure translation for one wire family: it builds the upstream ``HttpRequest``,
+reads usage from answers, filters streams and maps upstream errors. It never opens a socket,
+reads the environment or logs: I/O lives in ``transport`` and ``engine``. Vendors that share a
+wire family differ only by their ``Profile`` (base URL, auth header, parameter quirks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from switchgear.catalog import ModelInfo
+from switchgear.config.model import Timeouts
+from switchgear.core.errors import UpstreamError
+from switchgear.core.usage import Usage
+from switchgear.transport.client import HttpRequest
+
+Endpoint = Literal["chat", "completions", "embeddings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What distinguishes one vendor of a wire family from another: data, not code."""
+
+    name: str
+    family: str
+    title: str
+    base_url: str | None  # None: the user must give one (Azure)
+    env_key: str | None = None  # environment variable holding the API key, for discovery
+    auth: Literal["bearer", "api-key", "none"] = "bearer"
+    url_style: Literal["openai", "azure"] = "openai"
+    key_required: bool = True
+    max_completion_tokens: bool = True  # False: send max_tokens instead
+    stream_usage: bool = True  # accepts stream_options.include_usage
+    embeddings_base64: bool = False  # accepts encoding_format=base64
+    drop_params: frozenset[str] = frozenset()  # parameters the vendor rejects
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A configured provider: a named set of credentials and an endpoint."""
+
+    name: str
+    profile: Profile
+    adapter: Adapter
+    base_url: str
+    api_key: str | None = field(repr=False)
+    api_version: str | None
+    headers: Mapping[str, str] = field(repr=False)
+    timeouts: Timeouts
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One concrete model at one provider; what a request is finally sent to."""
+
+    provider: Provider
+    model: str
+    weight: int = 1
+    info: ModelInfo | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider.name}/{self.model}"
+
+
+class StreamRelay(Protocol):
+    """Filters one upstream stream on its way to the client and records what passed."""
+
+    usage: Usage | None
+    done: bool
+    events: int
+
+    def feed(self, data: bytes) -> bytes:
+        """Upstream bytes in; the bytes to forward to the client out (possibly b"")."""
+        ...
+
+    def finish(self) -> bytes:
+        """The upstream ended; bytes to close the client's stream with (an error event if cut)."""
+        ...
+
+    def error(self, exc: UpstreamError) -> bytes:
+        """An in-band error event for a failure after the first byte."""
+        ...
+
+
+class Adapter(Protocol):
+    family: str
+
+    def build_passthrough(
+        self, endpoint: Endpoint, body: dict[str, Any], deployment: Deployment, *, want_usage: bool
+    ) -> HttpRequest:
+        """The upstream request for a same-family client body (only the model and usage options change)."""
+        ...
+
+    def read_answer(
+        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
+    ) -> tuple[bytes, Usage]:
+        """Check a successful non-streamed answer and read its usage; returns the bytes for the client."""
+        ...
+
+    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> StreamRelay: ...
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
+        """An upstream HTTP error answer as a gateway error."""
+        ...

@@ -1,0 +1,153 @@
+"""The OpenAI wire family adapter: passthrough requests, answer checks, errors.
+
+Same-family requests keep the client's body: only ``model`` is replaced, ``stream_options``
+gains ``include_usage`` (so usage is always captured), and a vendor's quirks from its profile
+are applied (``max_completion_tokens`` renamed, rejected parameters dropped, embeddings asked
+as floats and re-encoded when the vendor has no base64).
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from switchgear.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from switchgear.core.redact import redact
+from switchgear.core.usage import Usage
+from switchgear.providers.base import Deployment, Endpoint
+from switchgear.providers.openai.stream import OpenAIStreamRelay
+from switchgear.transport.client import HttpRequest
+
+_PATHS: dict[str, str] = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+_MAX_MESSAGE = 1000
+
+
+class OpenAIAdapter:
+    family = "openai"
+
+    def build_passthrough(
+        self, endpoint: Endpoint, body: dict[str, Any], deployment: Deployment, *, want_usage: bool
+    ) -> HttpRequest:
+        provider = deployment.provider
+        profile = provider.profile
+        out = dict(body)
+        out["model"] = deployment.model
+        if endpoint != "embeddings":
+            if want_usage and out.get("stream") and profile.stream_usage:
+                options = out.get("stream_options")
+                out["stream_options"] = {**options, "include_usage": True} if options else {"include_usage": True}
+            if not profile.max_completion_tokens and "max_completion_tokens" in out:
+                value = out.pop("max_completion_tokens")
+                out.setdefault("max_tokens", value)
+        elif out.get("encoding_format") == "base64" and not profile.embeddings_base64:
+            out["encoding_format"] = "float"
+        for name in profile.drop_params:
+            out.pop(name, None)
+        headers = {"content-type": "application/json", **provider.headers}
+        if provider.api_key:
+            if profile.auth == "api-key":
+                headers["api-key"] = provider.api_key
+            else:
+                headers["authorization"] = "Bearer " + provider.api_key
+        if profile.url_style == "azure":
+            url = f"{provider.base_url}/openai/deployments/{deployment.model}{_PATHS[endpoint]}"
+            return HttpRequest("POST", url, headers, _dumps(out), {"api-version": provider.api_version or ""})
+        return HttpRequest("POST", provider.base_url + _PATHS[endpoint], headers, _dumps(out))
+
+    def read_answer(
+        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
+    ) -> tuple[bytes, Usage]:
+        provider = deployment.provider.name
+        try:
+            answer = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError(
+                f"provider {provider!r} answered with a body that is not JSON", provider=provider
+            ) from None
+        if not isinstance(answer, dict):
+            raise UpstreamProtocolError(f"provider {provider!r} answered with a non-object body", provider=provider)
+        expected = "data" if endpoint == "embeddings" else "choices"
+        if expected not in answer:
+            if "error" in answer:
+                raise self.map_error(502, {}, raw, provider)
+            raise UpstreamProtocolError(
+                f"provider {provider!r} answered without {expected!r}: not an OpenAI {endpoint} response",
+                provider=provider,
+            )
+        usage = Usage.from_openai(answer.get("usage"))
+        if (
+            endpoint == "embeddings"
+            and client_body.get("encoding_format") == "base64"
+            and not deployment.provider.profile.embeddings_base64
+        ):
+            raw = _dumps(_embeddings_to_base64(answer, provider))
+        return raw, usage
+
+    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> OpenAIStreamRelay:
+        return OpenAIStreamRelay(
+            deployment.provider.name,
+            drop_usage_chunk=not client_wants_usage and deployment.provider.profile.stream_usage,
+        )
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
+        message, type_, code, param = _error_fields(body)
+        if status >= 500 or not message:
+            # Provider-internal details stay in the logs; the client learns who failed and how.
+            text = f"provider {provider!r} failed with HTTP {status}"
+        else:
+            text = f"provider {provider!r}: {redact(message)[:_MAX_MESSAGE]}"
+        return UpstreamStatusError(
+            status,
+            text,
+            provider=provider,
+            upstream_type=type_,
+            upstream_code=code,
+            param=param,
+            retry_after=headers.get("retry-after"),
+        )
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # integers beyond 64 bits: rare, but valid JSON
+        import json
+
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _error_fields(body: bytes) -> tuple[str, str | None, str | None, str | None]:
+    """message, type, code, param from the error shapes OpenAI-compatible servers use."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body[:_MAX_MESSAGE].decode("utf-8", "replace").strip(), None, None, None
+    if not isinstance(data, dict):
+        return "", None, None, None
+    error = data.get("error", data)
+    if isinstance(error, str):
+        return error, None, None, None
+    if not isinstance(error, dict):
+        return "", None, None, None
+    message = error.get("message") or error.get("detail") or ""
+    if not isinstance(message, str):
+        message = orjson.dumps(message).decode()
+
+    def text(key: str) -> str | None:
+        value = error.get(key)
+        return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+    return message, text("type"), text("code"), text("param")
+
+
+def _embeddings_to_base64(answer: dict[str, Any], provider: str) -> dict[str, Any]:
+    for item in answer.get("data") or []:
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        if not isinstance(vector, list):
+            raise UpstreamProtocolError(f"provider {provider!r} sent an embedding that is not a list", provider=provider)
+        item["embedding"] = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+    return answer

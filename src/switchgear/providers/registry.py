@@ -1,0 +1,115 @@
+"""The registry: provider ``type`` names to wire-family adapters and vendor profiles.
+
+This is the one place that knows which types exist. ``build_providers`` turns validated
+settings into runtime ``Provider`` objects (checking what only the registry can check: the type
+is served, Azure has its URL, a key is present where the vendor needs one);
+``discover_from_env`` builds provider settings from well-known environment variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from switchgear.config.load import ConfigError
+from switchgear.config.model import Settings
+from switchgear.providers.base import Adapter, Profile, Provider
+from switchgear.providers.openai import PROFILES, OpenAIAdapter
+
+_ADAPTERS: dict[str, Adapter] = {"openai": OpenAIAdapter()}
+
+# Families switchgear knows of but does not serve in this version (native protocols come next).
+_NOT_YET: dict[str, str] = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "vertex": "",
+    "bedrock": "",
+    "cohere": "COHERE_API_KEY",
+}
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
+
+
+def served_types() -> list[str]:
+    return sorted(PROFILES)
+
+
+def profile_for(type_: str) -> Profile:
+    profile = PROFILES.get(type_)
+    if profile is None:
+        if type_ in _NOT_YET:
+            raise ConfigError(f"type {type_!r} is recognised but not served by this version of switchgear")
+        raise ConfigError(f"unknown type {type_!r}; served types: {', '.join(served_types())}")
+    return profile
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    providers: dict[str, Provider] = {}
+    errors: list[str] = []
+    for name, conf in settings.providers.items():
+        where = f"providers.{name}"
+        try:
+            profile = profile_for(conf.type)
+        except ConfigError as exc:
+            errors.append(f"{where}.type: {exc}")
+            continue
+        base_url = conf.base_url or profile.base_url
+        if base_url is None:
+            errors.append(f"{where}.base_url: required for type {conf.type!r} ({profile.notes})")
+            continue
+        api_key = conf.api_key.get_secret_value() if conf.api_key else None
+        if profile.key_required and not api_key:
+            errors.append(f"{where}.api_key: required for type {conf.type!r}")
+            continue
+        api_version = conf.api_version
+        if profile.url_style == "azure" and not api_version:
+            api_version = AZURE_DEFAULT_API_VERSION
+        timeouts = conf.timeouts.over(settings.upstream.timeouts) if conf.timeouts else settings.upstream.timeouts
+        providers[name] = Provider(
+            name=name,
+            profile=profile,
+            adapter=_ADAPTERS[profile.family],
+            base_url=base_url,
+            api_key=api_key,
+            api_version=api_version,
+            headers={k.lower(): v.get_secret_value() for k, v in conf.headers.items()},
+            timeouts=timeouts,
+        )
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return providers
+
+
+def discover_from_env(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Provider settings from well-known variables, and a line per finding for the startup log."""
+    found: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for profile in PROFILES.values():
+        prefix = profile.name.upper()
+        base_url = environ.get(f"{prefix}_BASE_URL")
+        key = environ.get(profile.env_key) if profile.env_key else None
+        if profile.url_style == "azure":
+            key = key or environ.get("AZURE_OPENAI_API_KEY")
+            base_url = base_url or environ.get("AZURE_OPENAI_ENDPOINT")
+            if key and base_url:
+                conf = {"type": profile.name, "api_key": key, "base_url": base_url}
+                if environ.get("OPENAI_API_VERSION"):
+                    conf["api_version"] = environ["OPENAI_API_VERSION"]
+                found[profile.name] = conf
+                notes.append(f"{profile.title}: found a key and endpoint")
+            elif key:
+                notes.append(f"{profile.title}: found a key but no endpoint (set AZURE_OPENAI_ENDPOINT); skipped")
+            continue
+        if key:
+            found[profile.name] = {"type": profile.name, "api_key": key}
+            notes.append(f"{profile.title}: found {profile.env_key}")
+        elif base_url and not profile.key_required:
+            found[profile.name] = {"type": profile.name}
+            notes.append(f"{profile.title}: found {prefix}_BASE_URL")
+        else:
+            continue
+        if base_url:
+            found[profile.name]["base_url"] = base_url
+    for family, env_key in _NOT_YET.items():
+        if env_key and environ.get(env_key):
+            notes.append(f"{family}: found {env_key}, but the {family} protocol is not served by this version yet")
+    return found, notes

@@ -1,0 +1,104 @@
+"""The ASGI application: a path table dispatching straight to raw handlers, and the lifespan.
+
+Hot routes are plain ASGI callables chosen by one dict lookup: no framework, no middleware on
+the request path. Every route answers with and without the ``/v1`` prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from switchgear.config.model import Settings
+from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound
+from switchgear.engine.build import Runtime, build_runtime
+from switchgear.server import handlers
+from switchgear.server.asgi import Receive, Scope, Send, respond_error
+
+log = logging.getLogger("switchgear.server")
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class App:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ready = False
+        rt = runtime
+
+        def api(name: str) -> Handler:
+            async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+                await handlers.openai_api(rt, name, scope, receive, send)
+
+            return handle
+
+        self._post: dict[str, Handler] = {
+            "/chat/completions": api("chat"),
+            "/completions": api("completions"),
+            "/embeddings": api("embeddings"),
+        }
+        self._get: dict[str, Handler] = {
+            "/models": self._models,
+            "/health/live": self._live,
+            "/health/ready": self._ready,
+            "/health": self._live,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path.startswith("/v1/"):
+                path = path[3:]
+            if len(path) > 1 and path.endswith("/"):
+                path = path[:-1]
+            method = scope["method"]
+            table = self._post if method == "POST" else self._get if method in ("GET", "HEAD") else None
+            handler = table.get(path) if table is not None else None
+            if handler is not None:
+                await handler(scope, receive, send)
+            elif method == "GET" and path.startswith("/models/"):
+                await handlers.models(self.runtime, scope, receive, send, path[len("/models/") :])
+            else:
+                await self._not_found(scope, send, path)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await handlers.models(self.runtime, scope, receive, send, None)
+
+    async def _live(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await handlers.health(None, send)
+
+    async def _ready(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await handlers.health(self.ready, send)
+
+    async def _not_found(self, scope: Scope, send: Send, path: str) -> None:
+        error: GatewayError
+        if path in self._post or path in self._get:
+            allowed = "POST" if path in self._post else "GET"
+            error = MethodNotAllowed(f"{scope['method']} is not allowed on {scope['path']}; use {allowed}")
+            error.headers = (("allow", allowed),)
+        else:
+            error = NotFound(f"no route {scope['method']} {scope['path']}", code="route_not_found")
+        await respond_error(send, error, [])
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.runtime.client.start()
+                except Exception as exc:  # a failed start must stop the server, with the reason
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                await self.runtime.client.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(settings: Settings) -> App:
+    return App(build_runtime(settings))

@@ -1,0 +1,52 @@
+"""Server-sent-events framing: split a byte stream into complete events, incrementally.
+
+Events end with a blank line; ``\\r\\n`` is accepted and normalised to ``\\n``. The splitter
+bounds what it buffers, so a provider that never ends an event cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+
+class SSEOverflow(Exception):
+    """An event grew past the buffer bound without ending."""
+
+
+class SSESplitter:
+    __slots__ = ("_buf", "_limit")
+
+    def __init__(self, limit: int = 16 * 1024 * 1024) -> None:
+        self._buf = b""
+        self._limit = limit
+
+    def feed(self, data: bytes) -> bytes:
+        """Add ``data``; return the complete events now available (ending in a blank line) or b""."""
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        buf = self._buf + data if self._buf else data
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            if len(buf) > self._limit:
+                raise SSEOverflow(f"a stream event exceeded {self._limit} bytes")
+            self._buf = buf
+            return b""
+        self._buf = buf[end + 2 :]
+        return buf[: end + 2]
+
+    @property
+    def pending(self) -> bytes:
+        """Bytes received after the last complete event."""
+        return self._buf
+
+
+def data_of(event: bytes) -> bytes | None:
+    """The ``data:`` payload of one event (joined over lines), or None for comments / empty events."""
+    if event.startswith(b"data: ") and b"\n" not in event:
+        return event[6:]
+    parts = []
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            value = line[5:]
+            parts.append(value[1:] if value.startswith(b" ") else value)
+    if not parts:
+        return None
+    return b"\n".join(parts)
