@@ -124,7 +124,7 @@ async def _clear_requests(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(state: SimState | None = None) -> web.Application:
-    """The simulator application (routes under ``/`` and ``/v1``, health, control endpoints)."""
+    """The simulator application (routes under ``/``, ``/v1`` and Azure's deployment paths, health, control)."""
     app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY_BYTES)
     app[STATE_KEY] = state if state is not None else SimState()
     app.on_response_prepare.append(_stamp_request_id)
@@ -134,6 +134,11 @@ def create_app(state: SimState | None = None) -> web.Application:
         app.router.add_post(f"{prefix}/embeddings", openai_wire.embeddings)
         app.router.add_get(f"{prefix}/models", openai_wire.list_models)
         app.router.add_get(f"{prefix}/models/{{model_id}}", openai_wire.retrieve_model)
+    # Azure OpenAI's deployment URLs (``?api-version=`` is recorded, not checked).
+    azure = "/openai/deployments/{deployment}"
+    app.router.add_post(f"{azure}/chat/completions", openai_chat.chat_completions)
+    app.router.add_post(f"{azure}/completions", openai_chat.completions)
+    app.router.add_post(f"{azure}/embeddings", openai_wire.embeddings)
     app.router.add_get("/health", _health)
     app.router.add_get("/_sim/requests", _list_requests)
     app.router.add_delete("/_sim/requests", _clear_requests)

@@ -15,7 +15,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -223,8 +223,3 @@ def embedding(key: object, dimensions: int) -> list[float]:
 def pack_float32(values: Sequence[float]) -> bytes:
     """Little-endian float32 bytes, as OpenAI's ``encoding_format: base64`` carries them."""
     return struct.pack(f"<{len(values)}f", *values)
-
-
-def join_words(items: Iterable[str]) -> str:
-    """Join non-empty strings with single spaces."""
-    return " ".join(item for item in items if item)

@@ -1,8 +1,11 @@
 """Relay of an OpenAI-family SSE stream: forward bytes unchanged, record usage, catch garbage.
 
-Each complete event is parsed once (orjson) to read usage and finish reasons and to reject a
-malformed chunk before it reaches the client; the bytes forwarded are the provider's own. The
-usage-only chunk the gateway asked for on the client's behalf is dropped.
+The bytes forwarded are the provider's own. Work is done per block of complete events, not per
+event, with C-speed byte counts and searches: counts check that every event is a ``data:``
+line holding a JSON object (or the final ``[DONE]``), searches find the few events worth reading
+(usage, an error), and only those are parsed (finish reasons are recorded from those). Anything unusual (comments, multi-line
+events, garbage) takes the careful per-event path. The usage-only chunk the gateway asked for on the client's behalf is
+dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +17,28 @@ from switchgear.core.usage import Usage
 from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
 
 _DONE = b"[DONE]"
+_DONE_EVENT = b"data: [DONE]\n\n"
+# Markers of the events the relay must read: usage, or an in-band error.
+_NOTABLE = (b'"usage"', b'"error"')
+
+
+def _plain(block: bytes, events: int) -> bool:
+    """Every event of ``block`` is ``data: {...}``, except perhaps a final ``data: [DONE]``."""
+    objects = block.count(b"\n\ndata: {") + block.startswith(b"data: {")
+    done = block.endswith(_DONE_EVENT)
+    return objects + done == events and block.count(b"}\n\n") == objects
+
+
+def _notable(block: bytes) -> list[int]:
+    """Start offsets of the events holding a marker, in order, each once."""
+    starts: set[int] = set()
+    for marker in _NOTABLE:
+        at = block.find(marker)
+        while at >= 0:
+            if not block.startswith(b":null", at + len(marker)):  # "usage":null carries nothing
+                starts.add(block.rfind(b"\n\n", 0, at) + 2 if at else 0)
+            at = block.find(marker, at + len(marker))
+    return sorted(starts)
 
 
 class OpenAIStreamRelay:
@@ -35,25 +60,48 @@ class OpenAIStreamRelay:
             raise UpstreamProtocolError(f"provider {self._provider!r}: {exc}", provider=self._provider) from None
         if not block:
             return b""
+        events = block.count(b"\n\n")
+        if not _plain(block, events):
+            return self._careful(block)
+        self.events += events
+        self.done = block.endswith(_DONE_EVENT)
+        dropped: list[tuple[int, int]] = []
+        for start in _notable(block):
+            end = block.find(b"\n\n", start) + 2
+            if not self._read(block[start : end - 2]):
+                dropped.append((start, end))
+        if not dropped:
+            return block
+        parts = []
+        position = 0
+        for start, end in dropped:
+            parts.append(block[position:start])
+            position = end
+        parts.append(block[position:])
+        return b"".join(parts)
+
+    def _careful(self, block: bytes) -> bytes:
+        """The per-event path for blocks with comments, multi-line events or garbage."""
         events = block.split(b"\n\n")
         events.pop()  # the block ends with a blank line
-        kept: list[bytes] | None = None
-        for i, event in enumerate(events):
-            if self._keep(event):
-                if kept is not None:
-                    kept.append(event)
-            elif kept is None:
-                kept = events[:i]
-        if kept is None:
-            return block
+        kept = []
+        for event in events:
+            payload = data_of(event)
+            if payload is None:
+                kept.append(event)  # a comment or keep-alive
+                continue
+            self.events += 1
+            if payload == _DONE:
+                self.done = True
+                kept.append(event)
+            elif self._read(event):
+                kept.append(event)
         return b"".join(e + b"\n\n" for e in kept)
 
-    def _keep(self, event: bytes) -> bool:
+    def _read(self, event: bytes) -> bool:
+        """Parse one event, record what it says; False when it must not reach the client."""
         payload = data_of(event)
-        if payload is None:
-            return True  # comment or keep-alive
-        if payload == _DONE:
-            self.done = True
+        if payload is None or payload == _DONE:
             return True
         try:
             chunk = orjson.loads(payload)
@@ -65,7 +113,6 @@ class OpenAIStreamRelay:
             raise UpstreamProtocolError(
                 f"provider {self._provider!r} sent a stream chunk that is not an object", provider=self._provider
             )
-        self.events += 1
         choices = chunk.get("choices")
         if choices:
             for choice in choices:

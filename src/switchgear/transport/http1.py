@@ -1,0 +1,354 @@
+"""The HTTP/1.1 wire under ``transport.client``: keep-alive connections and the pool that owns them.
+
+A ``Connection`` is an ``asyncio.Protocol`` that parses responses with httptools and carries one
+exchange at a time: it arms the exchange's deadlines as loop timer handles (no task, no
+``asyncio.timeout`` on the fast path), buffers the body with backpressure and decodes gzip/deflate.
+The ``Pool`` holds every open connection: idle ones per origin (LIFO, stale ones closed when
+picked), a global cap with FIFO waiters, and new connections (plain or TLS). Failures are
+``Http1Error`` subclasses naming the phase; ``transport.client`` maps them to gateway errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import zlib
+from collections import deque
+from typing import Final, cast
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from switchgear.config.model import Timeouts
+
+Origin = tuple[str, str, int]  # scheme, host, port
+
+HIGH_WATER: Final = 1024 * 1024  # unread body bytes above which reading from the socket pauses
+_IDLE: Final = 0
+_BUSY: Final = 1
+_DEAD: Final = 2
+
+
+class Http1Error(Exception):
+    """A failed exchange; ``phase`` says what the client was doing, e.g. "waiting for the response"."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__(phase)
+        self.phase = phase
+
+
+class DeadlineExceeded(Http1Error):
+    def __init__(self, kind: str, phase: str) -> None:
+        super().__init__(phase)
+        self.kind = kind  # connect, first_byte, chunk_gap or total
+
+
+class ConnectionClosed(Http1Error):
+    def __init__(self, phase: str, *, before_response: bool) -> None:
+        super().__init__(phase)
+        self.before_response = before_response  # not one response byte arrived: safe to retry
+
+
+class ConnectFailed(Http1Error):
+    def __init__(self, reason: str) -> None:
+        super().__init__("connecting")
+        self.reason = reason
+
+
+class MalformedResponse(Http1Error):
+    pass
+
+
+class BodyTooLarge(Http1Error):
+    pass
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection and the state of the exchange it carries."""
+
+    __slots__ = (
+        "_answered", "_body_seen", "_buffered", "_chunks", "_complete", "_decoder", "_encoding", "_error",
+        "_fb_timer", "_first_byte", "_framed", "_gap", "_head", "_headers_done", "_high_water",
+        "_interim", "_keep_alive", "_loop", "_lost", "_parser", "_paused", "_pool", "_total_timer",
+        "_transport", "_waiter", "_whole", "idle_since", "origin", "raw_headers", "reused", "state",
+        "status",
+    )  # fmt: skip
+
+    def __init__(self, pool: Pool, origin: Origin) -> None:
+        self._pool = pool
+        self._loop = pool.loop
+        self.origin = origin
+        self._parser = HttpResponseParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._fb_timer: asyncio.TimerHandle | None = None
+        self._total_timer: asyncio.TimerHandle | None = None
+        self._paused = self._lost = self.reused = False
+        self.state = _BUSY
+        self.idle_since = 0.0
+        self._first_byte = self._gap = 0.0
+        self._clear(stream=False, head=False)
+
+    def _clear(self, *, stream: bool, head: bool) -> None:
+        self.status = 0
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._high_water = HIGH_WATER
+        self._headers_done = self._complete = self._body_seen = self._answered = False
+        self._interim = self._framed = self._keep_alive = False
+        self._whole = not stream
+        self._head = head
+        self._error: Http1Error | None = None
+        self._encoding: bytes | None = None
+        self._decoder: zlib._Decompress | None = None
+
+    # -- the exchange, driven by transport.client ------------------------------------------------
+
+    def begin(self, data: bytes, started: float, timeouts: Timeouts, *, stream: bool, head: bool) -> None:
+        """Start an exchange: arm its deadlines (measured from ``started``) and write the request."""
+        self._clear(stream=stream, head=head)
+        self._first_byte = timeouts.first_byte
+        self._gap = timeouts.chunk_gap
+        loop = self._loop
+        self._fb_timer = loop.call_at(started + timeouts.first_byte, self._first_byte_passed)
+        if stream or timeouts.total < timeouts.first_byte:
+            self._total_timer = loop.call_at(started + timeouts.total, self._total_passed)
+        cast(asyncio.Transport, self._transport).write(data)
+
+    async def response(self) -> None:
+        """Wait until the response headers arrived (``status`` and ``raw_headers`` are set)."""
+        while not self._headers_done:
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+
+    def take(self) -> bytes | None:
+        """The body bytes buffered since the last call, b"" at its end, None when none are ready."""
+        chunks = self._chunks
+        if chunks:
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            chunks.clear()
+            self._buffered = 0
+            if self._paused:
+                self._resume()
+            return data
+        if self._error is not None:
+            raise self._error
+        return b"" if self._complete else None
+
+    async def chunk(self) -> bytes:
+        """The next body bytes, waiting (first-byte, then chunk-gap deadline) when none are buffered."""
+        while True:
+            data = self.take()
+            if data is not None:
+                return data
+            await self._wait()
+
+    async def read(self, limit: int) -> bytes:
+        """The whole (rest of the) body, at most ``limit`` bytes, within the first-byte deadline."""
+        if not self._whole:  # a stream read whole: one first-byte deadline for the rest of it
+            self._whole = True
+            if self._fb_timer is None and not self._complete and self._error is None:
+                loop = self._loop
+                self._fb_timer = loop.call_at(loop.time() + self._first_byte, self._first_byte_passed)
+        self._high_water = limit
+        if self._paused and self._buffered <= limit:
+            self._resume()
+        while True:
+            if self._buffered > limit:
+                raise BodyTooLarge("reading the response")
+            if self._complete:
+                chunks = self._chunks
+                data = (chunks[0] if len(chunks) == 1 else b"".join(chunks)) if chunks else b""
+                chunks.clear()
+                self._buffered = 0
+                return data
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+
+    def reusable(self) -> bool:
+        transport = self._transport
+        return (
+            self._complete
+            and self._keep_alive
+            and self._error is None
+            and not self._lost
+            and transport is not None
+            and not transport.is_closing()
+        )
+
+    def is_closing(self) -> bool:
+        return self._lost or self._transport is None or self._transport.is_closing()
+
+    def shutdown(self) -> None:
+        """Close the connection now; an exchange still running fails."""
+        self.state = _DEAD
+        if not self._complete and self._error is None:
+            self._fail(ConnectionClosed(self._phase(), before_response=False))
+        elif self._transport is not None:
+            self._transport.abort()
+
+    async def _wait(self) -> None:
+        loop = self._loop
+        waiter = self._waiter = loop.create_future()
+        gap = None
+        if self._fb_timer is None:  # a stream past its first chunk: bound this wait by the chunk gap
+            gap = loop.call_at(loop.time() + self._gap, self._gap_passed)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if gap is not None:
+                gap.cancel()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _fail(self, error: Http1Error) -> None:
+        if self._error is None:
+            self._error = error
+            self._stop_timers()
+            if self._transport is not None:
+                self._transport.abort()
+            self._wake()
+
+    def _phase(self) -> str:
+        if not self._headers_done:
+            return "waiting for the response"
+        if self._whole:
+            return "reading the response"
+        return "between stream chunks" if self._body_seen else "waiting for the first chunk"
+
+    def _stop_timers(self) -> None:
+        timer = self._fb_timer
+        if timer is not None:
+            timer.cancel()
+            self._fb_timer = None
+        timer = self._total_timer
+        if timer is not None:
+            timer.cancel()
+            self._total_timer = None
+
+    def _first_byte_passed(self) -> None:
+        self._fail(DeadlineExceeded("first_byte", self._phase()))
+
+    def _total_passed(self) -> None:
+        self._fail(DeadlineExceeded("total", self._phase()))
+
+    def _gap_passed(self) -> None:
+        self._fail(DeadlineExceeded("chunk_gap", self._phase()))
+
+    def _resume(self) -> None:
+        self._paused = False
+        if self._transport is not None:
+            self._transport.resume_reading()
+
+    # -- asyncio.Protocol ------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.state != _BUSY or self._complete or self._error is not None:
+            self._keep_alive = False  # bytes nobody asked for: this connection carries nothing more
+            if self.state == _IDLE:
+                self._pool.discard(self)
+            return
+        self._answered = True
+        try:
+            self._parser.feed_data(data)
+        except (HttpParserError, HttpParserUpgrade):
+            self._malformed()
+
+    def _malformed(self) -> None:
+        if self._complete:  # bytes after a complete answer: the exchange stands, the connection ends
+            self._keep_alive = False
+        else:
+            self._fail(MalformedResponse(self._phase()))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if self.state == _IDLE:
+            self._pool.discard(self)
+        elif self.state == _BUSY and not self._complete and self._error is None:
+            if self._headers_done and not self._framed and not self._interim:
+                self.on_message_complete()  # a body delimited by the end of the connection
+            else:
+                self._fail(ConnectionClosed(self._phase(), before_response=not self._answered))
+
+    # -- httptools callbacks ---------------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.raw_headers.append((name, value))
+        size = len(name)
+        if size in {14, 16, 17}:
+            lower = name.lower()
+            if lower == b"content-encoding":
+                self._encoding = value.strip().lower()
+            elif lower in {b"content-length", b"transfer-encoding"}:
+                self._framed = True
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        status = parser.get_status_code()
+        if status < 200:  # an interim answer (100 Continue, 103 Early Hints): the real one follows
+            self._interim = True
+            self.raw_headers = []
+            self._encoding = None
+            self._framed = False
+            return
+        self.status = status
+        self._keep_alive = parser.should_keep_alive()
+        self._headers_done = True
+        encoding = self._encoding
+        if encoding in {b"gzip", b"x-gzip"}:
+            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self._head:  # no body follows; the parser cannot know, so the connection is not reused
+            self._keep_alive = False
+            self.on_message_complete()
+        self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        if self._encoding is not None:
+            decoder = self._decoder
+            if decoder is None and self._encoding == b"deflate":  # zlib-wrapped or raw deflate
+                wbits = zlib.MAX_WBITS if body[0] & 0x0F == 8 else -zlib.MAX_WBITS
+                decoder = self._decoder = zlib.decompressobj(wbits)
+            if decoder is not None:
+                body = decoder.decompress(body)
+                if not body:
+                    return
+        self._chunks.append(body)
+        self._buffered += len(body)
+        if not self._body_seen:
+            self._body_seen = True
+            if not self._whole and self._fb_timer is not None:  # a stream's first chunk is in
+                self._fb_timer.cancel()
+                self._fb_timer = None
+        if self._buffered > self._high_water:
+            if not self._paused and self._transport is not None:
+                self._paused = True
+                self._transport.pause_reading()
+            self._wake()
+        elif not self._whole:
+            self._wake()
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        decoder = self._decoder
+        if decoder is not None:
+            tail = decoder.flush()
+            if tail:
+                self._chunks.append(tail)
+                self._buffered += len(tail)
+        self._complete = True
+        self._stop_timers()
+        self._wake()
+

@@ -1,0 +1,85 @@
+"""Shared fixtures: the simulated providers and a gateway wired to them, both on real sockets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from switchgear.simulator.server import SimulatorThread
+from tests.fakes.gateway import GatewayThread, closed_port
+
+UPSTREAM_KEY = "sk-upstream-canary-7f3a9c"
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[SimulatorThread]:
+    simulator = SimulatorThread()
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+def base_config(sim: SimulatorThread, **server: Any) -> dict[str, Any]:
+    sim_v1 = sim.base_url + "/v1"
+    return {
+        "server": server,
+        "upstream": {"timeouts": {"connect": "2s", "first_byte": "3s", "chunk_gap": "1s", "total": "20s"}},
+        "providers": {
+            "sim": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
+            "sim2": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
+            "down": {"type": "openai", "base_url": f"http://127.0.0.1:{closed_port()}/v1", "api_key": "x"},
+            "flaky": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY,
+                      "headers": {"x-sim-status": "503", "x-sim-retry-after": "1"}},
+            "local": {"type": "ollama", "base_url": sim_v1},
+            "mistral-like": {"type": "mistral", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
+            "azure-like": {"type": "azure", "base_url": sim.base_url, "api_key": UPSTREAM_KEY,
+                           "api_version": "2024-10-21"},
+        },
+        "models": [
+            {"name": "fast", "deployments": [{"provider": "sim", "model": "sim-small"}]},
+            {"name": "ha", "deployments": [
+                {"provider": "down", "model": "sim-small", "weight": 1},
+                {"provider": "flaky", "model": "sim-small", "weight": 0},
+                {"provider": "sim2", "model": "sim-large", "weight": 0},
+            ]},
+            {"name": "all-down", "deployments": [
+                {"provider": "down", "model": "a"}, {"provider": "flaky", "model": "b", "weight": 0}]},
+            {"name": "priced", "deployments": [{"provider": "sim", "model": "sim-small"}],
+             "pricing": {"input": "0.5", "output": "1.5"}, "context_window": 32000},
+            {"name": "embed", "deployments": [{"provider": "sim", "model": "sim-embed"}]},
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def gateway(sim: SimulatorThread) -> Iterator[GatewayThread]:
+    gw = GatewayThread(base_config(sim)).start()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture()
+def make_gateway(sim: SimulatorThread) -> Iterator[Callable[..., GatewayThread]]:
+    started: list[GatewayThread] = []
+
+    def make(**server: Any) -> GatewayThread:
+        gw = GatewayThread(base_config(sim, **server)).start()
+        started.append(gw)
+        return gw
+
+    yield make
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture()
+def client(gateway: GatewayThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10)
+
+
+@pytest.fixture()
+def aclient(gateway: GatewayThread) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10)

@@ -1,0 +1,68 @@
+"""An in-process gateway on a real socket: uvicorn in a background thread, built from settings.
+
+Tests talk to it with the official SDKs over HTTP like any client would, and may also look at its
+runtime (for example, attach a settle hook to see the usage the gateway recorded).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import uvicorn
+
+from switchgear.config import Settings, parse_settings
+from switchgear.engine import Settlement
+from switchgear.server import App, build_app
+from switchgear.server.run import bind
+
+
+class GatewayThread:
+    def __init__(self, config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+        self.settings: Settings = parse_settings(config, environ or {})
+        self.app: App = build_app(self.settings)
+        self.settled: list[Settlement] = []
+        self.app.runtime.engine.settle_hooks.append(self.settled.append)
+        self._sock: socket.socket = bind("127.0.0.1", 0)
+        self.port: int = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config_ = uvicorn.Config(
+            self.app, loop="asyncio", http="httptools", lifespan="on", access_log=False, log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config_)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+
+    def start(self) -> GatewayThread:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+    def wait_settled(self, count: int = 1, timeout: float = 5.0) -> list[Settlement]:
+        deadline = time.monotonic() + timeout
+        while len(self.settled) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} settled requests, got {len(self.settled)}")
+            time.sleep(0.01)
+        return self.settled
+
+
+def closed_port() -> int:
+    """A local port with nothing listening on it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
