@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import openai
@@ -31,24 +31,44 @@ def base_config(sim: SimulatorThread, **server: Any) -> dict[str, Any]:
             "sim": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
             "sim2": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
             "down": {"type": "openai", "base_url": f"http://127.0.0.1:{closed_port()}/v1", "api_key": "x"},
-            "flaky": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY,
-                      "headers": {"x-sim-status": "503", "x-sim-retry-after": "1"}},
+            "flaky": {
+                "type": "openai",
+                "base_url": sim_v1,
+                "api_key": UPSTREAM_KEY,
+                "headers": {"x-sim-status": "503", "x-sim-retry-after": "1"},
+            },
             "local": {"type": "ollama", "base_url": sim_v1},
             "mistral-like": {"type": "mistral", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
-            "azure-like": {"type": "azure", "base_url": sim.base_url, "api_key": UPSTREAM_KEY,
-                           "api_version": "2024-10-21"},
+            "azure-like": {
+                "type": "azure",
+                "base_url": sim.base_url,
+                "api_key": UPSTREAM_KEY,
+                "api_version": "2024-10-21",
+            },
         },
         "models": [
             {"name": "fast", "deployments": [{"provider": "sim", "model": "sim-small"}]},
-            {"name": "ha", "deployments": [
-                {"provider": "down", "model": "sim-small", "weight": 1},
-                {"provider": "flaky", "model": "sim-small", "weight": 0},
-                {"provider": "sim2", "model": "sim-large", "weight": 0},
-            ]},
-            {"name": "all-down", "deployments": [
-                {"provider": "down", "model": "a"}, {"provider": "flaky", "model": "b", "weight": 0}]},
-            {"name": "priced", "deployments": [{"provider": "sim", "model": "sim-small"}],
-             "pricing": {"input": "0.5", "output": "1.5"}, "context_window": 32000},
+            {
+                "name": "ha",
+                "deployments": [
+                    {"provider": "down", "model": "sim-small", "weight": 1},
+                    {"provider": "flaky", "model": "sim-small", "weight": 0},
+                    {"provider": "sim2", "model": "sim-large", "weight": 0},
+                ],
+            },
+            {
+                "name": "all-down",
+                "deployments": [
+                    {"provider": "down", "model": "a"},
+                    {"provider": "flaky", "model": "b", "weight": 0},
+                ],
+            },
+            {
+                "name": "priced",
+                "deployments": [{"provider": "sim", "model": "sim-small"}],
+                "pricing": {"input": "0.5", "output": "1.5"},
+                "context_window": 32000,
+            },
             {"name": "embed", "deployments": [{"provider": "sim", "model": "sim-embed"}]},
         ],
     }
@@ -76,10 +96,14 @@ def make_gateway(sim: SimulatorThread) -> Iterator[Callable[..., GatewayThread]]
 
 
 @pytest.fixture()
-def client(gateway: GatewayThread) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10)
+def client(gateway: GatewayThread) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10) as client:
+        yield client
 
 
 @pytest.fixture()
-def aclient(gateway: GatewayThread) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10)
+async def aclient(gateway: GatewayThread) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(
+        base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10
+    ) as client:
+        yield client

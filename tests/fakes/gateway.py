@@ -30,11 +30,18 @@ class GatewayThread:
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config_ = uvicorn.Config(
-            self.app, loop="asyncio", http="httptools", lifespan="on", access_log=False, log_level="warning",
+            self.app,
+            loop="asyncio",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config_)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     def start(self) -> GatewayThread:
         self._thread.start()

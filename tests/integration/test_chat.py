@@ -19,7 +19,11 @@ def test_non_streaming_reaches_upstream_and_returns_its_answer(
 ) -> None:
     sim.clear()
     raw = client.chat.completions.with_raw_response.create(
-        model="fast", messages=MESSAGES, temperature=0.2, user="u-1", metadata={"team": "a"},
+        model="fast",
+        messages=MESSAGES,
+        temperature=0.2,
+        user="u-1",
+        metadata={"team": "a"},
         extra_body={"some_future_param": {"x": 1}},
     )
     completion = raw.parse()
@@ -42,7 +46,9 @@ def test_non_streaming_reaches_upstream_and_returns_its_answer(
     assert "sk-client" not in json.dumps(sent.headers)
 
 
-def test_streaming_reassembles_to_the_non_streamed_answer(client: openai.OpenAI, sim: SimulatorThread) -> None:
+def test_streaming_reassembles_to_the_non_streamed_answer(
+    client: openai.OpenAI, sim: SimulatorThread
+) -> None:
     whole = client.chat.completions.create(model="fast", messages=MESSAGES)
     sim.clear()
     chunks = list(client.chat.completions.create(model="fast", messages=MESSAGES, stream=True))
@@ -86,10 +92,25 @@ async def test_async_client_streaming_and_not(aclient: openai.AsyncOpenAI) -> No
 
 
 TOOLS = [
-    {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
-     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
-    {"type": "function", "function": {"name": "get_time", "parameters": {
-        "type": "object", "properties": {"tz": {"type": "string"}}}}},
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "get_time",
+            "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}},
+        },
+    },
 ]
 
 
@@ -108,12 +129,18 @@ def test_tool_calls_round_trip(client: openai.OpenAI, sim: SimulatorThread) -> N
     ]
     final = client.chat.completions.create(model="fast", messages=history, tools=TOOLS)
     assert final.choices[0].finish_reason == "stop"
-    assert sim.last().json["messages"][-1] == {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21C"}
+    assert sim.last().json["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": call.id,
+        "content": "sunny, 21C",
+    }
 
 
 def test_parallel_tool_calls_stream(client: openai.OpenAI) -> None:
     model = "sim/sim-small;tool_calls=get_weather,get_time"
-    whole = client.chat.completions.create(model=model, messages=MESSAGES, tools=TOOLS, parallel_tool_calls=True)
+    whole = client.chat.completions.create(
+        model=model, messages=MESSAGES, tools=TOOLS, parallel_tool_calls=True
+    )
     calls: dict[int, dict[str, str]] = {}
     for chunk in client.chat.completions.create(model=model, messages=MESSAGES, tools=TOOLS, stream=True):
         for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
@@ -132,11 +159,19 @@ def test_image_parts_and_json_schema_pass_through(client: openai.OpenAI, sim: Si
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "low"}},
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
     ]
-    schema = {"type": "object", "properties": {"animal": {"type": "string"}}, "required": ["animal"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"animal": {"type": "string"}},
+        "required": ["animal"],
+        "additionalProperties": False,
+    }
     answer = client.chat.completions.create(
-        model="fast", messages=[{"role": "user", "content": content}],
-        response_format={"type": "json_schema", "json_schema": {"name": "pet", "schema": schema, "strict": True}},
+        model="fast",
+        messages=[{"role": "user", "content": content}],
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "pet", "schema": schema, "strict": True},
+        },
     )
     assert "animal" in json.loads(answer.choices[0].message.content or "")
     sent = sim.last().json
@@ -146,7 +181,13 @@ def test_image_parts_and_json_schema_pass_through(client: openai.OpenAI, sim: Si
 
 def test_sampling_parameters_pass_through(client: openai.OpenAI, sim: SimulatorThread) -> None:
     answer = client.chat.completions.create(
-        model="fast", messages=MESSAGES, n=2, seed=7, stop=["gateways"], logprobs=True, top_logprobs=2,
+        model="fast",
+        messages=MESSAGES,
+        n=2,
+        seed=7,
+        stop=["gateways"],
+        logprobs=True,
+        top_logprobs=2,
         max_completion_tokens=50,
     )
     assert len(answer.choices) == 2
@@ -154,14 +195,23 @@ def test_sampling_parameters_pass_through(client: openai.OpenAI, sim: SimulatorT
     assert answer.system_fingerprint
     sent = sim.last().json
     assert (sent["n"], sent["seed"], sent["stop"], sent["logprobs"], sent["top_logprobs"]) == (
-        2, 7, ["gateways"], True, 2)
+        2,
+        7,
+        ["gateways"],
+        True,
+        2,
+    )
     assert sent["max_completion_tokens"] == 50
 
 
 def test_vendor_quirks_applied(client: openai.OpenAI, sim: SimulatorThread) -> None:
-    client.chat.completions.create(model="mistral-like/m", messages=MESSAGES, max_completion_tokens=9, user="x")
+    client.chat.completions.create(
+        model="mistral-like/m", messages=MESSAGES, max_completion_tokens=9, user="x"
+    )
     sent = sim.last()
-    assert sent.json["max_tokens"] == 9 and "max_completion_tokens" not in sent.json  # mistral knows max_tokens
+    assert (
+        sent.json["max_tokens"] == 9 and "max_completion_tokens" not in sent.json
+    )  # mistral knows max_tokens
     assert "user" not in sent.json
     client.chat.completions.create(model="local/llama3", messages=MESSAGES)
     assert "authorization" not in sim.last().headers  # a local server has no key
@@ -189,6 +239,9 @@ def test_routes_without_v1_prefix_and_client_request_id(gateway: GatewayThread) 
 def test_legacy_completions(client: openai.OpenAI, model: str) -> None:
     whole = client.completions.create(model=model, prompt="Say hi", max_tokens=20)
     assert whole.choices[0].text
-    streamed = "".join(c.choices[0].text for c in client.completions.create(
-        model=model, prompt="Say hi", max_tokens=20, stream=True) if c.choices)
+    streamed = "".join(
+        c.choices[0].text
+        for c in client.completions.create(model=model, prompt="Say hi", max_tokens=20, stream=True)
+        if c.choices
+    )
     assert streamed == whole.choices[0].text

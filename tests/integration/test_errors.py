@@ -15,8 +15,9 @@ from tests.fakes.gateway import GatewayThread
 MESSAGES = [{"role": "user", "content": "hello there"}]
 
 
-def post(gateway: GatewayThread, body: bytes | dict[str, Any], path: str = "/v1/chat/completions",
-         **headers: str) -> httpx.Response:
+def post(
+    gateway: GatewayThread, body: bytes | dict[str, Any], path: str = "/v1/chat/completions", **headers: str
+) -> httpx.Response:
     content = body if isinstance(body, bytes) else httpx.Request("POST", "/", json=body).content
     return httpx.post(gateway.url + path, content=content, headers=headers, timeout=10)
 
@@ -41,7 +42,12 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
         ({"model": "fast", "messages": MESSAGES, "stream": "yes"}, 400, "stream", "boolean"),
         ({"model": "fast", "messages": MESSAGES, "n": 0}, 400, "n", "between"),
         ({"model": "fast", "messages": MESSAGES, "max_tokens": True}, 400, "max_tokens", "integer"),
-        ({"model": "fast", "messages": MESSAGES, "api_base": "http://169.254.169.254"}, 400, "api_base", "configuration"),
+        (
+            {"model": "fast", "messages": MESSAGES, "api_base": "http://169.254.169.254"},
+            400,
+            "api_base",
+            "configuration",
+        ),
         ({"model": "nope", "messages": MESSAGES}, 404, "model", "GET /v1/models"),
         ({"model": "nosuchprovider/x", "messages": MESSAGES}, 404, "model", "does not exist"),
     ],
@@ -90,7 +96,10 @@ def test_upstream_rate_limit_is_passed_on_with_retry_after(client: openai.OpenAI
 
 
 def test_upstream_bad_request_message_is_passed_on(client: openai.OpenAI) -> None:
-    model = "sim/sim-small;status=400;error_message=maximum context length exceeded;error_code=context_length_exceeded"
+    model = (
+        "sim/sim-small;status=400;error_message=maximum context length exceeded;"
+        "error_code=context_length_exceeded"
+    )
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model=model, messages=MESSAGES)
     assert "maximum context length exceeded" in caught.value.message
@@ -116,7 +125,9 @@ def test_upstream_server_error_is_masked_as_502(client: openai.OpenAI) -> None:
         ("sim/sim-small;status=502;error_body=<html>bad gateway</html>", 502, "HTTP 502"),
     ],
 )
-def test_unreachable_slow_or_garbage_upstreams(gateway: GatewayThread, model: str, status: int, needle: str) -> None:
+def test_unreachable_slow_or_garbage_upstreams(
+    gateway: GatewayThread, model: str, status: int, needle: str
+) -> None:
     started = time.monotonic()
     response = post(gateway, {"model": model, "messages": MESSAGES})
     assert response.status_code == status, response.text
@@ -164,10 +175,14 @@ def test_mid_stream_faults_end_with_an_in_band_error(client: openai.OpenAI, mode
     assert needle in str(caught.value.message) or needle in str(caught.value.body)
 
 
-def test_stream_that_fails_before_its_first_event_fails_over(client: openai.OpenAI, sim: SimulatorThread) -> None:
+def test_stream_that_fails_before_its_first_event_fails_over(
+    client: openai.OpenAI, sim: SimulatorThread
+) -> None:
     sim.clear()
     stream = client.chat.completions.create(
-        model="sim/sim-small;disconnect_after=0", messages=MESSAGES, stream=True,
+        model="sim/sim-small;disconnect_after=0",
+        messages=MESSAGES,
+        stream=True,
         extra_body={"models": ["fast"]},
     )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)

@@ -70,7 +70,9 @@ def guarded(make_gateway: Any) -> GatewayThread:
     return gateway
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/chat/completions"])
+@pytest.mark.parametrize(
+    "path", ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/chat/completions"]
+)
 def test_master_key_required_on_api_routes(guarded: GatewayThread, sim: SimulatorThread, path: str) -> None:
     sim.clear()
     body = {"model": "fast", "messages": MESSAGES, "prompt": "x", "input": "x"}

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from switchgear import __version__
-from switchgear.config import ConfigError, Settings, load_settings, parse_settings
+from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.engine.build import build_router
 from switchgear.providers import discover_from_env
 
@@ -25,7 +26,8 @@ config_app = typer.Typer(help="Work with configuration files.", no_args_is_help=
 app.add_typer(config_app, name="config")
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML configuration file (default: discover providers from env)")
+    Path | None,
+    typer.Option("--config", "-c", help="YAML configuration file (default: discover providers from env)"),
 ]
 
 
@@ -42,11 +44,14 @@ def _settings(config: Path | None, overrides: dict[str, object]) -> tuple[Settin
     else:
         providers, notes = discover_from_env(environ)
         settings = parse_settings({"providers": providers}, environ)
-    server = settings.server.model_dump()
-    server.update({k: v for k, v in overrides.items() if v is not None})
-    raw = settings.model_dump()
-    raw["server"] = server
-    return Settings.model_validate(raw), notes
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if given:
+        try:
+            server = ServerSettings.model_validate({**settings.server.model_dump(), **given})
+        except ValidationError as exc:
+            raise ConfigError(f"invalid option: {exc.errors()[0]['msg']}") from None
+        settings = settings.model_copy(update={"server": server})
+    return settings, notes
 
 
 def _summary(settings: Settings) -> list[str]:
@@ -91,8 +96,9 @@ def serve(
     for line in lines:
         typer.echo(line, err=True)
     server = settings.server
+    where = f"http://{server.host}:{server.port}"
     typer.echo(
-        f"switchgear {__version__} listening on http://{server.host}:{server.port} ({server.workers} worker(s))",
+        f"switchgear {__version__} listening on {where} ({server.workers} worker(s))",
         err=True,
     )
     try:
@@ -110,8 +116,10 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML configurati
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{file}: OK")
-    typer.echo(f"server: http://{settings.server.host}:{settings.server.port}, "
-               f"master key {'set' if settings.server.master_key else 'not set'}")
+    typer.echo(
+        f"server: http://{settings.server.host}:{settings.server.port}, "
+        f"master key {'set' if settings.server.master_key else 'not set'}"
+    )
     for line in lines:
         typer.echo(line)
 

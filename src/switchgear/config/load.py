@@ -19,6 +19,10 @@ from pydantic import ValidationError
 from switchgear.config.model import Settings
 
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# ``${...}`` is not a valid plain scalar inside a YAML flow mapping ({a: ${X}}); it is swapped for
+# an inert token before parsing and put back after, so both block and flow styles work.
+_REFERENCE = re.compile(r"\$?\$\{[^}\n]*\}")
+_TOKEN = re.compile(r"__switchgear_ref_(\d+)__")
 
 
 class ConfigError(Exception):
@@ -31,15 +35,35 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from exc
+    references: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        references.append(match.group(0))
+        return f"__switchgear_ref_{len(references) - 1}__"
+
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.safe_load(_REFERENCE.sub(hide, text))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        # PyYAML's own text quotes the offending line, which may hold a secret: say where, not what.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping (server:, providers:, models:)")
-    return parse_settings(raw, environ)
+    return parse_settings(_restore(raw, references), environ)
+
+
+def _restore(node: Any, references: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _restore(v, references) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore(v, references) for v in node]
+    if isinstance(node, str) and "__switchgear_ref_" in node:
+        return _TOKEN.sub(lambda m: references[int(m.group(1))], node)
+    return node
 
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:

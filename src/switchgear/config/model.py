@@ -11,7 +11,15 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from switchgear.core.units import parse_duration, parse_size
 
@@ -29,6 +37,12 @@ def _duration(value: Any) -> Any:
 def _size(value: Any) -> Any:
     if isinstance(value, str):
         return parse_size(value)
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
     return value
 
 
@@ -69,15 +83,17 @@ class UpstreamSettings(_Model):
 
 class ServerSettings(_Model):
     host: str = "127.0.0.1"
-    port: int = Field(default=4000, ge=0, le=65535)
+    port: Annotated[int, BeforeValidator(_not_bool)] = Field(default=4000, ge=0, le=65535)
     master_key: SecretStr | None = None
     max_body_size: Size = 20_000_000
-    workers: int = Field(default=1, ge=1, le=256)
+    workers: Annotated[int, BeforeValidator(_not_bool)] = Field(default=1, ge=1, le=256)
     drain_timeout: Duration = 30.0
 
     @field_validator("master_key")
     @classmethod
-    def _non_empty_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None  # an empty value (e.g. from an unset ${VAR:-}) means no key
         if value is not None and len(value.get_secret_value()) < 8:
             raise ValueError("master_key must be at least 8 characters")
         return value
@@ -102,7 +118,7 @@ class ProviderSettings(_Model):
 
 
 def _usd(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError("a price is a decimal number of USD per million tokens, e.g. '0.15'")
     try:
         price = Decimal(str(value))
@@ -110,6 +126,12 @@ def _usd(value: Any) -> Any:
         raise ValueError(f"invalid price {value!r}") from exc
     if price < 0 or not price.is_finite():
         raise ValueError(f"invalid price {value!r}")
+    exponent = price.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
+        raise ValueError(
+            f"price {value!r} is finer than a millionth of a dollar per million tokens: "
+            "prices are USD per million tokens (e.g. '0.15'), not per token"
+        )
     return price
 
 

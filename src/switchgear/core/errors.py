@@ -123,7 +123,7 @@ class UpstreamError(GatewayError):
 
     status = 502
     type = "server_error"
-    code = "upstream_error"
+    code: str | None = "upstream_error"
     anthropic_type = "api_error"
     retryable = True
 

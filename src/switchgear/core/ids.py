@@ -6,7 +6,7 @@ import itertools
 import os
 import re
 
-_CLIENT_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+_CLIENT_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 
 class _RequestIds:
@@ -33,6 +33,6 @@ def new_request_id() -> str:
 
 def accept_client_id(raw: bytes | None) -> str | None:
     """Return a client-supplied request id if it is safe to echo and log, else None."""
-    if raw and _CLIENT_ID.match(raw):
+    if raw and _CLIENT_ID.fullmatch(raw):
         return raw.decode("ascii")
     return None

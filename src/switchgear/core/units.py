@@ -14,7 +14,9 @@ def parse_duration(text: str) -> float:
     """Seconds in ``text`` such as ``"250ms"``, ``"30s"``, ``"5m"``, ``"1h"``; ValueError otherwise."""
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"invalid duration {text!r}: use a number with a unit, e.g. '500ms', '30s', '5m', '1h'")
+        raise ValueError(
+            f"invalid duration {text!r}: use a number with a unit, e.g. '500ms', '30s', '5m', '1h'"
+        )
     return float(match.group(1)) * _DURATION_FACTOR[match.group(2)]
 
 

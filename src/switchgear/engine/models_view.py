@@ -40,7 +40,9 @@ def _entry(name: str, first: Deployment, count: int) -> dict[str, Any]:
     return _describe(name, first.provider.name, first.model, first.info, count)
 
 
-def _describe(model_id: str, provider: str, upstream: str, info: ModelInfo | None, count: int) -> dict[str, Any]:
+def _describe(
+    model_id: str, provider: str, upstream: str, info: ModelInfo | None, count: int
+) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": model_id,
         "object": "model",

@@ -37,7 +37,9 @@ class Engine:
         self.client = client
         self.settle_hooks: list[SettleHook] = []
 
-    async def openai(self, ctx: RequestContext, endpoint: Endpoint, request: OpenAIRequest) -> Answer | StreamAnswer:
+    async def openai(
+        self, ctx: RequestContext, endpoint: Endpoint, request: OpenAIRequest
+    ) -> Answer | StreamAnswer:
         """Serve an OpenAI-family request; raises a GatewayError when no candidate succeeds."""
         plan = self.router.plan(request.model, request.fallbacks)
         try:
@@ -59,11 +61,15 @@ class Engine:
             response: UpstreamResponse | None = None
             try:
                 response = await self.client.send(
-                    upstream_request, deployment.provider.timeouts, deployment.provider.name, stream=request.stream
+                    upstream_request,
+                    deployment.provider.timeouts,
+                    deployment.provider.name,
+                    stream=request.stream,
                 )
                 if response.status >= 400:
                     raw = await response.read(_ERROR_BODY_LIMIT)
-                    raise adapter.map_error(response.status, response.headers, raw, deployment.provider.name)  # type: ignore[arg-type]
+                    provider = deployment.provider.name
+                    raise adapter.map_error(response.status, response.headers, raw, provider)
                 if not request.stream:
                     raw = await response.read()
                     ctx.upstream_ns += perf_counter_ns() - started
@@ -115,7 +121,9 @@ class Engine:
             ctx.upstream_ns += answer.upstream_ns
             cancelled = isinstance(failure, asyncio.CancelledError)
             error = None if failure is None or cancelled else str(failure)
-            self._settle(ctx, request, answer.deployment, 200, answer.relay.usage, error=error, cancelled=cancelled)
+            self._settle(
+                ctx, request, answer.deployment, 200, answer.relay.usage, error=error, cancelled=cancelled
+            )
 
         return ended
 

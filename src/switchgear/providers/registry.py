@@ -63,7 +63,9 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
         api_version = conf.api_version
         if profile.url_style == "azure" and not api_version:
             api_version = AZURE_DEFAULT_API_VERSION
-        timeouts = conf.timeouts.over(settings.upstream.timeouts) if conf.timeouts else settings.upstream.timeouts
+        timeouts = (
+            conf.timeouts.over(settings.upstream.timeouts) if conf.timeouts else settings.upstream.timeouts
+        )
         providers[name] = Provider(
             name=name,
             profile=profile,
@@ -97,7 +99,9 @@ def discover_from_env(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, A
                 found[profile.name] = conf
                 notes.append(f"{profile.title}: found a key and endpoint")
             elif key:
-                notes.append(f"{profile.title}: found a key but no endpoint (set AZURE_OPENAI_ENDPOINT); skipped")
+                notes.append(
+                    f"{profile.title}: found a key but no endpoint (set AZURE_OPENAI_ENDPOINT); skipped"
+                )
             continue
         if key:
             found[profile.name] = {"type": profile.name, "api_key": key}
@@ -111,5 +115,7 @@ def discover_from_env(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, A
             found[profile.name]["base_url"] = base_url
     for family, env_key in _NOT_YET.items():
         if env_key and environ.get(env_key):
-            notes.append(f"{family}: found {env_key}, but the {family} protocol is not served by this version yet")
+            notes.append(
+                f"{family}: found {env_key}, but the {family} protocol is not served by this version yet"
+            )
     return found, notes

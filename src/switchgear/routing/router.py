@@ -33,7 +33,8 @@ class Router:
         self.groups: dict[str, tuple[Deployment, ...]] = {}
         for model in settings.models:
             self.groups[model.name] = tuple(
-                self._deployment(self.providers[d.provider], d.model, d.weight, model) for d in model.deployments
+                self._deployment(self.providers[d.provider], d.model, d.weight, model)
+                for d in model.deployments
             )
         self._direct: dict[str, tuple[Deployment, ...]] = {}
 

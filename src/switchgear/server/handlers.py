@@ -43,7 +43,9 @@ async def openai_api(runtime: Runtime, api: str, scope: Scope, receive: Receive,
     watch: DisconnectWatch | None = None
     try:
         runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
-        raw = await read_body(receive, runtime.settings.server.max_body_size, header(scope, b"content-length"))
+        raw = await read_body(
+            receive, runtime.settings.server.max_body_size, header(scope, b"content-length")
+        )
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -62,7 +62,9 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         return
     context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_worker, args=(settings, sock, log_level), name=f"switchgear-worker-{i}", daemon=False)
+        context.Process(
+            target=_worker, args=(settings, sock, log_level), name=f"switchgear-worker-{i}", daemon=False
+        )
         for i in range(workers)
     ]
     for process in processes:

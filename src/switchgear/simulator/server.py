@@ -124,7 +124,7 @@ async def _clear_requests(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(state: SimState | None = None) -> web.Application:
-    """The simulator application (routes under ``/``, ``/v1`` and Azure's deployment paths, health, control)."""
+    """The simulator app: routes under ``/``, ``/v1`` and Azure's deployment paths, health, control."""
     app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY_BYTES)
     app[STATE_KEY] = state if state is not None else SimState()
     app.on_response_prepare.append(_stamp_request_id)

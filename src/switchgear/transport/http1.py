@@ -1,11 +1,10 @@
-"""The HTTP/1.1 wire under ``transport.client``: keep-alive connections and the pool that owns them.
+"""One HTTP/1.1 client connection: an asyncio protocol that parses answers with httptools.
 
-A ``Connection`` is an ``asyncio.Protocol`` that parses responses with httptools and carries one
-exchange at a time: it arms the exchange's deadlines as loop timer handles (no task, no
-``asyncio.timeout`` on the fast path), buffers the body with backpressure and decodes gzip/deflate.
-The ``Pool`` holds every open connection: idle ones per origin (LIFO, stale ones closed when
-picked), a global cap with FIFO waiters, and new connections (plain or TLS). Failures are
-``Http1Error`` subclasses naming the phase; ``transport.client`` maps them to gateway errors.
+A ``Connection`` carries one exchange at a time for ``transport.client`` (which pools them): it
+writes the request, arms the exchange's deadlines as loop timer handles (no task and no
+``asyncio.timeout`` on the fast path), buffers the body with backpressure, decodes gzip/deflate and
+says when it can carry another exchange. Failures are ``Http1Error`` subclasses naming the phase
+("waiting for the response"); ``transport.client`` turns them into gateway errors.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import os
 import socket
 import ssl
 import zlib
-from collections import deque
+from collections.abc import Callable
 from typing import Final, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -25,9 +24,9 @@ from switchgear.config.model import Timeouts
 Origin = tuple[str, str, int]  # scheme, host, port
 
 HIGH_WATER: Final = 1024 * 1024  # unread body bytes above which reading from the socket pauses
-_IDLE: Final = 0
-_BUSY: Final = 1
-_DEAD: Final = 2
+IDLE: Final = 0  # Connection.state: in the pool's idle list
+BUSY: Final = 1  # carrying an exchange (or being handed to one)
+DEAD: Final = 2  # closed, its pool slot freed
 
 
 class Http1Error(Exception):
@@ -51,9 +50,16 @@ class ConnectionClosed(Http1Error):
 
 
 class ConnectFailed(Http1Error):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, exc: OSError) -> None:
         super().__init__("connecting")
-        self.reason = reason
+        if isinstance(exc, ssl.SSLError):
+            self.reason = f"TLS error ({exc.reason or type(exc).__name__})"
+        elif isinstance(exc, socket.gaierror):
+            self.reason = exc.strerror or "name resolution failed"
+        elif exc.errno is not None and exc.errno > 0:
+            self.reason = os.strerror(exc.errno)
+        else:
+            self.reason = exc.strerror or str(exc) or type(exc).__name__
 
 
 class MalformedResponse(Http1Error):
@@ -61,7 +67,7 @@ class MalformedResponse(Http1Error):
 
 
 class BodyTooLarge(Http1Error):
-    pass
+    pass  # its phase reads "over N bytes"
 
 
 class Connection(asyncio.Protocol):
@@ -70,22 +76,24 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "_answered", "_body_seen", "_buffered", "_chunks", "_complete", "_decoder", "_encoding", "_error",
         "_fb_timer", "_first_byte", "_framed", "_gap", "_head", "_headers_done", "_high_water",
-        "_interim", "_keep_alive", "_loop", "_lost", "_parser", "_paused", "_pool", "_total_timer",
+        "_interim", "_keep_alive", "_loop", "_lost", "_on_idle_lost", "_parser", "_paused", "_total_timer",
         "_transport", "_waiter", "_whole", "idle_since", "origin", "raw_headers", "reused", "state",
         "status",
     )  # fmt: skip
 
-    def __init__(self, pool: Pool, origin: Origin) -> None:
-        self._pool = pool
-        self._loop = pool.loop
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, origin: Origin, on_idle_lost: Callable[[Connection], None]
+    ) -> None:
+        self._loop = loop
         self.origin = origin
+        self._on_idle_lost = on_idle_lost  # the pool forgets an idle connection the server closed
         self._parser = HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._fb_timer: asyncio.TimerHandle | None = None
         self._total_timer: asyncio.TimerHandle | None = None
         self._paused = self._lost = self.reused = False
-        self.state = _BUSY
+        self.state = BUSY
         self.idle_since = 0.0
         self._first_byte = self._gap = 0.0
         self._clear(stream=False, head=False)
@@ -109,12 +117,15 @@ class Connection(asyncio.Protocol):
     def begin(self, data: bytes, started: float, timeouts: Timeouts, *, stream: bool, head: bool) -> None:
         """Start an exchange: arm its deadlines (measured from ``started``) and write the request."""
         self._clear(stream=stream, head=head)
+        if self._lost:  # closed by the server since it was handed over: nothing was sent
+            self._fail(ConnectionClosed("waiting for the response", before_response=True))
+            return
         self._first_byte = timeouts.first_byte
         self._gap = timeouts.chunk_gap
         loop = self._loop
-        self._fb_timer = loop.call_at(started + timeouts.first_byte, self._first_byte_passed)
+        self._fb_timer = loop.call_at(started + timeouts.first_byte, self._passed, "first_byte")
         if stream or timeouts.total < timeouts.first_byte:
-            self._total_timer = loop.call_at(started + timeouts.total, self._total_passed)
+            self._total_timer = loop.call_at(started + timeouts.total, self._passed, "total")
         cast(asyncio.Transport, self._transport).write(data)
 
     async def response(self) -> None:
@@ -152,13 +163,13 @@ class Connection(asyncio.Protocol):
             self._whole = True
             if self._fb_timer is None and not self._complete and self._error is None:
                 loop = self._loop
-                self._fb_timer = loop.call_at(loop.time() + self._first_byte, self._first_byte_passed)
+                self._fb_timer = loop.call_at(loop.time() + self._first_byte, self._passed, "first_byte")
         self._high_water = limit
         if self._paused and self._buffered <= limit:
             self._resume()
         while True:
             if self._buffered > limit:
-                raise BodyTooLarge("reading the response")
+                raise BodyTooLarge(f"over {limit} bytes")
             if self._complete:
                 chunks = self._chunks
                 data = (chunks[0] if len(chunks) == 1 else b"".join(chunks)) if chunks else b""
@@ -170,22 +181,20 @@ class Connection(asyncio.Protocol):
             await self._wait()
 
     def reusable(self) -> bool:
-        transport = self._transport
-        return (
-            self._complete
-            and self._keep_alive
-            and self._error is None
-            and not self._lost
-            and transport is not None
-            and not transport.is_closing()
-        )
+        """The exchange ended cleanly and the connection can carry another."""
+        return self._complete and self._keep_alive and self._error is None and not self.is_closing()
+
+    def park(self) -> None:
+        """Going idle: read again (if paused) so that a close by the server is noticed."""
+        if self._paused:
+            self._resume()
 
     def is_closing(self) -> bool:
         return self._lost or self._transport is None or self._transport.is_closing()
 
     def shutdown(self) -> None:
         """Close the connection now; an exchange still running fails."""
-        self.state = _DEAD
+        self.state = DEAD
         if not self._complete and self._error is None:
             self._fail(ConnectionClosed(self._phase(), before_response=False))
         elif self._transport is not None:
@@ -196,7 +205,7 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter = loop.create_future()
         gap = None
         if self._fb_timer is None:  # a stream past its first chunk: bound this wait by the chunk gap
-            gap = loop.call_at(loop.time() + self._gap, self._gap_passed)
+            gap = loop.call_at(loop.time() + self._gap, self._passed, "chunk_gap")
         try:
             await waiter
         finally:
@@ -234,14 +243,8 @@ class Connection(asyncio.Protocol):
             timer.cancel()
             self._total_timer = None
 
-    def _first_byte_passed(self) -> None:
-        self._fail(DeadlineExceeded("first_byte", self._phase()))
-
-    def _total_passed(self) -> None:
-        self._fail(DeadlineExceeded("total", self._phase()))
-
-    def _gap_passed(self) -> None:
-        self._fail(DeadlineExceeded("chunk_gap", self._phase()))
+    def _passed(self, kind: str) -> None:
+        self._fail(DeadlineExceeded(kind, self._phase()))
 
     def _resume(self) -> None:
         self._paused = False
@@ -254,10 +257,12 @@ class Connection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.state != _BUSY or self._complete or self._error is not None:
+        if self.state != BUSY or self._complete or self._error is not None:
             self._keep_alive = False  # bytes nobody asked for: this connection carries nothing more
-            if self.state == _IDLE:
-                self._pool.discard(self)
+            if self.state == IDLE:
+                self._on_idle_lost(self)
+            elif self._transport is not None:
+                self._transport.abort()
             return
         self._answered = True
         try:
@@ -273,15 +278,19 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
-        if self.state == _IDLE:
-            self._pool.discard(self)
-        elif self.state == _BUSY and not self._complete and self._error is None:
+        if self.state == IDLE:
+            self._on_idle_lost(self)
+        elif self.state == BUSY and not self._complete and self._error is None:
             if self._headers_done and not self._framed and not self._interim:
                 self.on_message_complete()  # a body delimited by the end of the connection
             else:
                 self._fail(ConnectionClosed(self._phase(), before_response=not self._answered))
 
     # -- httptools callbacks ---------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._complete:  # a second answer to one request
+            raise MalformedResponse("reading the response")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.raw_headers.append((name, value))
@@ -317,7 +326,8 @@ class Connection(asyncio.Protocol):
         if self._encoding is not None:
             decoder = self._decoder
             if decoder is None and self._encoding == b"deflate":  # zlib-wrapped or raw deflate
-                wbits = zlib.MAX_WBITS if body[0] & 0x0F == 8 else -zlib.MAX_WBITS
+                wrapped = len(body) > 1 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
+                wbits = zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS
                 decoder = self._decoder = zlib.decompressobj(wbits)
             if decoder is not None:
                 body = decoder.decompress(body)
@@ -344,7 +354,11 @@ class Connection(asyncio.Protocol):
             return
         decoder = self._decoder
         if decoder is not None:
-            tail = decoder.flush()
+            try:
+                tail = decoder.flush()
+            except zlib.error:
+                self._fail(MalformedResponse(self._phase()))
+                return
             if tail:
                 self._chunks.append(tail)
                 self._buffered += len(tail)
@@ -352,3 +366,30 @@ class Connection(asyncio.Protocol):
         self._stop_timers()
         self._wake()
 
+
+async def dial(
+    loop: asyncio.AbstractEventLoop,
+    origin: Origin,
+    tls: ssl.SSLContext | None,
+    deadline: float,
+    *,
+    connect: float,
+    on_idle_lost: Callable[[Connection], None],
+) -> Connection:
+    """A new connection to ``origin`` within ``connect`` seconds (and before ``deadline``)."""
+    _, host, port = origin
+    conn = Connection(loop, origin, on_idle_lost)
+    connect_at = loop.time() + connect
+    try:
+        async with asyncio.timeout_at(min(connect_at, deadline)):
+            await loop.create_connection(
+                lambda: conn, host, port, ssl=tls, server_hostname=host if tls is not None else None
+            )
+    except TimeoutError:
+        raise DeadlineExceeded("connect" if connect_at <= deadline else "first_byte", "connecting") from None
+    except OSError as exc:
+        raise ConnectFailed(exc) from None
+    except BaseException:
+        conn.shutdown()
+        raise
+    return conn

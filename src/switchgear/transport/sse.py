@@ -20,9 +20,11 @@ class SSESplitter:
 
     def feed(self, data: bytes) -> bytes:
         """Add ``data``; return the complete events now available (ending in a blank line) or b""."""
-        if b"\r" in data:
-            data = data.replace(b"\r\n", b"\n")
         buf = self._buf + data if self._buf else data
+        if b"\r" in buf:
+            # A read may end between "\r" and "\n": normalise what is complete, keep the rest.
+            held = b"\r" if buf.endswith(b"\r") else b""
+            buf = buf[: len(buf) - len(held)].replace(b"\r\n", b"\n") + held
         end = buf.rfind(b"\n\n")
         if end < 0:
             if len(buf) > self._limit:

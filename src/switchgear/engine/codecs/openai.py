@@ -9,7 +9,7 @@ supply credentials are refused; the gateway's own controls (``models``, ``sessio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from switchgear.core.errors import ForbiddenParameter, InvalidRequest
 
@@ -79,7 +79,9 @@ class OpenAIRequest:
 
     __slots__ = ("body", "fallbacks", "model", "stream", "wants_usage")
 
-    def __init__(self, body: dict[str, Any], model: str, stream: bool, wants_usage: bool, fallbacks: list[str]):
+    def __init__(
+        self, body: dict[str, Any], model: str, stream: bool, wants_usage: bool, fallbacks: list[str]
+    ):
         self.body = body
         self.model = model
         self.stream = stream
@@ -107,8 +109,10 @@ def check(api: str, body: Any) -> OpenAIRequest:
             continue
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             raise InvalidRequest(f"{name!r} must be {description}, got {_kind(value)}", param=name)
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            raise InvalidRequest(f"{name!r} must be between {bounds[0]} and {bounds[1]}, got {value}", param=name)
+        if bounds is not None and not bounds[0] <= cast(float, value) <= bounds[1]:
+            raise InvalidRequest(
+                f"{name!r} must be between {bounds[0]} and {bounds[1]}, got {value}", param=name
+            )
     if api == "chat":
         _check_messages(body.get("messages"))
     elif api == "completions":
@@ -150,7 +154,9 @@ def _check_messages(messages: Any) -> None:
         raise InvalidRequest("'messages' must contain at least one message", param="messages")
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
-            raise InvalidRequest(f"messages[{i}] must be an object, got {_kind(message)}", param=f"messages[{i}]")
+            raise InvalidRequest(
+                f"messages[{i}] must be an object, got {_kind(message)}", param=f"messages[{i}]"
+            )
         role = message.get("role")
         if role not in _ROLES:
             raise InvalidRequest(

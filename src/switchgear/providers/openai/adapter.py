@@ -22,7 +22,11 @@ from switchgear.providers.base import Deployment, Endpoint
 from switchgear.providers.openai.stream import OpenAIStreamRelay
 from switchgear.transport.client import HttpRequest
 
-_PATHS: dict[str, str] = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+_PATHS: dict[str, str] = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "embeddings": "/embeddings",
+}
 _MAX_MESSAGE = 1000
 
 
@@ -39,7 +43,9 @@ class OpenAIAdapter:
         if endpoint != "embeddings":
             if want_usage and out.get("stream") and profile.stream_usage:
                 options = out.get("stream_options")
-                out["stream_options"] = {**options, "include_usage": True} if options else {"include_usage": True}
+                out["stream_options"] = (
+                    {**options, "include_usage": True} if options else {"include_usage": True}
+                )
             if not profile.max_completion_tokens and "max_completion_tokens" in out:
                 value = out.pop("max_completion_tokens")
                 out.setdefault("max_tokens", value)
@@ -69,11 +75,17 @@ class OpenAIAdapter:
                 f"provider {provider!r} answered with a body that is not JSON", provider=provider
             ) from None
         if not isinstance(answer, dict):
-            raise UpstreamProtocolError(f"provider {provider!r} answered with a non-object body", provider=provider)
+            raise UpstreamProtocolError(
+                f"provider {provider!r} answered with a non-object body", provider=provider
+            )
         expected = "data" if endpoint == "embeddings" else "choices"
         if expected not in answer:
             if "error" in answer:
-                raise self.map_error(502, {}, raw, provider)
+                message = _error_fields(raw)[0] or "no message"
+                raise UpstreamProtocolError(
+                    f"provider {provider!r} answered HTTP 200 with an error: {redact(message)[:_MAX_MESSAGE]}",
+                    provider=provider,
+                )
             raise UpstreamProtocolError(
                 f"provider {provider!r} answered without {expected!r}: not an OpenAI {endpoint} response",
                 provider=provider,
@@ -148,6 +160,14 @@ def _embeddings_to_base64(answer: dict[str, Any], provider: str) -> dict[str, An
     for item in answer.get("data") or []:
         vector = item.get("embedding") if isinstance(item, dict) else None
         if not isinstance(vector, list):
-            raise UpstreamProtocolError(f"provider {provider!r} sent an embedding that is not a list", provider=provider)
-        item["embedding"] = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+            raise UpstreamProtocolError(
+                f"provider {provider!r} sent an embedding that is not a list", provider=provider
+            )
+        try:
+            packed = struct.pack(f"<{len(vector)}f", *vector)
+        except (struct.error, TypeError):
+            raise UpstreamProtocolError(
+                f"provider {provider!r} sent an embedding with non-numeric values", provider=provider
+            ) from None
+        item["embedding"] = base64.b64encode(packed).decode("ascii")
     return answer

@@ -2,10 +2,12 @@
 
 The bytes forwarded are the provider's own. Work is done per block of complete events, not per
 event, with C-speed byte counts and searches: counts check that every event is a ``data:``
-line holding a JSON object (or the final ``[DONE]``), searches find the few events worth reading
-(usage, an error), and only those are parsed (finish reasons are recorded from those). Anything unusual (comments, multi-line
-events, garbage) takes the careful per-event path. The usage-only chunk the gateway asked for on the client's behalf is
-dropped.
+line whose payload is wrapped in braces (or the final ``[DONE]``), searches find the few events
+worth reading (usage, an error), and only those are parsed (finish reasons are recorded from
+those). Plain content chunks are not parsed: a payload that is braces around garbage reaches the
+client as the provider sent it (a truncated or non-object payload is caught).
+Anything unusual (comments, multi-line events, garbage) takes the careful per-event path. The
+usage-only chunk the gateway asked for on the client's behalf is dropped.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def _notable(block: bytes) -> list[int]:
         at = block.find(marker)
         while at >= 0:
             if not block.startswith(b":null", at + len(marker)):  # "usage":null carries nothing
-                starts.add(block.rfind(b"\n\n", 0, at) + 2 if at else 0)
+                previous = block.rfind(b"\n\n", 0, at)
+                starts.add(previous + 2 if previous >= 0 else 0)
             at = block.find(marker, at + len(marker))
     return sorted(starts)
 
@@ -57,7 +60,9 @@ class OpenAIStreamRelay:
         try:
             block = self._splitter.feed(data)
         except SSEOverflow as exc:
-            raise UpstreamProtocolError(f"provider {self._provider!r}: {exc}", provider=self._provider) from None
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r}: {exc}", provider=self._provider
+            ) from None
         if not block:
             return b""
         events = block.count(b"\n\n")
@@ -111,7 +116,8 @@ class OpenAIStreamRelay:
             ) from None
         if not isinstance(chunk, dict):
             raise UpstreamProtocolError(
-                f"provider {self._provider!r} sent a stream chunk that is not an object", provider=self._provider
+                f"provider {self._provider!r} sent a stream chunk that is not an object",
+                provider=self._provider,
             )
         choices = chunk.get("choices")
         if choices:
@@ -132,7 +138,9 @@ class OpenAIStreamRelay:
             reason = "ended in the middle of an event"
         else:
             reason = "ended the stream without [DONE]"
-        return self.error(UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider))
+        return self.error(
+            UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
+        )
 
     def error(self, exc: UpstreamError) -> bytes:
         self.done = True

@@ -1,0 +1,134 @@
+"""The `switchgear` command as a user runs it: config check, version, simulate + serve (workers)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.fakes.gateway import closed_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "switchgear.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def test_version_and_help() -> None:
+    assert run("version").stdout.startswith("switchgear ")
+    for args in (["--help"], ["serve", "--help"], ["config", "check", "--help"], ["simulate", "--help"]):
+        assert run(*args).returncode == 0
+
+
+def test_config_check_prints_a_summary_without_secrets(tmp_path: Path) -> None:
+    result = run("config", "check", str(ROOT / "examples/demo.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "fast -> sim/sim-small, sim-eu/sim-small" in result.stdout
+    assert "sk-sim-demo" not in result.stdout
+
+
+def test_config_check_fails_with_the_key_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("providers:\n  openai: {type: openai, api_key: sk-canary-123456, base_urll: x}\n")
+    result = run("config", "check", str(bad))
+    assert result.returncode == 2
+    assert "providers.openai.base_urll: unknown key (did you mean 'base_url'?)" in result.stderr
+    assert "sk-canary-123456" not in result.stderr + result.stdout
+    unset = tmp_path / "unset.yaml"
+    unset.write_text("providers:\n  openai: {type: openai, api_key: ${SWITCHGEAR_TEST_UNSET_VAR}}\n")
+    result = run("config", "check", str(unset))
+    assert result.returncode == 2
+    assert (
+        "providers.openai.api_key: environment variable SWITCHGEAR_TEST_UNSET_VAR is not set" in result.stderr
+    )
+
+
+def _wait(url: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture()
+def demo() -> Iterator[str]:
+    """`switchgear simulate` and `switchgear serve --workers 2 --config examples/demo.yaml`."""
+    sim_port, gw_port = closed_port(), closed_port()
+    env = {**os.environ, "SIM_BASE_URL": f"http://127.0.0.1:{sim_port}/v1"}
+    sim = subprocess.Popen(
+        [*CLI, "simulate", "--port", str(sim_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    gateway = subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            "--config",
+            str(ROOT / "examples/demo.yaml"),
+            "--port",
+            str(gw_port),
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{sim_port}/health")
+        _wait(f"http://127.0.0.1:{gw_port}/health/live")
+        yield f"http://127.0.0.1:{gw_port}"
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        sim.send_signal(signal.SIGTERM)
+        _, err = gateway.communicate(timeout=30)
+        sim.wait(timeout=30)
+        assert gateway.returncode == 0, err
+        assert "Traceback" not in err
+
+
+def test_demo_serves_the_quick_start_with_two_workers(demo: str) -> None:
+    client = openai.OpenAI(base_url=demo + "/v1", api_key="anything", max_retries=0)
+    answer = client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "hi"}])
+    assert answer.choices[0].message.content == "Hello! You said: hi"
+    stream = client.chat.completions.create(
+        model="reliable", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello! You said: hi"
+    assert {m.id for m in client.models.list()} >= {"fast", "smart", "reliable", "embed"}
+    pids = {httpx.get(demo + "/health/ready").status_code for _ in range(5)}
+    assert pids == {200}
+
+
+def test_serve_refuses_a_busy_port() -> None:
+    with subprocess.Popen(
+        [*CLI, "simulate", "--port", str(port := closed_port())],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as sim:
+        try:
+            _wait(f"http://127.0.0.1:{port}/health")
+            result = run("serve", "--config", str(ROOT / "examples/demo.yaml"), "--port", str(port))
+            assert result.returncode == 2
+            assert "cannot listen" in result.stderr
+        finally:
+            sim.terminate()
