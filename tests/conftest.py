@@ -97,7 +97,9 @@ def make_gateway(sim: SimulatorThread) -> Iterator[Callable[..., GatewayThread]]
 
 @pytest.fixture()
 def client(gateway: GatewayThread) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10) as client:
+    with openai.OpenAI(
+        base_url=gateway.url + "/v1", api_key="sk-client", max_retries=0, timeout=10
+    ) as client:
         yield client
 
 

@@ -235,6 +235,9 @@ class _Pool:
         """Take back a connection whose exchange ended: keep it for reuse if it can carry another."""
         if conn.state != BUSY:
             return
+        if not self._closed and conn.lingerable():
+            conn.linger(_LINGER, self._lingered)  # e.g. a stream read up to [DONE]: its end is near
+            return
         if self._closed or not conn.reusable():
             self.discard(conn)
             return
@@ -254,6 +257,12 @@ class _Pool:
         conn.state = IDLE
         conn.idle_since = self.loop.time()
         self._idle.setdefault(conn.origin, []).append(conn)
+
+    def _lingered(self, conn: Connection, ok: bool) -> None:
+        if ok:
+            self.release(conn)
+        else:
+            self.discard(conn)
 
     def discard(self, conn: Connection) -> None:
         """Close a connection and free its slot (idempotent)."""
@@ -329,6 +338,7 @@ class _Target(NamedTuple):
     label: str  # host:port, for messages
 
 
+_LINGER = 1.0  # seconds a connection may wait for the end of a body its reader stopped early
 _SAFE = "/%:@!$&'()*+,;=~"  # left as they are in a path or query
 
 

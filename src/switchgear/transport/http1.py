@@ -76,7 +76,8 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "_answered", "_body_seen", "_buffered", "_chunks", "_complete", "_decoder", "_encoding", "_error",
         "_fb_timer", "_first_byte", "_framed", "_gap", "_head", "_headers_done", "_high_water",
-        "_interim", "_keep_alive", "_loop", "_lost", "_on_idle_lost", "_parser", "_paused", "_total_timer",
+        "_interim", "_keep_alive", "_linger", "_loop", "_lost", "_on_idle_lost", "_parser", "_paused",
+        "_total_timer",
         "_transport", "_waiter", "_whole", "idle_since", "origin", "raw_headers", "reused", "state",
         "status",
     )  # fmt: skip
@@ -93,6 +94,7 @@ class Connection(asyncio.Protocol):
         self._fb_timer: asyncio.TimerHandle | None = None
         self._total_timer: asyncio.TimerHandle | None = None
         self._paused = self._lost = self.reused = False
+        self._linger: Callable[[Connection, bool], None] | None = None
         self.state = BUSY
         self.idle_since = 0.0
         self._first_byte = self._gap = 0.0
@@ -213,6 +215,28 @@ class Connection(asyncio.Protocol):
             if gap is not None:
                 gap.cancel()
 
+    def lingerable(self) -> bool:
+        """The reader stopped early but the body may still end cleanly (e.g. after ``[DONE]``)."""
+        return self._headers_done and not self._complete and self._error is None and not self.is_closing()
+
+    def linger(self, seconds: float, done: Callable[[Connection, bool], None]) -> None:
+        """Keep reading (and dropping) the rest of the body for up to ``seconds``; then call
+        ``done(self, True)`` if it ended cleanly (the connection can be reused), else ``done(self, False)``."""
+        self._stop_timers()
+        self._chunks.clear()
+        self._buffered = 0
+        self._high_water = 1 << 30
+        if self._paused:
+            self._resume()
+        self._linger = done
+        self._fb_timer = self._loop.call_at(self._loop.time() + seconds, self._passed, "linger")
+
+    def _end_linger(self, ok: bool) -> None:
+        done = self._linger
+        if done is not None:
+            self._linger = None
+            done(self, ok)
+
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -225,6 +249,7 @@ class Connection(asyncio.Protocol):
             if self._transport is not None:
                 self._transport.abort()
             self._wake()
+            self._end_linger(False)
 
     def _phase(self) -> str:
         if not self._headers_done:
@@ -365,6 +390,7 @@ class Connection(asyncio.Protocol):
         self._complete = True
         self._stop_timers()
         self._wake()
+        self._end_linger(True)
 
 
 async def dial(

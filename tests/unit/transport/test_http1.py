@@ -221,6 +221,36 @@ async def test_stream_chunks_arrive_piece_by_piece_and_connection_is_reused(clie
     await server.stop()
 
 
+async def test_stream_released_before_its_end_lingers_and_is_reused(client: HttpClient) -> None:
+    # A relay stops at [DONE]; the chunked terminator follows a little later.
+    events = [(0.0, b"data: 1\n\n"), (0.0, b"data: [DONE]\n\n"), (0.05, b"")]
+    server = await serve(sse(*events))
+    loop = asyncio.get_running_loop()
+    resp = await client.send(post(server.url()), FAST, "p", stream=True)
+    got = b""
+    while b"[DONE]" not in got:
+        got += await resp.chunk(loop)
+    resp.release()  # before the terminator arrived
+    await asyncio.sleep(0.1)
+    resp = await client.send(post(server.url()), FAST, "p")
+    assert await resp.read() == b'{"ok":true}'
+    assert server.connections == 1
+    await server.stop()
+
+
+async def test_stream_whose_end_never_comes_is_dropped_after_lingering(client: HttpClient) -> None:
+    server = await serve(sse((0.0, b"data: [DONE]\n\n"), (3.0, b"")))
+    loop = asyncio.get_running_loop()
+    resp = await client.send(post(server.url()), FAST, "p", stream=True)
+    assert b"[DONE]" in await resp.chunk(loop)
+    resp.release()
+    await asyncio.sleep(1.2)
+    resp = await client.send(post(server.url()), FAST, "p", stream=True)
+    assert server.connections == 2
+    resp.close()
+    await server.stop()
+
+
 async def silent(reader: Reader, writer: Writer, n: int) -> None:
     await read_request(reader)
     await reader.read()
