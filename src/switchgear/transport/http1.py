@@ -220,8 +220,9 @@ class Connection(asyncio.Protocol):
         return self._headers_done and not self._complete and self._error is None and not self.is_closing()
 
     def linger(self, seconds: float, done: Callable[[Connection, bool], None]) -> None:
-        """Keep reading (and dropping) the rest of the body for up to ``seconds``; then call
-        ``done(self, True)`` if it ended cleanly (the connection can be reused), else ``done(self, False)``."""
+        """Keep reading (and dropping) the rest of the body for up to ``seconds``, then call
+        ``done(self, True)`` if it ended cleanly (the connection can be reused), else
+        ``done(self, False)``."""
         self._stop_timers()
         self._chunks.clear()
         self._buffered = 0

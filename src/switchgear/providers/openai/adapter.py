@@ -81,9 +81,9 @@ class OpenAIAdapter:
         expected = "data" if endpoint == "embeddings" else "choices"
         if expected not in answer:
             if "error" in answer:
-                message = _error_fields(raw)[0] or "no message"
+                message = redact(_error_fields(raw)[0] or "no message")[:_MAX_MESSAGE]
                 raise UpstreamProtocolError(
-                    f"provider {provider!r} answered HTTP 200 with an error: {redact(message)[:_MAX_MESSAGE]}",
+                    f"provider {provider!r} answered HTTP 200 with an error: {message}",
                     provider=provider,
                 )
             raise UpstreamProtocolError(
