@@ -108,6 +108,15 @@ class ProviderSettings(_Model):
     api_version: str | None = None
     headers: dict[str, SecretStr] = {}
     timeouts: PartialTimeouts | None = None
+    # Google Vertex AI
+    project: str | None = None
+    location: str | None = None
+    credentials_file: str | None = None  # service-account JSON (else api_key is an OAuth access token)
+    # AWS Bedrock
+    region: str | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
 
     @field_validator("base_url")
     @classmethod

@@ -53,3 +53,13 @@ class Usage:
             self.suspicious = True
             return MAX_PLAUSIBLE_TOKENS
         return value
+
+    def to_openai(self) -> dict[str, Any]:
+        """The OpenAI Chat ``usage`` object."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens},
+            "completion_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
+        }

@@ -15,10 +15,11 @@ from typing import Any, Literal, Protocol
 from switchgear.catalog import ModelInfo
 from switchgear.config.model import Timeouts
 from switchgear.core.errors import UpstreamError
+from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
 from switchgear.core.usage import Usage
 from switchgear.transport.client import HttpRequest
 
-Endpoint = Literal["chat", "completions", "embeddings"]
+Endpoint = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,10 @@ class Provider:
     api_version: str | None
     headers: Mapping[str, str] = field(repr=False)
     timeouts: Timeouts
+    # Family-specific settings: Vertex "project", "location", "credentials_file"; Bedrock "region".
+    options: Mapping[str, str] = field(default_factory=dict)
+    # Family-specific secrets: Bedrock "aws_access_key_id", "aws_secret_access_key", "aws_session_token".
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +93,38 @@ class StreamRelay(Protocol):
         ...
 
 
+class StreamDecoder(Protocol):
+    """Turns one upstream stream into canonical events, incrementally (see ``core.types``)."""
+
+    usage: Usage | None  # the latest usage the stream reported
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Upstream bytes in (any split); the events now complete out. Raises UpstreamError on
+        garbage or an in-band error event."""
+        ...
+
+    def finish(self) -> list[StreamEvent]:
+        """The upstream body ended: remaining events; raises UpstreamProtocolError if it was cut."""
+        ...
+
+
 class Adapter(Protocol):
+    """One wire family. Same-family requests pass through (``build_passthrough`` ...); others
+    are translated through the canonical types (``build_request`` ...)."""
+
     family: str
+    passthrough_endpoints: frozenset[str]  # inbound APIs this family can take unchanged
+
+    def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
+        """The upstream request for a canonical chat request (streaming when ``request.stream``).
+        Raises InvalidRequest for what the family cannot express (say what and why)."""
+        ...
+
+    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
+        """A successful non-streamed answer as a canonical response; UpstreamProtocolError on garbage."""
+        ...
+
+    def stream_decoder(self, deployment: Deployment) -> StreamDecoder: ...
 
     def build_passthrough(
         self, endpoint: Endpoint, body: dict[str, Any], deployment: Deployment, *, want_usage: bool

@@ -75,6 +75,25 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             api_version=api_version,
             headers={k.lower(): v.get_secret_value() for k, v in conf.headers.items()},
             timeouts=timeouts,
+            options={
+                k: v
+                for k, v in (
+                    ("project", conf.project),
+                    ("location", conf.location),
+                    ("credentials_file", conf.credentials_file),
+                    ("region", conf.region),
+                )
+                if v
+            },
+            credentials={
+                k: v.get_secret_value()
+                for k, v in (
+                    ("aws_access_key_id", conf.aws_access_key_id),
+                    ("aws_secret_access_key", conf.aws_secret_access_key),
+                    ("aws_session_token", conf.aws_session_token),
+                )
+                if v is not None
+            },
         )
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))

@@ -1,0 +1,46 @@
+"""The inbound codec protocol: one per client-facing API (OpenAI chat, Anthropic messages,
+OpenAI responses). A codec checks and decodes the client's request into canonical form and
+encodes canonical answers, stream events and errors back into the client's wire format."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from switchgear.core.errors import GatewayError
+from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
+
+
+class StreamEncoder(Protocol):
+    """Canonical stream events to the client's stream bytes, for one response."""
+
+    def encode(self, events: list[StreamEvent]) -> bytes:
+        """Bytes for these events (b"" when they produce nothing yet)."""
+        ...
+
+    def finish(self) -> bytes:
+        """The closing bytes once the upstream ended normally (e.g. ``data: [DONE]``, ``message_stop``)."""
+        ...
+
+    def error(self, exc: GatewayError) -> bytes:
+        """An in-band error for a failure after the first byte, ending the stream."""
+        ...
+
+
+class InboundCodec(Protocol):
+    api: str  # "chat" | "messages" | "responses"
+    family: str  # the wire family it passes through to unchanged: "openai" | "anthropic"
+
+    def decode(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
+        """The canonical request; InvalidRequest (with ``param``) for anything malformed or
+        inexpressible. ``headers`` are the client's relevant headers (lower-case names)."""
+        ...
+
+    def encode_response(self, response: ChatResponse, model: str) -> bytes:
+        """The client-format body for a whole answer; ``model`` is the name the client asked for."""
+        ...
+
+    def stream_encoder(self, model: str, *, include_usage: bool) -> StreamEncoder: ...
+
+    def error_body(self, exc: GatewayError) -> bytes:
+        """The client-format error body for ``exc`` (its status is ``exc.status``)."""
+        ...
