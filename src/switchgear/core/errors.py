@@ -203,3 +203,15 @@ class UpstreamStatusError(UpstreamError):
         self.upstream_type = upstream_type
         self.retry_after = retry_after
         self.metadata = {"error_type": self.code or self.type, "provider_code": upstream_status}
+
+
+def openai_error(exc: GatewayError) -> dict[str, object]:
+    """The OpenAI-shaped error object (``{"error": {...}}``), with routing metadata when known."""
+    error: dict[str, object] = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
+    if isinstance(exc, UpstreamError) or exc.metadata:
+        metadata = dict(exc.metadata)
+        metadata.setdefault("error_type", exc.code or exc.type)
+        if isinstance(exc, UpstreamError) and exc.provider:
+            metadata["provider"] = exc.provider
+        error["metadata"] = metadata
+    return {"error": error}

@@ -1,90 +1,152 @@
-"""The pipeline for OpenAI-style inbound requests: plan, attempt with fail-over, settle.
+"""The pipeline: plan, attempt with fail-over, translate when the families differ, settle.
 
-The body arrives checked (``codecs.openai``). Candidates come from the router; each attempt
-builds the upstream request with the deployment's adapter and sends it on the shared client.
-A retryable failure (connection, timeout, 429, 5xx, garbage) moves on to the next candidate;
-that is only possible before the first byte reaches the client, so a stream is committed once
-its first complete event is in hand. Every finished request is handed to the settle hooks.
+The request arrives prepared (``inbound.prepare``). Candidates come from the router; for each,
+the deployment's adapter either passes the client's body through (same wire family: only the
+model changes, so provider features the gateway does not model survive) or builds its own
+request from the canonical form the client's codec decoded (once, on first need). A retryable
+failure (connection, timeout, 429, 5xx, garbage) moves on to the next candidate; that is only
+possible before the first byte reaches the client, so a stream is committed once its first
+event is in hand. Every finished request is handed to the settle hooks.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from time import perf_counter_ns
-from typing import Any
+
+import orjson
 
 from switchgear.core.errors import (
     GatewayError,
+    InvalidRequest,
     NoDeploymentAvailable,
     UpstreamError,
     UpstreamProtocolError,
 )
+from switchgear.core.types import ChatRequest
+from switchgear.core.usage import Usage
 from switchgear.engine.answers import Answer, Settlement, StreamAnswer
-from switchgear.engine.codecs.openai import OpenAIRequest
 from switchgear.engine.context import RequestContext
-from switchgear.providers.base import Deployment, Endpoint
+from switchgear.engine.inbound import Prepared
+from switchgear.engine.translate import TranslatingRelay
+from switchgear.providers.base import Deployment, StreamRelay
+from switchgear.providers.inbound import InboundCodec
 from switchgear.routing.router import Router
-from switchgear.transport.client import HttpClient, UpstreamResponse
+from switchgear.transport.client import HttpClient, HttpRequest, UpstreamResponse
 
 SettleHook = Callable[[Settlement], None]
 _ERROR_BODY_LIMIT = 1024 * 1024
+_OPENAI_ONLY = frozenset({"completions", "embeddings"})
 
 
 class Engine:
-    def __init__(self, router: Router, client: HttpClient) -> None:
+    def __init__(self, router: Router, client: HttpClient, codecs: Mapping[str, InboundCodec]) -> None:
         self.router = router
         self.client = client
+        self.codecs = dict(codecs)
         self.settle_hooks: list[SettleHook] = []
 
-    async def openai(
-        self, ctx: RequestContext, endpoint: Endpoint, request: OpenAIRequest
-    ) -> Answer | StreamAnswer:
-        """Serve an OpenAI-family request; raises a GatewayError when no candidate succeeds."""
+    async def serve(self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]) -> Answer | StreamAnswer:
+        """Serve a request; raises a GatewayError when no candidate succeeds."""
         plan = self.router.plan(request.model, request.fallbacks)
         try:
-            return await self._attempt(ctx, endpoint, request, plan)
+            return await self._attempt(ctx, request, headers, plan)
         except GatewayError as exc:
             self._settle(ctx, request, None, exc.status, None, error=exc.message)
             raise
 
+    async def count_tokens(self, request: Prepared, headers: Mapping[str, str]) -> bytes:
+        """``/v1/messages/count_tokens``: asked of Anthropic when it serves the model, else estimated."""
+        deployment = self.router.plan(request.model)[0]
+        adapter = deployment.provider.adapter
+        if "messages" in adapter.passthrough_endpoints:
+            upstream = adapter.build_passthrough(
+                "count_tokens", request.body, deployment, want_usage=False, client_headers=headers
+            )
+            response = await self.client.send(upstream, deployment.provider.timeouts, deployment.provider.name)
+            raw = await response.read(_ERROR_BODY_LIMIT)
+            if response.status >= 400:
+                raise adapter.map_error(response.status, response.headers, raw, deployment.provider.name)
+            return raw
+        codec = self.codecs[request.api]
+        estimate = getattr(codec, "count_tokens_estimate", None)
+        if estimate is None:
+            raise InvalidRequest("token counting is not available for this API")
+        return orjson.dumps({"input_tokens": estimate(codec.decode(request.body, dict(headers)))})
+
+    def _passes_through(self, api: str, deployment: Deployment) -> bool:
+        if api not in deployment.provider.adapter.passthrough_endpoints:
+            return False
+        return api != "responses" or deployment.provider.profile.responses_api
+
+    def _upstream_request(
+        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], deployment: Deployment,
+        canonical: list[ChatRequest],
+    ) -> tuple[HttpRequest, bool]:
+        adapter = deployment.provider.adapter
+        if self._passes_through(request.api, deployment):
+            upstream = adapter.build_passthrough(
+                request.api, request.body, deployment, want_usage=True, client_headers=headers  # type: ignore[arg-type]
+            )
+            return upstream, True
+        if request.api in _OPENAI_ONLY:
+            raise InvalidRequest(
+                f"/v1/{request.api} is served by OpenAI-compatible providers only; "
+                f"{deployment.label} is a {adapter.family} deployment",
+                param="model",
+            )
+        if not canonical:
+            decoded = self.codecs[request.api].decode(request.body, dict(headers))
+            decoded.stream = request.stream
+            canonical.append(decoded)
+        return adapter.build_request(canonical[0], deployment), False
+
     async def _attempt(
-        self, ctx: RequestContext, endpoint: Endpoint, request: OpenAIRequest, plan: list[Deployment]
+        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], plan: list[Deployment]
     ) -> Answer | StreamAnswer:
         loop = asyncio.get_running_loop()
+        codec = self.codecs[request.api]
+        canonical: list[ChatRequest] = []
         last = len(plan) - 1
         for i, deployment in enumerate(plan):
             ctx.attempts += 1
             adapter = deployment.provider.adapter
-            upstream_request = adapter.build_passthrough(endpoint, request.body, deployment, want_usage=True)
+            provider = deployment.provider.name
+            upstream, passthrough = self._upstream_request(ctx, request, headers, deployment, canonical)
             started = perf_counter_ns()
             response: UpstreamResponse | None = None
             try:
                 response = await self.client.send(
-                    upstream_request,
-                    deployment.provider.timeouts,
-                    deployment.provider.name,
-                    stream=request.stream,
+                    upstream, deployment.provider.timeouts, provider, stream=request.stream
                 )
                 if response.status >= 400:
                     raw = await response.read(_ERROR_BODY_LIMIT)
-                    provider = deployment.provider.name
                     raise adapter.map_error(response.status, response.headers, raw, provider)
                 if not request.stream:
                     raw = await response.read()
                     ctx.upstream_ns += perf_counter_ns() - started
-                    body, usage = adapter.read_answer(endpoint, request.body, raw, deployment)
+                    usage: Usage
+                    if passthrough:
+                        body, usage = adapter.read_answer(request.api, request.body, raw, deployment)  # type: ignore[arg-type]
+                    else:
+                        answer = adapter.parse_response(raw, deployment)
+                        body, usage = codec.encode_response(answer, request.model), answer.usage
                     self._settle(ctx, request, deployment, 200, usage)
                     return Answer(200, body, deployment, usage)
                 content_type = response.header("content-type") or ""
-                if not content_type.startswith("text/event-stream"):
-                    raw = await response.read(_ERROR_BODY_LIMIT)
+                if content_type.startswith("application/json"):
+                    await response.read(_ERROR_BODY_LIMIT)
                     raise UpstreamProtocolError(
-                        f"provider {deployment.provider.name!r} answered a stream request with "
-                        f"{content_type or 'no content type'!r} instead of text/event-stream",
-                        provider=deployment.provider.name,
+                        f"provider {provider!r} answered a stream request with a JSON body instead of a stream",
+                        provider=provider,
                     )
-                relay = adapter.stream_relay(deployment, client_wants_usage=request.wants_usage)
+                relay: StreamRelay
+                if passthrough:
+                    relay = adapter.stream_relay(deployment, client_wants_usage=request.wants_usage)
+                else:
+                    encoder = codec.stream_encoder(request.model, include_usage=request.wants_usage)
+                    relay = TranslatingRelay(adapter.stream_decoder(deployment), encoder)
                 first = b""
                 while not first:
                     data = await response.chunk(loop)
@@ -115,25 +177,23 @@ class Engine:
         return exc
 
     def _stream_ended(
-        self, ctx: RequestContext, request: OpenAIRequest
+        self, ctx: RequestContext, request: Prepared
     ) -> Callable[[StreamAnswer, BaseException | None], None]:
         def ended(answer: StreamAnswer, failure: BaseException | None) -> None:
             ctx.upstream_ns += answer.upstream_ns
             cancelled = isinstance(failure, asyncio.CancelledError)
             error = None if failure is None or cancelled else str(failure)
-            self._settle(
-                ctx, request, answer.deployment, 200, answer.relay.usage, error=error, cancelled=cancelled
-            )
+            self._settle(ctx, request, answer.deployment, 200, answer.relay.usage, error=error, cancelled=cancelled)
 
         return ended
 
     def _settle(
         self,
         ctx: RequestContext,
-        request: OpenAIRequest,
+        request: Prepared,
         deployment: Deployment | None,
         status: int,
-        usage: Any,
+        usage: Usage | None,
         *,
         error: str | None = None,
         cancelled: bool = False,

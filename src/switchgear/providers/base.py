@@ -19,7 +19,7 @@ from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
 from switchgear.core.usage import Usage
 from switchgear.transport.client import HttpRequest
 
-Endpoint = Literal["chat", "completions", "embeddings", "messages", "responses"]
+Endpoint = Literal["chat", "completions", "embeddings", "messages", "responses", "count_tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,7 @@ class Profile:
     max_completion_tokens: bool = True  # False: send max_tokens instead
     stream_usage: bool = True  # accepts stream_options.include_usage
     embeddings_base64: bool = False  # accepts encoding_format=base64
+    responses_api: bool = False  # serves POST /responses (else Responses requests are translated to chat)
     drop_params: frozenset[str] = frozenset()  # parameters the vendor rejects
     notes: str = ""
 
@@ -76,9 +77,13 @@ class Deployment:
 class StreamRelay(Protocol):
     """Filters one upstream stream on its way to the client and records what passed."""
 
-    usage: Usage | None
     done: bool
     events: int
+
+    @property
+    def usage(self) -> Usage | None:
+        """The latest usage the stream reported."""
+        ...
 
     def feed(self, data: bytes) -> bytes:
         """Upstream bytes in; the bytes to forward to the client out (possibly b"")."""
@@ -127,9 +132,16 @@ class Adapter(Protocol):
     def stream_decoder(self, deployment: Deployment) -> StreamDecoder: ...
 
     def build_passthrough(
-        self, endpoint: Endpoint, body: dict[str, Any], deployment: Deployment, *, want_usage: bool
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        deployment: Deployment,
+        *,
+        want_usage: bool,
+        client_headers: Mapping[str, str] | None = None,
     ) -> HttpRequest:
-        """The upstream request for a same-family client body (only the model and usage options change)."""
+        """The upstream request for a same-family client body (only the model and usage options
+        change); ``client_headers`` are the client's headers the family understands."""
         ...
 
     def read_answer(

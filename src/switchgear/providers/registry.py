@@ -14,7 +14,9 @@ from typing import Any
 from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
 from switchgear.providers.base import Adapter, Profile, Provider
+from switchgear.providers.inbound import InboundCodec
 from switchgear.providers.openai import PROFILES, OpenAIAdapter
+from switchgear.providers.openai.chat_codec import OpenAIChatCodec
 
 _ADAPTERS: dict[str, Adapter] = {"openai": OpenAIAdapter()}
 
@@ -27,6 +29,12 @@ _NOT_YET: dict[str, str] = {
     "cohere": "COHERE_API_KEY",
 }
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
+
+
+def inbound_codecs() -> dict[str, InboundCodec]:
+    """The codec of each client-facing API, by the API's name."""
+    chat = OpenAIChatCodec()
+    return {"chat": chat, "completions": chat, "embeddings": chat}
 
 
 def served_types() -> list[str]:

@@ -27,15 +27,23 @@ class App:
 
         def api(name: str) -> Handler:
             async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-                await handlers.openai_api(rt, name, scope, receive, send)
+                await handlers.api(rt, name, scope, receive, send)
 
             return handle
 
-        self._post: dict[str, Handler] = {
-            "/chat/completions": api("chat"),
-            "/completions": api("completions"),
-            "/embeddings": api("embeddings"),
+        async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
+            await handlers.count_tokens(rt, scope, receive, send)
+
+        paths = {
+            "chat": "/chat/completions",
+            "completions": "/completions",
+            "embeddings": "/embeddings",
+            "messages": "/messages",
+            "responses": "/responses",
         }
+        self._post: dict[str, Handler] = {paths[name]: api(name) for name in runtime.engine.codecs}
+        if "messages" in runtime.engine.codecs:
+            self._post["/messages/count_tokens"] = count_tokens
         self._get: dict[str, Handler] = {
             "/models": self._models,
             "/health/live": self._live,

@@ -1,23 +1,14 @@
-"""The one place that turns errors into responses: OpenAI-shaped (or Anthropic-shaped) bodies."""
+"""Error responses for the routes that have no codec of their own (models, health, unknown paths)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
-from switchgear.core.errors import GatewayError, UpstreamError
+from switchgear.core.errors import GatewayError, openai_error
 
 
 def openai_error_body(exc: GatewayError) -> bytes:
-    error: dict[str, Any] = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
-    if isinstance(exc, UpstreamError) or exc.metadata:
-        metadata = dict(exc.metadata)
-        metadata.setdefault("error_type", exc.code or exc.type)
-        if isinstance(exc, UpstreamError) and exc.provider:
-            metadata["provider"] = exc.provider
-        error["metadata"] = metadata
-    return orjson.dumps({"error": error})
+    return orjson.dumps(openai_error(exc))
 
 
 def error_headers(exc: GatewayError) -> list[tuple[bytes, bytes]]:

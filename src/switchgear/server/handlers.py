@@ -11,7 +11,7 @@ from switchgear.core.errors import GatewayError, InvalidJSON, ModelNotFound
 from switchgear.core.ids import accept_client_id, new_request_id
 from switchgear.engine import Answer, RequestContext
 from switchgear.engine.build import Runtime
-from switchgear.engine.codecs.openai import check
+from switchgear.engine.inbound import prepare
 from switchgear.engine.models_view import find_model, list_models
 from switchgear.server.asgi import (
     SSE,
@@ -27,6 +27,7 @@ from switchgear.server.asgi import (
     respond_error,
     respond_json,
 )
+from switchgear.server.errors import error_headers
 
 log = logging.getLogger("switchgear.server")
 WATCH_DELAY = 0.05
@@ -36,23 +37,38 @@ def request_id(scope: Scope) -> str:
     return accept_client_id(header(scope, b"x-request-id")) or new_request_id()
 
 
-async def openai_api(runtime: Runtime, api: str, scope: Scope, receive: Receive, send: Send) -> None:
-    ctx = RequestContext(request_id(scope), api)
+# Client headers a same-family upstream understands, passed on; everything else stays here.
+_FORWARDED = (b"anthropic-version", b"anthropic-beta")
+
+
+def _client_headers(scope: Scope) -> dict[str, str]:
+    found = {}
+    for name, value in scope["headers"]:
+        if name in _FORWARDED:
+            found[name.decode()] = value.decode("latin-1")
+    return found
+
+
+async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """Any model API: OpenAI chat / completions / embeddings, Anthropic messages, Responses."""
+    ctx = RequestContext(request_id(scope), api_name)
+    codec = runtime.engine.codecs[api_name]
     headers: Headers = [(b"x-request-id", ctx.request_id.encode())]
+    if api_name == "messages":
+        headers.append((b"request-id", ctx.request_id.encode()))
     started = False
     watch: DisconnectWatch | None = None
     try:
         runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
-        raw = await read_body(
-            receive, runtime.settings.server.max_body_size, header(scope, b"content-length")
-        )
+        raw = await read_body(receive, runtime.settings.server.max_body_size, header(scope, b"content-length"))
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidJSON(f"the request body is not valid JSON ({exc}); send a JSON object") from None
-        request = check(api, body)
+        request = prepare(api_name, body)
+        client_headers = _client_headers(scope)
         watch = DisconnectWatch(receive, WATCH_DELAY)
-        answer = await runtime.engine.openai(ctx, api, request)  # type: ignore[arg-type]
+        answer = await runtime.engine.serve(ctx, request, client_headers)
         deployment = answer.deployment
         headers.append((b"x-switchgear-provider", deployment.provider.name.encode()))
         headers.append((b"x-switchgear-model", deployment.model.encode()))
@@ -73,7 +89,8 @@ async def openai_api(runtime: Runtime, api: str, scope: Scope, receive: Receive,
         await send({"type": "http.response.body", "body": b""})
     except GatewayError as exc:
         if not started:
-            await respond_error(send, exc, headers)
+            headers.extend(error_headers(exc))
+            await respond(send, exc.status, codec.error_body(exc), headers)
     except ClientGone:
         return
     except asyncio.CancelledError:
@@ -86,10 +103,28 @@ async def openai_api(runtime: Runtime, api: str, scope: Scope, receive: Receive,
         log.exception("unexpected error in request %s", ctx.request_id)
         if not started:
             error = GatewayError(f"internal error; quote request id {ctx.request_id} when reporting it")
-            await respond_error(send, error, headers)
+            await respond(send, error.status, codec.error_body(error), headers)
     finally:
         if watch is not None:
             watch.close()
+
+
+async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+    """``POST /v1/messages/count_tokens`` (Anthropic)."""
+    codec = runtime.engine.codecs["messages"]
+    headers: Headers = [(b"request-id", request_id(scope).encode())]
+    try:
+        runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
+        raw = await read_body(receive, runtime.settings.server.max_body_size, header(scope, b"content-length"))
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidJSON(f"the request body is not valid JSON ({exc}); send a JSON object") from None
+        answer = await runtime.engine.count_tokens(prepare("messages", body), _client_headers(scope))
+        await respond(send, 200, answer, headers)
+    except GatewayError as exc:
+        headers.extend(error_headers(exc))
+        await respond(send, exc.status, codec.error_body(exc), headers)
 
 
 async def models(runtime: Runtime, scope: Scope, receive: Receive, send: Send, model_id: str | None) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from switchgear.core.errors import ForbiddenParameter, InvalidRequest
-from switchgear.engine.codecs.openai import check
+from switchgear.providers.openai.checks import check
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -1,9 +1,10 @@
-"""The OpenAI wire family adapter: passthrough requests, answer checks, errors.
+"""The OpenAI wire family adapter: passthrough requests, answer checks, errors, translation.
 
 Same-family requests keep the client's body: only ``model`` is replaced, ``stream_options``
 gains ``include_usage`` (so usage is always captured), and a vendor's quirks from its profile
 are applied (``max_completion_tokens`` renamed, rejected parameters dropped, embeddings asked
-as floats and re-encoded when the vendor has no base64).
+as floats and re-encoded when the vendor has no base64). Requests from other families arrive
+canonical and become chat completions (``chat_translate``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import base64
 import struct
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from switchgear.core.redact import redact
+from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment, Endpoint
+from switchgear.providers.openai.chat_translate import OpenAIChatStreamDecoder, chat_body, parse_chat_response
 from switchgear.providers.openai.stream import OpenAIStreamRelay
 from switchgear.transport.client import HttpRequest
 
@@ -26,21 +30,37 @@ _PATHS: dict[str, str] = {
     "chat": "/chat/completions",
     "completions": "/completions",
     "embeddings": "/embeddings",
+    "responses": "/responses",
 }
 _MAX_MESSAGE = 1000
 
 
 class OpenAIAdapter:
     family = "openai"
+    passthrough_endpoints = frozenset({"chat", "completions", "embeddings", "responses"})
+
+    def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
+        return self._post("chat", chat_body(request, deployment), deployment)
+
+    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
+        return parse_chat_response(raw, deployment)
+
+    def stream_decoder(self, deployment: Deployment) -> OpenAIChatStreamDecoder:
+        return OpenAIChatStreamDecoder(deployment)
 
     def build_passthrough(
-        self, endpoint: Endpoint, body: dict[str, Any], deployment: Deployment, *, want_usage: bool
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        deployment: Deployment,
+        *,
+        want_usage: bool,
+        client_headers: Mapping[str, str] | None = None,
     ) -> HttpRequest:
-        provider = deployment.provider
-        profile = provider.profile
+        profile = deployment.provider.profile
         out = dict(body)
         out["model"] = deployment.model
-        if endpoint != "embeddings":
+        if endpoint in ("chat", "completions"):
             if want_usage and out.get("stream") and profile.stream_usage:
                 options = out.get("stream_options")
                 out["stream_options"] = (
@@ -49,10 +69,15 @@ class OpenAIAdapter:
             if not profile.max_completion_tokens and "max_completion_tokens" in out:
                 value = out.pop("max_completion_tokens")
                 out.setdefault("max_tokens", value)
-        elif out.get("encoding_format") == "base64" and not profile.embeddings_base64:
+        elif endpoint == "embeddings" and out.get("encoding_format") == "base64" and not profile.embeddings_base64:
             out["encoding_format"] = "float"
         for name in profile.drop_params:
             out.pop(name, None)
+        return self._post(endpoint, out, deployment)
+
+    def _post(self, endpoint: Endpoint, body: dict[str, Any], deployment: Deployment) -> HttpRequest:
+        provider = deployment.provider
+        profile = provider.profile
         headers = {"content-type": "application/json", **provider.headers}
         if provider.api_key:
             if profile.auth == "api-key":
@@ -60,9 +85,9 @@ class OpenAIAdapter:
             else:
                 headers["authorization"] = "Bearer " + provider.api_key
         if profile.url_style == "azure":
-            url = f"{provider.base_url}/openai/deployments/{deployment.model}{_PATHS[endpoint]}"
-            return HttpRequest("POST", url, headers, _dumps(out), {"api-version": provider.api_version or ""})
-        return HttpRequest("POST", provider.base_url + _PATHS[endpoint], headers, _dumps(out))
+            url = f"{provider.base_url}/openai/deployments/{quote(deployment.model, safe='')}{_PATHS[endpoint]}"
+            return HttpRequest("POST", url, headers, _dumps(body), {"api-version": provider.api_version or ""})
+        return HttpRequest("POST", provider.base_url + _PATHS[endpoint], headers, _dumps(body))
 
     def read_answer(
         self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment

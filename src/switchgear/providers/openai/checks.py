@@ -1,4 +1,4 @@
-"""The OpenAI inbound APIs (chat completions, legacy completions, embeddings): request checks.
+"""Checks of the OpenAI inbound APIs (chat completions, legacy completions, embeddings) for passthrough.
 
 Requests pass through to OpenAI-family providers mostly untouched, so the check is a cheap
 table walk over the fields the gateway knows: each wrong type or value is a 400 naming the

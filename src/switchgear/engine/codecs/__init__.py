@@ -1,1 +1,0 @@
-"""Inbound codecs: checking and decoding each client-facing API's requests."""

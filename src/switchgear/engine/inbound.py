@@ -1,0 +1,58 @@
+"""What the pipeline needs to know of a client's request before choosing a deployment.
+
+Each inbound API gets a cheap first look (``prepare``): the public model name, streaming,
+whether the client wants usage in its stream, and the gateway's own fallback list, taken out of
+the body. OpenAI-style bodies are fully checked here (they usually pass through untouched);
+Anthropic and Responses bodies are checked in full by their codec when they are translated, and
+by the provider itself when they pass through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from switchgear.core.errors import InvalidRequest
+from switchgear.providers.openai.checks import check
+
+
+@dataclass(slots=True)
+class Prepared:
+    api: str
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    wants_usage: bool
+    fallbacks: list[str]
+
+
+def prepare(api: str, body: Any) -> Prepared:
+    if api in ("chat", "completions", "embeddings"):
+        checked = check(api, body)
+        return Prepared(api, checked.body, checked.model, checked.stream, checked.wants_usage, checked.fallbacks)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("'model' is required and must be a non-empty string", param="model")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be a boolean", param="stream")
+    return Prepared(api, body, model, stream, True, _fallbacks(body))
+
+
+def _fallbacks(body: dict[str, Any]) -> list[str]:
+    """``models`` (OpenRouter) or ``fallbacks`` (LiteLLM: names, or Anthropic-style ``[{model}]``)."""
+    found: list[str] = []
+    for name in ("models", "fallbacks"):
+        if name not in body:
+            continue
+        value = body.pop(name)
+        if not isinstance(value, list):
+            raise InvalidRequest(f"{name!r} must be an array of model names", param=name)
+        for item in value:
+            model = item.get("model") if isinstance(item, dict) else item
+            if not isinstance(model, str) or not model:
+                raise InvalidRequest(f"{name!r} must be an array of model names", param=name)
+            found.append(model)
+    return found
