@@ -71,9 +71,10 @@ class Engine:
             return raw
         codec = self.codecs[request.api]
         estimate = getattr(codec, "count_tokens_estimate", None)
+        decode = getattr(codec, "decode_count_tokens", codec.decode)
         if estimate is None:
             raise InvalidRequest("token counting is not available for this API")
-        return orjson.dumps({"input_tokens": estimate(codec.decode(request.body, dict(headers)))})
+        return orjson.dumps({"input_tokens": estimate(decode(request.body, dict(headers)))})
 
     def _passes_through(self, api: str, deployment: Deployment) -> bool:
         if api not in deployment.provider.adapter.passthrough_endpoints:

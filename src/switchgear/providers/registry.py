@@ -15,17 +15,26 @@ from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
 from switchgear.providers.base import Adapter, Profile, Provider
 from switchgear.providers.inbound import InboundCodec
-from switchgear.providers.openai import PROFILES, OpenAIAdapter
+from switchgear.providers.anthropic import PROFILES as ANTHROPIC_PROFILES
+from switchgear.providers.anthropic import AnthropicAdapter, AnthropicMessagesCodec
+from switchgear.providers.bedrock import PROFILES as BEDROCK_PROFILES
+from switchgear.providers.bedrock import BedrockAdapter
+from switchgear.providers.bedrock.profiles import base_url_for, region_of
+from switchgear.providers.openai import PROFILES as OPENAI_PROFILES
+from switchgear.providers.openai import OpenAIAdapter
 from switchgear.providers.openai.chat_codec import OpenAIChatCodec
 
-_ADAPTERS: dict[str, Adapter] = {"openai": OpenAIAdapter()}
+_ADAPTERS: dict[str, Adapter] = {
+    "openai": OpenAIAdapter(),
+    "anthropic": AnthropicAdapter(),
+    "bedrock": BedrockAdapter(),
+}
+PROFILES: dict[str, Profile] = {**OPENAI_PROFILES, **ANTHROPIC_PROFILES, **BEDROCK_PROFILES}
 
 # Families switchgear knows of but does not serve in this version (native protocols come next).
 _NOT_YET: dict[str, str] = {
-    "anthropic": "ANTHROPIC_API_KEY",
     "gemini": "GEMINI_API_KEY",
     "vertex": "",
-    "bedrock": "",
     "cohere": "COHERE_API_KEY",
 }
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
@@ -34,7 +43,7 @@ AZURE_DEFAULT_API_VERSION = "2024-10-21"
 def inbound_codecs() -> dict[str, InboundCodec]:
     """The codec of each client-facing API, by the API's name."""
     chat = OpenAIChatCodec()
-    return {"chat": chat, "completions": chat, "embeddings": chat}
+    return {"chat": chat, "completions": chat, "embeddings": chat, "messages": AnthropicMessagesCodec()}
 
 
 def served_types() -> list[str]:
@@ -60,13 +69,41 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
         except ConfigError as exc:
             errors.append(f"{where}.type: {exc}")
             continue
-        base_url = conf.base_url or profile.base_url
+        options = {
+            k: v
+            for k, v in (
+                ("project", conf.project),
+                ("location", conf.location),
+                ("credentials_file", conf.credentials_file),
+                ("region", conf.region),
+            )
+            if v
+        }
+        credentials = {
+            k: v.get_secret_value()
+            for k, v in (
+                ("aws_access_key_id", conf.aws_access_key_id),
+                ("aws_secret_access_key", conf.aws_secret_access_key),
+                ("aws_session_token", conf.aws_session_token),
+            )
+            if v is not None
+        }
+        base_url = conf.base_url or profile.base_url or _derived_base_url(profile, options)
         if base_url is None:
             errors.append(f"{where}.base_url: required for type {conf.type!r} ({profile.notes})")
             continue
         api_key = conf.api_key.get_secret_value() if conf.api_key else None
         if profile.key_required and not api_key:
             errors.append(f"{where}.api_key: required for type {conf.type!r}")
+            continue
+        if (
+            profile.family == "bedrock"
+            and not api_key
+            and not ("aws_access_key_id" in credentials and "aws_secret_access_key" in credentials)
+        ):
+            errors.append(
+                f"{where}: bedrock needs aws_access_key_id and aws_secret_access_key (or api_key, a Bedrock API key)"
+            )
             continue
         api_version = conf.api_version
         if profile.url_style == "azure" and not api_version:
@@ -83,29 +120,19 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             api_version=api_version,
             headers={k.lower(): v.get_secret_value() for k, v in conf.headers.items()},
             timeouts=timeouts,
-            options={
-                k: v
-                for k, v in (
-                    ("project", conf.project),
-                    ("location", conf.location),
-                    ("credentials_file", conf.credentials_file),
-                    ("region", conf.region),
-                )
-                if v
-            },
-            credentials={
-                k: v.get_secret_value()
-                for k, v in (
-                    ("aws_access_key_id", conf.aws_access_key_id),
-                    ("aws_secret_access_key", conf.aws_secret_access_key),
-                    ("aws_session_token", conf.aws_session_token),
-                )
-                if v is not None
-            },
+            options=options,
+            credentials=credentials,
         )
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return providers
+
+
+def _derived_base_url(profile: Profile, options: dict[str, str]) -> str | None:
+    """The endpoint of families whose URL depends on a region or location."""
+    if profile.family == "bedrock":
+        return base_url_for(region_of(options))
+    return None
 
 
 def discover_from_env(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:

@@ -56,6 +56,10 @@ class Script:
     tool_calls: tuple[str, ...] | None = None
     finish_reason: str | None = None
     echo_headers: bool = False
+    cache_read: int | None = None
+    cache_write: int | None = None
+    error_after: int | None = None
+    safety: str | None = None
 
     @property
     def wants_error(self) -> bool:
@@ -127,6 +131,16 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _safety(raw: str) -> str | None:
+    lowered = raw.strip().lower()
+    if lowered in ("prompt", "response"):
+        return lowered
+    try:
+        return "response" if _flag(lowered) else None
+    except ValueError:
+        raise ValueError("must be 1/0 (true/false...), 'response' or 'prompt'") from None
+
+
 PARSERS: dict[str, Callable[[str], Any]] = {
     "latency_ms": _non_negative_float,
     "ttfb_ms": _non_negative_float,
@@ -150,6 +164,10 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "tool_calls": _names,
     "finish_reason": _text,
     "echo_headers": _flag,
+    "cache_read": int,
+    "cache_write": int,
+    "error_after": _non_negative_int,
+    "safety": _safety,
 }
 
 assert set(PARSERS) == {field.name for field in fields(Script)}

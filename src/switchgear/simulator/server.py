@@ -25,7 +25,7 @@ from typing import Any, Self
 import orjson
 from aiohttp import web
 
-from switchgear.simulator import openai_chat, openai_wire
+from switchgear.simulator import anthropic_wire, bedrock_wire, gemini_wire, openai_chat, openai_wire
 from switchgear.simulator.delivery import (
     RECORD_KEY,
     STATE_KEY,
@@ -139,6 +139,9 @@ def create_app(state: SimState | None = None) -> web.Application:
     app.router.add_post(f"{azure}/chat/completions", openai_chat.chat_completions)
     app.router.add_post(f"{azure}/completions", openai_chat.completions)
     app.router.add_post(f"{azure}/embeddings", openai_wire.embeddings)
+    anthropic_wire.register(app)
+    gemini_wire.register(app)
+    bedrock_wire.register(app)
     app.router.add_get("/health", _health)
     app.router.add_get("/_sim/requests", _list_requests)
     app.router.add_delete("/_sim/requests", _clear_requests)

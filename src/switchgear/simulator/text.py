@@ -10,6 +10,7 @@ modules wrap in their own JSON shapes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -127,6 +128,34 @@ def apply_stop(text: str, stop: Any) -> tuple[str, bool]:
     if not positions:
         return text, False
     return text[: min(positions)], True
+
+
+def find_stop(text: str, stops: Sequence[str]) -> tuple[str, str | None]:
+    """Cut ``text`` at the earliest stop string; return the kept text and the stop that matched.
+
+    When two stop strings match at the same position, the first one listed wins.
+    """
+    best: tuple[int, str] | None = None
+    for stop in stops:
+        position = text.find(stop) if stop else -1
+        if position >= 0 and (best is None or position < best[0]):
+            best = (position, stop)
+    if best is None:
+        return text, None
+    return text[: best[0]], best[1]
+
+
+def thought_text(user_text: str | None) -> str:
+    """The deterministic reasoning a "thinking" answer shows before its content."""
+    if not user_text:
+        return "The user sent no text, so a short greeting is the right answer."
+    excerpt = " ".join(user_text.split()[:12])
+    return f'The user wrote "{excerpt}", so I will repeat the message back to them.'
+
+
+def signature(*parts: object) -> str:
+    """An opaque, deterministic base64 signature (thinking blocks, thought parts)."""
+    return base64.b64encode(digest("signature", *parts) * 2).decode()
 
 
 def truncate_words(text: str, limit: int | None) -> tuple[str, bool]:

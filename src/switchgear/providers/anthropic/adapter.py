@@ -1,0 +1,95 @@
+"""The Anthropic wire family adapter: Messages requests translated from canonical form, or passed
+through untouched for Anthropic clients, and Anthropic answers, streams and errors read back.
+
+Passthrough keeps the client's body (only ``model`` changes) so thinking blocks, ``cache_control``
+and parameters the gateway does not model survive; the client's ``anthropic-version`` and
+``anthropic-beta`` headers go along, the provider's key replaces the client's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamProtocolError
+from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.usage import Usage
+from switchgear.providers.anthropic import request as _request
+from switchgear.providers.anthropic import response as _response
+from switchgear.providers.anthropic.stream import AnthropicStreamDecoder, AnthropicStreamRelay
+from switchgear.providers.base import Deployment, Endpoint
+from switchgear.transport.client import HttpRequest
+
+_PATHS: dict[str, str] = {
+    "messages": _request.MESSAGES_PATH,
+    "count_tokens": _request.MESSAGES_PATH + "/count_tokens",
+}
+
+
+class AnthropicAdapter:
+    family = "anthropic"
+    passthrough_endpoints = frozenset({"messages"})
+
+    def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
+        return _request.build_request(request, deployment)
+
+    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
+        return _response.parse_response(raw, deployment)
+
+    def stream_decoder(self, deployment: Deployment) -> AnthropicStreamDecoder:
+        return AnthropicStreamDecoder(deployment)
+
+    def build_passthrough(
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        deployment: Deployment,
+        *,
+        want_usage: bool,
+        client_headers: Mapping[str, str] | None = None,
+    ) -> HttpRequest:
+        """The client's Messages (or count_tokens) body with the deployment's model, sent with the
+        provider's key. Anthropic always reports usage, so ``want_usage`` changes nothing."""
+        path = _PATHS.get(endpoint)
+        if path is None:
+            raise InvalidRequest(f"the anthropic family does not serve the {endpoint!r} endpoint")
+        provider = deployment.provider
+        given = {k.lower(): v for k, v in (client_headers or {}).items()}
+        headers = _request.upstream_headers(
+            provider, beta=given.get("anthropic-beta"), version=given.get("anthropic-version")
+        )
+        out = dict(body)
+        out["model"] = deployment.model
+        return HttpRequest("POST", provider.base_url.rstrip("/") + path, headers, _request.dumps(out))
+
+    def read_answer(
+        self,
+        endpoint: Endpoint,
+        client_body: dict[str, Any],
+        raw: bytes,
+        deployment: Deployment,
+    ) -> tuple[bytes, Usage]:
+        """The upstream bytes unchanged and the usage they report (count_tokens costs nothing)."""
+        provider = deployment.provider.name
+        answer = _response.load_object(raw, provider)
+        if answer.get("type") == "error":
+            raise _response.in_band_error(answer.get("error"), provider)
+        if endpoint == "count_tokens":
+            if not isinstance(answer.get("input_tokens"), int):
+                raise UpstreamProtocolError(
+                    f"provider {provider!r} answered count_tokens without 'input_tokens'", provider=provider
+                )
+            return raw, Usage()
+        if answer.get("type") != "message" or not isinstance(answer.get("content"), list):
+            raise UpstreamProtocolError(
+                f"provider {provider!r} answered with something that is not an Anthropic message",
+                provider=provider,
+            )
+        return raw, _response.read_usage(answer.get("usage"))
+
+    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> AnthropicStreamRelay:
+        """Anthropic streams always carry usage; the client gets them as they are."""
+        return AnthropicStreamRelay(deployment.provider.name)
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
+        return _response.status_error(status, headers, body, provider)

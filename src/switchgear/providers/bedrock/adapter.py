@@ -1,0 +1,127 @@
+"""The AWS Bedrock wire family adapter: Converse and ConverseStream, signed with SigV4.
+
+``build_request`` posts the Converse body (``request.py``) to
+``{base}/model/{modelId}/converse`` or ``/converse-stream`` — the model id percent-encoded
+(``:`` → ``%3A``, ``/`` → ``%2F``) — with ``content-type: application/json``, ``accept`` JSON or
+``application/vnd.amazon.eventstream``, the provider's own headers, and either a Bedrock API key
+(``Authorization: Bearer``) or a SigV4 signature (service ``bedrock``) over all of them from the
+provider's AWS credentials. ``base`` is the provider's ``base_url``, else the regional endpoint.
+Bedrock has no same-family client API, so nothing passes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import quote
+
+import orjson
+
+from switchgear.core.errors import UpstreamError, UpstreamStatusError
+from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.providers.base import Adapter, Deployment, Endpoint
+from switchgear.providers.bedrock.errors import error_from_http
+from switchgear.providers.bedrock.profiles import base_url_for, region_of
+from switchgear.providers.bedrock.request import converse_body
+from switchgear.providers.bedrock.response import parse_converse
+from switchgear.providers.bedrock.sigv4 import host_header, sign
+from switchgear.providers.bedrock.stream import BedrockStreamDecoder
+from switchgear.transport.client import HttpRequest
+
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BedrockAdapter:
+    family = "bedrock"
+    passthrough_endpoints: frozenset[str] = frozenset()
+
+    def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._clock = clock  # signing time and ``created``; fixed in tests
+
+    def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
+        provider = deployment.provider
+        info = deployment.info
+        body = orjson.dumps(
+            converse_body(
+                request, deployment.model, max_output=info.max_output_tokens if info is not None else None
+            )
+        )
+        region = region_of(provider.options)
+        base = (provider.base_url or base_url_for(region)).rstrip("/")
+        operation = "converse-stream" if request.stream else "converse"
+        url = f"{base}/model/{quote(deployment.model, safe='')}/{operation}"
+        headers = {
+            "content-type": "application/json",
+            "accept": EVENT_STREAM if request.stream else "application/json",
+            **provider.headers,
+            "host": host_header(url),
+        }
+        if provider.api_key:
+            headers["authorization"] = "Bearer " + provider.api_key
+            return HttpRequest("POST", url, headers, body)
+        access_key = provider.credentials.get("aws_access_key_id")
+        secret_key = provider.credentials.get("aws_secret_access_key")
+        if not access_key or not secret_key:
+            raise UpstreamError(
+                f"provider {provider.name!r} has no credentials: set api_key, or aws_access_key_id "
+                "and aws_secret_access_key",
+                provider=provider.name,
+            )
+        headers.update(
+            sign(
+                "POST",
+                url,
+                headers,
+                body,
+                access_key=access_key,
+                secret_key=secret_key,
+                session_token=provider.credentials.get("aws_session_token"),
+                region=region,
+                now=self._clock(),
+            )
+        )
+        return HttpRequest("POST", url, headers, body)
+
+    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
+        return parse_converse(
+            raw, model=deployment.model, created=self._created(), provider=deployment.provider.name
+        )
+
+    def stream_decoder(self, deployment: Deployment) -> BedrockStreamDecoder:
+        return BedrockStreamDecoder(deployment.provider.name, deployment.model, self._created())
+
+    def map_error(
+        self, status: int, headers: Mapping[str, str], body: bytes, provider: str
+    ) -> UpstreamStatusError:
+        return error_from_http(status, headers, body, provider)
+
+    def build_passthrough(
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        deployment: Deployment,
+        *,
+        want_usage: bool,
+        client_headers: Mapping[str, str] | None = None,
+    ) -> NoReturn:
+        raise RuntimeError("bedrock has no passthrough")
+
+    def read_answer(
+        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
+    ) -> NoReturn:
+        raise RuntimeError("bedrock has no passthrough")
+
+    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> NoReturn:
+        raise RuntimeError("bedrock has no passthrough")
+
+    def _created(self) -> int:
+        return int(self._clock().timestamp())
+
+
+if TYPE_CHECKING:
+    _conforms: Adapter = BedrockAdapter()  # mypy checks the protocol here
