@@ -41,8 +41,13 @@ def base_config(sim: SimulatorThread, **server: Any) -> dict[str, Any]:
             "mistral-like": {"type": "mistral", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
             "s-openai": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
             "s-anthropic": {"type": "anthropic", "base_url": sim.base_url, "api_key": UPSTREAM_KEY},
-            "s-bedrock": {"type": "bedrock", "base_url": sim.base_url, "region": "us-east-1",
-                          "aws_access_key_id": "AKIDSIMULATOR", "aws_secret_access_key": "sim-secret"},
+            "s-bedrock": {
+                "type": "bedrock",
+                "base_url": sim.base_url,
+                "region": "us-east-1",
+                "aws_access_key_id": "AKIDSIMULATOR",
+                "aws_secret_access_key": "sim-secret",
+            },
             "azure-like": {
                 "type": "azure",
                 "base_url": sim.base_url,

@@ -207,7 +207,12 @@ class UpstreamStatusError(UpstreamError):
 
 def openai_error(exc: GatewayError) -> dict[str, object]:
     """The OpenAI-shaped error object (``{"error": {...}}``), with routing metadata when known."""
-    error: dict[str, object] = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
+    error: dict[str, object] = {
+        "message": exc.message,
+        "type": exc.type,
+        "param": exc.param,
+        "code": exc.code,
+    }
     if isinstance(exc, UpstreamError) or exc.metadata:
         metadata = dict(exc.metadata)
         metadata.setdefault("error_type", exc.code or exc.type)

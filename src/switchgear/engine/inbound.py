@@ -10,15 +10,16 @@ by the provider itself when they pass through.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from switchgear.core.errors import InvalidRequest
+from switchgear.providers.base import Endpoint
 from switchgear.providers.openai.checks import check
 
 
 @dataclass(slots=True)
 class Prepared:
-    api: str
+    api: Endpoint
     body: dict[str, Any]
     model: str
     stream: bool
@@ -26,10 +27,13 @@ class Prepared:
     fallbacks: list[str]
 
 
-def prepare(api: str, body: Any) -> Prepared:
+def prepare(api_name: str, body: Any) -> Prepared:
+    api = cast(Endpoint, api_name)
     if api in ("chat", "completions", "embeddings"):
         checked = check(api, body)
-        return Prepared(api, checked.body, checked.model, checked.stream, checked.wants_usage, checked.fallbacks)
+        return Prepared(
+            api, checked.body, checked.model, checked.stream, checked.wants_usage, checked.fallbacks
+        )
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     model = body.get("model")

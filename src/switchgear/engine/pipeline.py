@@ -47,7 +47,9 @@ class Engine:
         self.codecs = dict(codecs)
         self.settle_hooks: list[SettleHook] = []
 
-    async def serve(self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]) -> Answer | StreamAnswer:
+    async def serve(
+        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]
+    ) -> Answer | StreamAnswer:
         """Serve a request; raises a GatewayError when no candidate succeeds."""
         plan = self.router.plan(request.model, request.fallbacks)
         try:
@@ -64,7 +66,9 @@ class Engine:
             upstream = adapter.build_passthrough(
                 "count_tokens", request.body, deployment, want_usage=False, client_headers=headers
             )
-            response = await self.client.send(upstream, deployment.provider.timeouts, deployment.provider.name)
+            response = await self.client.send(
+                upstream, deployment.provider.timeouts, deployment.provider.name
+            )
             raw = await response.read(_ERROR_BODY_LIMIT)
             if response.status >= 400:
                 raise adapter.map_error(response.status, response.headers, raw, deployment.provider.name)
@@ -81,14 +85,21 @@ class Engine:
             return False
         return api != "responses" or deployment.provider.profile.responses_api
 
-    def _upstream_request(
-        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], deployment: Deployment,
+    async def _upstream_request(
+        self,
+        request: Prepared,
+        headers: Mapping[str, str],
+        deployment: Deployment,
         canonical: list[ChatRequest],
     ) -> tuple[HttpRequest, bool]:
         adapter = deployment.provider.adapter
         if self._passes_through(request.api, deployment):
             upstream = adapter.build_passthrough(
-                request.api, request.body, deployment, want_usage=True, client_headers=headers  # type: ignore[arg-type]
+                request.api,
+                request.body,
+                deployment,
+                want_usage=True,
+                client_headers=headers,
             )
             return upstream, True
         if request.api in _OPENAI_ONLY:
@@ -101,6 +112,10 @@ class Engine:
             decoded = self.codecs[request.api].decode(request.body, dict(headers))
             decoded.stream = request.stream
             canonical.append(decoded)
+        source = deployment.provider.token_source
+        if source is not None:  # a run-time access token (Vertex service account)
+            token = await source()
+            return adapter.build_request(canonical[0], deployment, access_token=token), False  # type: ignore[call-arg]
         return adapter.build_request(canonical[0], deployment), False
 
     async def _attempt(
@@ -114,10 +129,10 @@ class Engine:
             ctx.attempts += 1
             adapter = deployment.provider.adapter
             provider = deployment.provider.name
-            upstream, passthrough = self._upstream_request(ctx, request, headers, deployment, canonical)
             started = perf_counter_ns()
             response: UpstreamResponse | None = None
             try:
+                upstream, passthrough = await self._upstream_request(request, headers, deployment, canonical)
                 response = await self.client.send(
                     upstream, deployment.provider.timeouts, provider, stream=request.stream
                 )
@@ -129,24 +144,31 @@ class Engine:
                     ctx.upstream_ns += perf_counter_ns() - started
                     usage: Usage
                     if passthrough:
-                        body, usage = adapter.read_answer(request.api, request.body, raw, deployment)  # type: ignore[arg-type]
+                        body, usage = adapter.read_answer(request.api, request.body, raw, deployment)
                     else:
                         answer = adapter.parse_response(raw, deployment)
-                        body, usage = codec.encode_response(answer, request.model), answer.usage
+                        body = codec.encode_response(answer, request.model, request=canonical[0])
+                        usage = answer.usage
                     self._settle(ctx, request, deployment, 200, usage)
                     return Answer(200, body, deployment, usage)
                 content_type = response.header("content-type") or ""
                 if content_type.startswith("application/json"):
                     await response.read(_ERROR_BODY_LIMIT)
                     raise UpstreamProtocolError(
-                        f"provider {provider!r} answered a stream request with a JSON body instead of a stream",
+                        f"provider {provider!r} answered a stream request with JSON instead of a stream",
                         provider=provider,
                     )
                 relay: StreamRelay
                 if passthrough:
-                    relay = adapter.stream_relay(deployment, client_wants_usage=request.wants_usage)
+                    relay = adapter.stream_relay(
+                        deployment,
+                        client_wants_usage=request.wants_usage,
+                        endpoint=request.api,
+                    )
                 else:
-                    encoder = codec.stream_encoder(request.model, include_usage=request.wants_usage)
+                    encoder = codec.stream_encoder(
+                        request.model, include_usage=request.wants_usage, request=canonical[0]
+                    )
                     relay = TranslatingRelay(adapter.stream_decoder(deployment), encoder)
                 first = b""
                 while not first:
@@ -184,7 +206,9 @@ class Engine:
             ctx.upstream_ns += answer.upstream_ns
             cancelled = isinstance(failure, asyncio.CancelledError)
             error = None if failure is None or cancelled else str(failure)
-            self._settle(ctx, request, answer.deployment, 200, answer.relay.usage, error=error, cancelled=cancelled)
+            self._settle(
+                ctx, request, answer.deployment, 200, answer.relay.usage, error=error, cancelled=cancelled
+            )
 
         return ended
 

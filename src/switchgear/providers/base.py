@@ -8,7 +8,7 @@ wire family differ only by their ``Profile`` (base URL, auth header, parameter q
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -58,6 +58,9 @@ class Provider:
     options: Mapping[str, str] = field(default_factory=dict)
     # Family-specific secrets: Bedrock "aws_access_key_id", "aws_secret_access_key", "aws_session_token".
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Short-lived access tokens minted at run time (Vertex service accounts): awaited before each
+    # translated request, handed to ``build_request(..., access_token=...)``.
+    token_source: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +153,9 @@ class Adapter(Protocol):
         """Check a successful non-streamed answer and read its usage; returns the bytes for the client."""
         ...
 
-    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> StreamRelay: ...
+    def stream_relay(
+        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
+    ) -> StreamRelay: ...
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
         """An upstream HTTP error answer as a gateway error."""

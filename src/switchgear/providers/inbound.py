@@ -35,11 +35,16 @@ class InboundCodec(Protocol):
         inexpressible. ``headers`` are the client's relevant headers (lower-case names)."""
         ...
 
-    def encode_response(self, response: ChatResponse, model: str) -> bytes:
-        """The client-format body for a whole answer; ``model`` is the name the client asked for."""
+    def encode_response(
+        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
+    ) -> bytes:
+        """The client-format body for a whole answer; ``model`` is the name the client asked for,
+        ``request`` the decoded request (for APIs that echo its settings)."""
         ...
 
-    def stream_encoder(self, model: str, *, include_usage: bool) -> StreamEncoder: ...
+    def stream_encoder(
+        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+    ) -> StreamEncoder: ...
 
     def error_body(self, exc: GatewayError) -> bytes:
         """The client-format error body for ``exc`` (its status is ``exc.status``)."""

@@ -13,28 +13,37 @@ from typing import Any
 
 from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
-from switchgear.providers.base import Adapter, Profile, Provider
-from switchgear.providers.inbound import InboundCodec
 from switchgear.providers.anthropic import PROFILES as ANTHROPIC_PROFILES
 from switchgear.providers.anthropic import AnthropicAdapter, AnthropicMessagesCodec
+from switchgear.providers.base import Adapter, Profile, Provider
 from switchgear.providers.bedrock import PROFILES as BEDROCK_PROFILES
 from switchgear.providers.bedrock import BedrockAdapter
 from switchgear.providers.bedrock.profiles import base_url_for, region_of
+from switchgear.providers.gemini import PROFILES as GEMINI_PROFILES
+from switchgear.providers.gemini import GeminiAdapter
+from switchgear.providers.gemini.credentials import ServiceAccountTokens
+from switchgear.providers.gemini.profiles import location_of, vertex_base_url
+from switchgear.providers.inbound import InboundCodec
 from switchgear.providers.openai import PROFILES as OPENAI_PROFILES
 from switchgear.providers.openai import OpenAIAdapter
 from switchgear.providers.openai.chat_codec import OpenAIChatCodec
+from switchgear.providers.openai.responses_inbound import ResponsesCodec
 
 _ADAPTERS: dict[str, Adapter] = {
     "openai": OpenAIAdapter(),
     "anthropic": AnthropicAdapter(),
     "bedrock": BedrockAdapter(),
+    "gemini": GeminiAdapter(),
 }
-PROFILES: dict[str, Profile] = {**OPENAI_PROFILES, **ANTHROPIC_PROFILES, **BEDROCK_PROFILES}
+PROFILES: dict[str, Profile] = {
+    **OPENAI_PROFILES,
+    **ANTHROPIC_PROFILES,
+    **BEDROCK_PROFILES,
+    **GEMINI_PROFILES,
+}
 
 # Families switchgear knows of but does not serve in this version (native protocols come next).
 _NOT_YET: dict[str, str] = {
-    "gemini": "GEMINI_API_KEY",
-    "vertex": "",
     "cohere": "COHERE_API_KEY",
 }
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
@@ -43,7 +52,13 @@ AZURE_DEFAULT_API_VERSION = "2024-10-21"
 def inbound_codecs() -> dict[str, InboundCodec]:
     """The codec of each client-facing API, by the API's name."""
     chat = OpenAIChatCodec()
-    return {"chat": chat, "completions": chat, "embeddings": chat, "messages": AnthropicMessagesCodec()}
+    return {
+        "chat": chat,
+        "completions": chat,
+        "embeddings": chat,
+        "messages": AnthropicMessagesCodec(),
+        "responses": ResponsesCodec(),
+    }
 
 
 def served_types() -> list[str]:
@@ -102,9 +117,26 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             and not ("aws_access_key_id" in credentials and "aws_secret_access_key" in credentials)
         ):
             errors.append(
-                f"{where}: bedrock needs aws_access_key_id and aws_secret_access_key (or api_key, a Bedrock API key)"
+                f"{where}: bedrock needs aws_access_key_id and aws_secret_access_key "
+                "(or api_key, a Bedrock API key)"
             )
             continue
+        token_source = None
+        if profile.name == "vertex":
+            if not conf.project:
+                errors.append(f"{where}.project: required for type 'vertex'")
+                continue
+            if conf.credentials_file:
+                try:
+                    token_source = ServiceAccountTokens(conf.credentials_file, provider=name).token
+                except ConfigError as exc:
+                    errors.append(f"{where}.credentials_file: {exc}")
+                    continue
+            elif not api_key:
+                errors.append(
+                    f"{where}: vertex needs credentials_file (a service account) or api_key (an access token)"
+                )
+                continue
         api_version = conf.api_version
         if profile.url_style == "azure" and not api_version:
             api_version = AZURE_DEFAULT_API_VERSION
@@ -122,6 +154,7 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             timeouts=timeouts,
             options=options,
             credentials=credentials,
+            token_source=token_source,
         )
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
@@ -132,6 +165,8 @@ def _derived_base_url(profile: Profile, options: dict[str, str]) -> str | None:
     """The endpoint of families whose URL depends on a region or location."""
     if profile.family == "bedrock":
         return base_url_for(region_of(options))
+    if profile.name == "vertex":
+        return vertex_base_url(location_of(options))
     return None
 
 

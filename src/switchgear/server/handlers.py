@@ -60,7 +60,9 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
     watch: DisconnectWatch | None = None
     try:
         runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
-        raw = await read_body(receive, runtime.settings.server.max_body_size, header(scope, b"content-length"))
+        raw = await read_body(
+            receive, runtime.settings.server.max_body_size, header(scope, b"content-length")
+        )
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -115,7 +117,9 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
     headers: Headers = [(b"request-id", request_id(scope).encode())]
     try:
         runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
-        raw = await read_body(receive, runtime.settings.server.max_body_size, header(scope, b"content-length"))
+        raw = await read_body(
+            receive, runtime.settings.server.max_body_size, header(scope, b"content-length")
+        )
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -115,26 +115,29 @@ def _tools(tools: Any) -> tuple[dict[str, Any], int]:
             raise reject(f"Invalid value at 'tools[{index}].function_declarations': must be a list")
         for number, declaration in enumerate(declarations):
             where = f"* GenerateContentRequest.tools[{index}].function_declarations[{number}]"
-            name = declaration.get("name") if isinstance(declaration, dict) else None
-            if not isinstance(name, str) or not FUNCTION_NAME.match(name):
-                raise reject(
-                    f"{where}.name: Invalid function name. Must start with a letter or an underscore. Must "
-                    "be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), "
-                    "with a maximum length of 128."
-                )
-            assert isinstance(declaration, dict)
-            parameters = get(declaration, "parameters")
-            json_schema = get(declaration, "parametersJsonSchema")
-            if parameters is not None and json_schema is not None:
-                raise reject(f"{where}: parameters and parameters_json_schema cannot both be set")
+            name, schema = _declaration(declaration, where)
             if name in functions:
                 raise reject(f"Duplicate function declaration found: {name}")
-            functions[name] = json_schema if json_schema is not None else lower_schema(parameters)
-            described = (
-                f"{name} {declaration.get('description') or ''} {text.dumps(functions[name]).decode()}"
-            )
-            tokens += text.count_words(described)
+            functions[name] = schema
+            description = declaration.get("description") or ""
+            tokens += text.count_words(f"{name} {description} {text.dumps(schema).decode()}")
     return functions, tokens
+
+
+def _declaration(declaration: Any, where: str) -> tuple[str, Any]:
+    """(name, JSON-Schema parameters) of one function declaration."""
+    name = declaration.get("name") if isinstance(declaration, dict) else None
+    if not isinstance(declaration, dict) or not isinstance(name, str) or not FUNCTION_NAME.match(name):
+        raise reject(
+            f"{where}.name: Invalid function name. Must start with a letter or an underscore. Must be "
+            "alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a "
+            "maximum length of 128."
+        )
+    parameters = get(declaration, "parameters")
+    json_schema = get(declaration, "parametersJsonSchema")
+    if parameters is not None and json_schema is not None:
+        raise reject(f"{where}: parameters and parameters_json_schema cannot both be set")
+    return name, json_schema if json_schema is not None else lower_schema(parameters)
 
 
 def _tool_config(config: Any, functions: dict[str, Any]) -> tuple[str, tuple[str, ...]]:

@@ -78,6 +78,10 @@ def _calls(req: GenerateRequest) -> list[dict[str, Any]]:
     ]
 
 
+def _call_text(call: dict[str, Any]) -> str:
+    return f"{call['name']} {text.dumps(call['args']).decode()}"
+
+
 def _content(req: GenerateRequest) -> str:
     if req.script.content is not None:
         return req.script.content
@@ -116,16 +120,13 @@ def plan_answer(req: GenerateRequest) -> Plan:
     calls = _calls(req) if finish is None else []
     if calls:
         parts = pieces = calls
-        tokens = sum(
-            text.count_words(f"{c['functionCall']['name']} {text.dumps(c['functionCall']['args']).decode()}")
-            for c in calls
-        )
+        tokens = sum(text.count_words(_call_text(c["functionCall"])) for c in calls)
         finish = "STOP"
     elif finish is None:
         content, _ = text.find_stop(_content(req), req.stop_sequences)
-        room = (
-            None if req.max_output_tokens is None else max(req.max_output_tokens - (thoughts_tokens or 0), 0)
-        )
+        room = req.max_output_tokens
+        if room is not None:
+            room = max(room - (thoughts_tokens or 0), 0)
         content, truncated = text.truncate_words(content, room)
         finish = "MAX_TOKENS" if truncated else "STOP"
         parts = [{"text": content}] if content else []

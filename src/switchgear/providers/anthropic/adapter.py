@@ -87,7 +87,9 @@ class AnthropicAdapter:
             )
         return raw, _response.read_usage(answer.get("usage"))
 
-    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> AnthropicStreamRelay:
+    def stream_relay(
+        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
+    ) -> AnthropicStreamRelay:
         """Anthropic streams always carry usage; the client gets them as they are."""
         return AnthropicStreamRelay(deployment.provider.name)
 

@@ -69,10 +69,14 @@ class AnthropicMessagesCodec:
         """A ``/v1/messages/count_tokens`` body (no ``max_tokens``) in canonical form."""
         return decode_messages(body, headers, count_only=True)
 
-    def encode_response(self, response: ChatResponse, model: str) -> bytes:
+    def encode_response(
+        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
+    ) -> bytes:
         return encode_message(response, model)
 
-    def stream_encoder(self, model: str, *, include_usage: bool) -> MessagesStreamEncoder:
+    def stream_encoder(
+        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+    ) -> MessagesStreamEncoder:
         return MessagesStreamEncoder(model)  # Anthropic streams always carry usage
 
     def error_body(self, exc: GatewayError) -> bytes:

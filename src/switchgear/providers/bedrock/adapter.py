@@ -116,7 +116,9 @@ class BedrockAdapter:
     ) -> NoReturn:
         raise RuntimeError("bedrock has no passthrough")
 
-    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> NoReturn:
+    def stream_relay(
+        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
+    ) -> NoReturn:
         raise RuntimeError("bedrock has no passthrough")
 
     def _created(self) -> int:

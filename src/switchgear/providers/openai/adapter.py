@@ -23,6 +23,7 @@ from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment, Endpoint
 from switchgear.providers.openai.chat_translate import OpenAIChatStreamDecoder, chat_body, parse_chat_response
+from switchgear.providers.openai.responses_passthrough import ResponsesStreamRelay, read_responses_answer
 from switchgear.providers.openai.stream import OpenAIStreamRelay
 from switchgear.transport.client import HttpRequest
 
@@ -69,7 +70,11 @@ class OpenAIAdapter:
             if not profile.max_completion_tokens and "max_completion_tokens" in out:
                 value = out.pop("max_completion_tokens")
                 out.setdefault("max_tokens", value)
-        elif endpoint == "embeddings" and out.get("encoding_format") == "base64" and not profile.embeddings_base64:
+        elif (
+            endpoint == "embeddings"
+            and out.get("encoding_format") == "base64"
+            and not profile.embeddings_base64
+        ):
             out["encoding_format"] = "float"
         for name in profile.drop_params:
             out.pop(name, None)
@@ -85,14 +90,20 @@ class OpenAIAdapter:
             else:
                 headers["authorization"] = "Bearer " + provider.api_key
         if profile.url_style == "azure":
-            url = f"{provider.base_url}/openai/deployments/{quote(deployment.model, safe='')}{_PATHS[endpoint]}"
-            return HttpRequest("POST", url, headers, _dumps(body), {"api-version": provider.api_version or ""})
+            url = (
+                f"{provider.base_url}/openai/deployments/{quote(deployment.model, safe='')}{_PATHS[endpoint]}"
+            )
+            return HttpRequest(
+                "POST", url, headers, _dumps(body), {"api-version": provider.api_version or ""}
+            )
         return HttpRequest("POST", provider.base_url + _PATHS[endpoint], headers, _dumps(body))
 
     def read_answer(
         self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
     ) -> tuple[bytes, Usage]:
         provider = deployment.provider.name
+        if endpoint == "responses":
+            return read_responses_answer(raw, provider)
         try:
             answer = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -124,7 +135,11 @@ class OpenAIAdapter:
             raw = _dumps(_embeddings_to_base64(answer, provider))
         return raw, usage
 
-    def stream_relay(self, deployment: Deployment, *, client_wants_usage: bool) -> OpenAIStreamRelay:
+    def stream_relay(
+        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
+    ) -> OpenAIStreamRelay | ResponsesStreamRelay:
+        if endpoint == "responses":
+            return ResponsesStreamRelay(deployment.provider.name)
         return OpenAIStreamRelay(
             deployment.provider.name,
             drop_usage_chunk=not client_wants_usage and deployment.provider.profile.stream_usage,

@@ -65,7 +65,9 @@ class OpenAIChatCodec:
         request.reasoning = _reasoning(body)
         return request
 
-    def encode_response(self, response: ChatResponse, model: str) -> bytes:
+    def encode_response(
+        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
+    ) -> bytes:
         choices = []
         for choice in response.choices:
             message: dict[str, Any] = {"role": "assistant", "content": choice.message.text() or None}
@@ -93,7 +95,9 @@ class OpenAIChatCodec:
             }
         )
 
-    def stream_encoder(self, model: str, *, include_usage: bool) -> ChatStreamEncoder:
+    def stream_encoder(
+        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+    ) -> ChatStreamEncoder:
         return ChatStreamEncoder(model, include_usage)
 
     def error_body(self, exc: GatewayError) -> bytes:

@@ -18,6 +18,7 @@ PROFILES: dict[str, Profile] = {
             base_url="https://api.openai.com/v1",
             env_key="OPENAI_API_KEY",
             embeddings_base64=True,
+            responses_api=True,
         ),
         _p(
             "azure",

@@ -1,0 +1,109 @@
+"""The Gemini wire family adapter (Gemini API and Vertex AI): URLs, auth, translation, errors.
+
+Every request is translated (no client speaks Gemini to the gateway, so nothing passes through):
+``request.request_body`` builds the body, the profile (``profiles.GeminiProfile``) picks the URL
+shape and auth, ``response`` and ``stream`` decode answers, ``errors`` maps failures. The model
+name is percent-encoded into the URL (a leading ``models/`` is dropped). Streaming asks for
+``alt=sse``. Vertex needs the provider's ``project`` option; its token is the provider's
+``api_key`` or the ``access_token`` the engine minted from a service-account file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import quote
+
+import orjson
+
+from switchgear.core.errors import UpstreamError
+from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.usage import Usage
+from switchgear.providers.base import Adapter, Deployment, Endpoint, StreamRelay
+from switchgear.providers.gemini.errors import upstream_error
+from switchgear.providers.gemini.profiles import API_KEY_HEADER, GeminiProfile, location_of, vertex_base_url
+from switchgear.providers.gemini.request import request_body
+from switchgear.providers.gemini.response import parse_response
+from switchgear.providers.gemini.stream import GeminiStreamDecoder
+from switchgear.transport.client import HttpRequest
+
+
+class GeminiAdapter:
+    family = "gemini"
+    passthrough_endpoints: frozenset[str] = frozenset()
+
+    def build_request(
+        self, request: ChatRequest, deployment: Deployment, *, access_token: str | None = None
+    ) -> HttpRequest:
+        provider = deployment.provider
+        profile = provider.profile
+        vertex = isinstance(profile, GeminiProfile) and profile.api == "vertex"
+        function_ids = profile.function_ids if isinstance(profile, GeminiProfile) else True
+        body = orjson.dumps(request_body(request, function_ids=function_ids))
+        model = deployment.model.removeprefix("models/")
+        method = "streamGenerateContent" if request.stream else "generateContent"
+        if vertex:
+            project = provider.options.get("project")
+            if not project:
+                raise _misconfigured(provider.name, "has no project option (Vertex needs one)")
+            location = location_of(provider.options)
+            base = provider.base_url or vertex_base_url(location)
+            url = (
+                f"{base}/v1/projects/{quote(project, safe='')}/locations/{quote(location, safe='')}"
+                f"/publishers/google/models/{quote(model, safe='')}:{method}"
+            )
+        else:
+            url = f"{provider.base_url}/v1beta/models/{quote(model, safe='')}:{method}"
+        headers = {"content-type": "application/json", **provider.headers}
+        key = access_token or provider.api_key
+        if profile.auth == "bearer":
+            if not key:
+                raise _misconfigured(provider.name, "has no access token (set api_key or credentials_file)")
+            headers["authorization"] = "Bearer " + key
+        elif profile.auth == "api-key" and key:
+            headers[API_KEY_HEADER] = key
+        return HttpRequest("POST", url, headers, body, {"alt": "sse"} if request.stream else {})
+
+    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
+        return parse_response(raw, deployment)
+
+    def stream_decoder(self, deployment: Deployment) -> GeminiStreamDecoder:
+        return GeminiStreamDecoder(deployment)
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
+        return upstream_error(status, headers, body, provider)
+
+    # The engine calls these only for endpoints in ``passthrough_endpoints``, which is empty.
+    def build_passthrough(
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        deployment: Deployment,
+        *,
+        want_usage: bool,
+        client_headers: Mapping[str, str] | None = None,
+    ) -> HttpRequest:
+        _no_passthrough()
+
+    def read_answer(
+        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
+    ) -> tuple[bytes, Usage]:
+        _no_passthrough()
+
+    def stream_relay(
+        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
+    ) -> StreamRelay:
+        _no_passthrough()
+
+
+def _no_passthrough() -> NoReturn:
+    raise RuntimeError("gemini has no passthrough")
+
+
+def _misconfigured(provider: str, what: str) -> UpstreamError:
+    # Not the client's fault, and another deployment may work: an upstream failure to fail over from.
+    return UpstreamError(f"provider {provider!r} {what}", provider=provider, code="provider_misconfigured")
+
+
+if TYPE_CHECKING:
+    _conforms: Adapter = GeminiAdapter()  # mypy checks the adapter against the protocol

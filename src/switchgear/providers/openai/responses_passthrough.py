@@ -1,0 +1,139 @@
+"""Passthrough of the OpenAI Responses API to OpenAI itself: usage from answers, stream relay.
+
+A Responses body sent to an OpenAI-family upstream comes back untouched. ``read_responses_answer``
+checks a non-streamed answer and reads its usage; ``ResponsesStreamRelay`` forwards the
+upstream's SSE bytes unchanged and reads only the events worth reading: the first
+(``response.created``, kept to shape a ``response.failed`` if the stream is cut) and the
+terminal ones (``response.completed`` / ``.incomplete`` / ``.failed`` carry the usage; an
+``error`` event ends the stream too). Other events are found by cheap byte searches and never
+parsed; a block with anything unusual (comments, multi-line events, no ``data:``) is read event
+by event, and a notable event that is not a JSON object is an ``UpstreamProtocolError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.usage import Usage
+from switchgear.providers.openai.responses_stream import error_events
+from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+
+_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+# Byte markers of the events the relay reads. A false hit (in a delta's text, or the
+# ``"error":null`` of ``response.in_progress``) costs one parse; escaped quotes never match.
+_MARKERS = (
+    b"response.created",
+    b"response.completed",
+    b"response.incomplete",
+    b"response.failed",
+    b'"error"',
+)
+
+
+def responses_usage(answer: dict[str, Any]) -> Usage:
+    """Usage from a Responses object (``usage`` with input/output tokens and their details)."""
+    raw = answer.get("usage")
+    if not isinstance(raw, dict):
+        return Usage()
+    return Usage.from_openai(
+        {
+            "prompt_tokens": raw.get("input_tokens"),
+            "completion_tokens": raw.get("output_tokens"),
+            "prompt_tokens_details": raw.get("input_tokens_details"),  # cached_tokens, cache_write_tokens
+            "completion_tokens_details": raw.get("output_tokens_details"),  # reasoning_tokens
+        }
+    )
+
+
+def read_responses_answer(raw: bytes, provider: str) -> tuple[bytes, Usage]:
+    """Check a non-streamed Responses answer; the bytes for the client (unchanged) and its usage."""
+    try:
+        answer = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError(
+            f"provider {provider!r} answered with a body that is not JSON", provider=provider
+        ) from None
+    if not isinstance(answer, dict) or not isinstance(answer.get("output"), list):
+        raise UpstreamProtocolError(
+            f"provider {provider!r} answered without 'output': not an OpenAI Responses object",
+            provider=provider,
+        )
+    return raw, responses_usage(answer)
+
+
+class ResponsesStreamRelay:
+    """Forwards one upstream Responses stream unchanged; records its usage and terminal status."""
+
+    __slots__ = ("_provider", "_response", "_splitter", "done", "events", "status", "usage")
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._splitter = SSESplitter()
+        self._response: dict[str, Any] | None = None  # from response.created
+        self.usage: Usage | None = None
+        self.done = False
+        self.events = 0
+        self.status: str | None = None  # completed | incomplete | failed | error, once terminal
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            block = self._splitter.feed(data)
+        except SSEOverflow as exc:
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r}: {exc}", provider=self._provider
+            ) from None
+        if not block:
+            return b""
+        if any(marker in block for marker in _MARKERS) or block.count(b"data: {") != block.count(b"\n\n"):
+            for event in block.split(b"\n\n")[:-1]:
+                self._read(event)
+        else:
+            self.events += block.count(b"\n\n")
+        return block
+
+    def _read(self, event: bytes) -> None:
+        payload = data_of(event)
+        if payload is None:
+            return  # a comment or keep-alive
+        self.events += 1
+        if payload == b"[DONE]" or not any(marker in event for marker in _MARKERS):
+            return
+        try:
+            body = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r} sent a stream event that is not a JSON object",
+                provider=self._provider,
+            )
+        kind = body.get("type")
+        if kind is None and isinstance(body.get("error"), dict):
+            kind = "error"  # a bare {"error": {...}}, as some compatible servers send
+        response = body.get("response")
+        if kind == "response.created" and isinstance(response, dict):
+            self._response = {**response, "output": [], "usage": None}
+        if kind in _TERMINAL:
+            self.done = True
+            self.status = "error" if kind == "error" else kind.removeprefix("response.")
+            if isinstance(response, dict) and response.get("usage") is not None:
+                self.usage = responses_usage(response)
+
+    def finish(self) -> bytes:
+        if self.done:
+            return b""
+        reason = "in the middle of an event" if self._splitter.pending.strip() else "without a terminal event"
+        return self.error(
+            UpstreamProtocolError(
+                f"provider {self._provider!r} ended the stream {reason}", provider=self._provider
+            )
+        )
+
+    def error(self, exc: UpstreamError) -> bytes:
+        self.done = True
+        self.status = "error"
+        # The upstream numbers its events from 0: the next number is the count of events seen.
+        return error_events(exc, self.events, self._response)

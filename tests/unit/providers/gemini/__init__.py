@@ -1,0 +1,1 @@
+"""Tests of the Gemini wire family adapter."""
