@@ -13,7 +13,6 @@ answer itself is planned and rendered by :mod:`.anthropic_wire`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -21,7 +20,7 @@ import orjson
 from aiohttp import web
 
 from switchgear.simulator import text
-from switchgear.simulator.anthropic_blocks import Turn, check_blocks, check_pairing, check_thinking_start
+from switchgear.simulator.anthropic_blocks import Bad, Turn, check_blocks, check_pairing, check_thinking_start
 from switchgear.simulator.delivery import ErrorFormatter, Reject, record_of
 from switchgear.simulator.script import Script, ScriptError, read_script
 
@@ -119,9 +118,6 @@ class MessagesRequest:
     thinking: Thinking | None = None
     stop_sequences: tuple[str, ...] = ()
     output_schema: Any | None = None
-
-
-Bad = Callable[[str], Reject]
 
 
 async def read_messages_request(request: web.Request, *, counting: bool) -> MessagesRequest:

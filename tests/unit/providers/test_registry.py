@@ -10,8 +10,8 @@ from switchgear.config import ConfigError, Timeouts, parse_settings
 from switchgear.providers import Provider, build_providers, discover_from_env, served_types
 
 SERVED = [
-    "azure", "cerebras", "deepseek", "fireworks", "groq", "llamacpp", "lmstudio", "mistral", "ollama",
-    "openai", "openrouter", "perplexity", "together", "vllm", "xai",
+    "anthropic", "azure", "bedrock", "cerebras", "deepseek", "fireworks", "gemini", "groq", "llamacpp",
+    "lmstudio", "mistral", "ollama", "openai", "openrouter", "perplexity", "together", "vertex", "vllm", "xai",
 ]  # fmt: skip
 
 # The vendor's documented OpenAI-compatible endpoint (what its own SDK takes as base_url).
@@ -117,7 +117,7 @@ def test_unknown_type_lists_the_served_types() -> None:
     )
 
 
-@pytest.mark.parametrize("family", ["anthropic", "gemini", "vertex", "bedrock", "cohere"])
+@pytest.mark.parametrize("family", ["cohere"])
 def test_known_but_unserved_families(family: str) -> None:
     assert build_error({"claude": {"type": family, "api_key": "k"}}) == (
         f"invalid configuration:\n  providers.claude.type: type {family!r} is recognised but not served "
@@ -126,7 +126,7 @@ def test_known_but_unserved_families(family: str) -> None:
 
 
 def test_every_bad_provider_is_reported_together() -> None:
-    message = build_error({"a": {"type": "anthropic"}, "b": {"type": "groq"}, "c": {"type": "ollama"}})
+    message = build_error({"a": {"type": "cohere"}, "b": {"type": "groq"}, "c": {"type": "ollama"}})
     lines = message.splitlines()
     assert lines[0] == "invalid configuration:"
     assert [line.split(":")[0].strip() for line in lines[1:]] == ["providers.a.type", "providers.b.api_key"]
@@ -183,6 +183,7 @@ def test_discovery_finds_providers_from_well_known_variables() -> None:
             "api_key": CANARY + "-azure",
             "base_url": "https://contoso.openai.azure.com",
         },
+        "anthropic": {"type": "anthropic", "api_key": "sk-ant-" + CANARY},
     }
 
 
@@ -194,8 +195,7 @@ def test_discovery_notes_report_findings_and_unserved_keys_without_values() -> N
             "Azure OpenAI: found a key and endpoint",
             "Groq: found GROQ_API_KEY",
             "Ollama: found OLLAMA_BASE_URL",
-            "anthropic: found ANTHROPIC_API_KEY, but the anthropic protocol is not served by this version "
-            "yet",
+            "Anthropic: found ANTHROPIC_API_KEY",
         ]
     )
     assert not any(CANARY in note for note in notes)
@@ -209,6 +209,7 @@ def test_discovered_settings_build_working_providers() -> None:
         "groq": "https://groq-proxy.internal/openai/v1",
         "ollama": "http://gpu-box:11434/v1",
         "azure": "https://contoso.openai.azure.com",
+        "anthropic": "https://api.anthropic.com",
     }
     assert providers["azure"].api_version == "2024-10-21"
     assert providers["ollama"].api_key is None
@@ -240,10 +241,16 @@ def test_azure_api_version_from_the_openai_sdk_variable() -> None:
     assert found["azure"]["api_version"] == "2025-03-01-preview"
 
 
-def test_anthropic_key_alone_is_reported_not_configured() -> None:
-    found, notes = discover_from_env({"ANTHROPIC_API_KEY": CANARY, "GEMINI_API_KEY": CANARY})
-    assert found == {}
-    assert notes == [
-        "anthropic: found ANTHROPIC_API_KEY, but the anthropic protocol is not served by this version yet",
-        "gemini: found GEMINI_API_KEY, but the gemini protocol is not served by this version yet",
+def test_native_protocol_keys_are_discovered() -> None:
+    found, notes = discover_from_env(
+        {"ANTHROPIC_API_KEY": CANARY, "GEMINI_API_KEY": CANARY, "COHERE_API_KEY": "c"}
+    )
+    assert found == {
+        "anthropic": {"type": "anthropic", "api_key": CANARY},
+        "gemini": {"type": "gemini", "api_key": CANARY},
+    }
+    assert sorted(notes) == [
+        "Anthropic: found ANTHROPIC_API_KEY",
+        "Google Gemini: found GEMINI_API_KEY",
+        "cohere: found COHERE_API_KEY, but the cohere protocol is not served by this version yet",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,7 @@ import aiohttp
 import anthropic
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
-from switchgear.simulator import anthropic_wire, server
 from switchgear.simulator.server import SimulatorThread
 
 KEY = "sk-ant-sim-test"
@@ -37,26 +35,10 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sim"
 HEADERS = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
 
 
-def with_anthropic(original: Callable[..., web.Application]) -> Callable[..., web.Application]:
-    """``create_app`` plus the Anthropic routes (a no-op once ``server.py`` wires them itself)."""
-
-    def create_app(*args: Any, **kwargs: Any) -> web.Application:
-        app = original(*args, **kwargs)
-        if not any(r.canonical == "/v1/messages" for r in app.router.resources()):
-            anthropic_wire.register(app)
-        return app
-
-    return create_app
-
-
 @pytest.fixture(scope="module")
 def claude_sim() -> Iterator[SimulatorThread]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(server, "create_app", with_anthropic(server.create_app))
-        thread = SimulatorThread()
-        thread.start()
-    yield thread
-    thread.stop()
+    with SimulatorThread() as thread:
+        yield thread
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from google import genai
 from google.genai import errors, types
 from google.oauth2.credentials import Credentials
 from pydantic import BaseModel
 from yarl import URL
 
-from switchgear.simulator import gemini_wire, server, text
+from switchgear.simulator import text
 from switchgear.simulator.server import SimulatorThread
 
 KEY = "AIza-sim-test"
@@ -51,26 +50,10 @@ TOOLS = [types.Tool(function_declarations=[WEATHER, TIME])]
 NO_AFC = types.AutomaticFunctionCallingConfig(disable=True)
 
 
-def with_gemini(original: Callable[..., web.Application]) -> Callable[..., web.Application]:
-    """``create_app`` plus the Gemini routes (a no-op once ``server.py`` wires them itself)."""
-
-    def create_app(*args: Any, **kwargs: Any) -> web.Application:
-        app = original(*args, **kwargs)
-        if not any(r.canonical == "/v1beta/models/{tail}" for r in app.router.resources()):
-            gemini_wire.register(app)
-        return app
-
-    return create_app
-
-
 @pytest.fixture(scope="module")
 def gemini_sim() -> Iterator[SimulatorThread]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(server, "create_app", with_gemini(server.create_app))
-        thread = SimulatorThread()
-        thread.start()
-    yield thread
-    thread.stop()
+    with SimulatorThread() as thread:
+        yield thread
 
 
 @pytest.fixture(scope="module")
