@@ -25,9 +25,10 @@ class Prepared:
     stream: bool
     wants_usage: bool
     fallbacks: list[str]
+    raw: bytes | None = None  # the body as sent, while it still equals ``body`` (passthrough keeps its bytes)
 
 
-def prepare(api_name: str, body: Any) -> Prepared:
+def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
     api = cast(Endpoint, api_name)
     if api in ("chat", "completions", "embeddings"):
         checked = check(api, body)
@@ -42,7 +43,9 @@ def prepare(api_name: str, body: Any) -> Prepared:
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise InvalidRequest("'stream' must be a boolean", param="stream")
-    return Prepared(api, body, model, stream, True, _fallbacks(body))
+    size = len(body)
+    fallbacks = _fallbacks(body)
+    return Prepared(api, body, model, stream, True, fallbacks, raw if len(body) == size else None)
 
 
 def _fallbacks(body: dict[str, Any]) -> list[str]:

@@ -64,7 +64,12 @@ class Engine:
         adapter = deployment.provider.adapter
         if "messages" in adapter.passthrough_endpoints:
             upstream = adapter.build_passthrough(
-                "count_tokens", request.body, deployment, want_usage=False, client_headers=headers
+                "count_tokens",
+                request.body,
+                deployment,
+                want_usage=False,
+                client_headers=headers,
+                raw=request.raw,
             )
             response = await self.client.send(
                 upstream, deployment.provider.timeouts, deployment.provider.name
@@ -100,6 +105,7 @@ class Engine:
                 deployment,
                 want_usage=True,
                 client_headers=headers,
+                raw=request.raw,
             )
             return upstream, True
         if request.api in _OPENAI_ONLY:

@@ -142,9 +142,11 @@ class Adapter(Protocol):
         *,
         want_usage: bool,
         client_headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
     ) -> HttpRequest:
         """The upstream request for a same-family client body (only the model and usage options
-        change); ``client_headers`` are the client's headers the family understands."""
+        change); ``client_headers`` are the client's headers the family understands; ``raw`` is
+        the client's body as sent, when nothing but the model needs to change in it."""
         ...
 
     def read_answer(

@@ -67,7 +67,7 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidJSON(f"the request body is not valid JSON ({exc}); send a JSON object") from None
-        request = prepare(api_name, body)
+        request = prepare(api_name, body, raw)
         client_headers = _client_headers(scope)
         watch = DisconnectWatch(receive, WATCH_DELAY)
         answer = await runtime.engine.serve(ctx, request, client_headers)
@@ -124,7 +124,7 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidJSON(f"the request body is not valid JSON ({exc}); send a JSON object") from None
-        answer = await runtime.engine.count_tokens(prepare("messages", body), _client_headers(scope))
+        answer = await runtime.engine.count_tokens(prepare("messages", body, raw), _client_headers(scope))
         await respond(send, 200, answer, headers)
     except GatewayError as exc:
         headers.extend(error_headers(exc))

@@ -137,9 +137,12 @@ async def read_messages_request(request: web.Request, *, counting: bool) -> Mess
     if not isinstance(payload, dict):
         raise bad("Input should be a valid dictionary")
     allowed = COUNT_FIELDS if counting else CREATE_FIELDS
-    for key in payload:
-        if key not in allowed:
-            raise bad(f"{key}: Extra inputs are not permitted")
+    # Like the real API, unknown fields are refused; a beta header stands for a newer API that
+    # knows them (how tests send "a field from the future" through a passthrough).
+    if "anthropic-beta" not in request.headers:
+        for key in payload:
+            if key not in allowed:
+                raise bad(f"{key}: Extra inputs are not permitted")
     model = payload.get("model")
     if not isinstance(model, str) or not model.strip():
         raise bad("model: Field required")

@@ -1,8 +1,9 @@
 """Reading and checking Gemini ``generateContent`` requests, and Google-shaped errors, for the simulator.
 
 This module owns what the simulated Gemini API and Vertex AI routes see on the way in: the
-``models/{model}:{method}`` tail of the URL (read from the raw path, so ``;key=value`` script
-suffixes are URL-decoded exactly once), the credential (``x-goog-api-key`` or ``?key=`` on the
+``models/{model}:{method}`` tail of the URL (split at the last literal ``:`` of the raw path,
+then percent-decoded once — so a gateway may encode ``;`` and ``=`` of the ``;key=value``
+script suffix), the credential (``x-goog-api-key`` or ``?key=`` on the
 Gemini API, ``Authorization: Bearer`` on Vertex AI), and the JSON body checked the way the real
 API checks it: ``contents`` roles and parts (exactly one data field per part, base64 that
 decodes, ``functionCall`` only from the model, function responses right after the calls, in the
@@ -112,7 +113,7 @@ def decode_bytes(data: Any) -> bytes | None:
 
 @dataclass(frozen=True)
 class Target:
-    """What the URL names: the raw (still percent-encoded) model string and the method."""
+    """What the URL names: the model string (percent-decoded once) and the method."""
 
     model: str
     method: str
@@ -125,7 +126,7 @@ def read_target(request: web.Request, *, vertex: bool) -> Target:
     model, sep, method = tail.rpartition(":")
     if not sep or not model:
         raise reject(f"Method not found: {request.path}", status=404)
-    return Target(model=model, method=method, vertex=vertex)
+    return Target(model=unquote(model), method=unquote(method), vertex=vertex)
 
 
 def check_auth(request: web.Request, target: Target) -> None:
@@ -154,7 +155,7 @@ def read_model(request: web.Request, target: Target) -> tuple[str, Script, str]:
     except ScriptError as exc:
         raise reject(exc.message) from None
     key = "|".join([target.model, *(f"{k}={v}" for k, v in sorted(params.items()))])
-    return unquote(name or target.model), script, key
+    return name or target.model, script, key
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:

@@ -25,7 +25,14 @@ from typing import Any, Self
 import orjson
 from aiohttp import web
 
-from switchgear.simulator import anthropic_wire, bedrock_wire, gemini_wire, openai_chat, openai_wire
+from switchgear.simulator import (
+    anthropic_wire,
+    bedrock_wire,
+    gemini_wire,
+    openai_chat,
+    openai_responses,
+    openai_wire,
+)
 from switchgear.simulator.delivery import (
     RECORD_KEY,
     STATE_KEY,
@@ -142,6 +149,7 @@ def create_app(state: SimState | None = None) -> web.Application:
     anthropic_wire.register(app)
     gemini_wire.register(app)
     bedrock_wire.register(app)
+    openai_responses.register(app)
     app.router.add_get("/health", _health)
     app.router.add_get("/_sim/requests", _list_requests)
     app.router.add_delete("/_sim/requests", _clear_requests)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamProtocolError
+from switchgear.core.jsonbytes import swap_model
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic import request as _request
@@ -47,6 +48,7 @@ class AnthropicAdapter:
         *,
         want_usage: bool,
         client_headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
     ) -> HttpRequest:
         """The client's Messages (or count_tokens) body with the deployment's model, sent with the
         provider's key. Anthropic always reports usage, so ``want_usage`` changes nothing."""
@@ -58,9 +60,12 @@ class AnthropicAdapter:
         headers = _request.upstream_headers(
             provider, beta=given.get("anthropic-beta"), version=given.get("anthropic-version")
         )
-        out = dict(body)
-        out["model"] = deployment.model
-        return HttpRequest("POST", provider.base_url.rstrip("/") + path, headers, _request.dumps(out))
+        payload = swap_model(raw, body["model"], deployment.model) if raw is not None else None
+        if payload is None:
+            out = dict(body)
+            out["model"] = deployment.model
+            payload = _request.dumps(out)
+        return HttpRequest("POST", provider.base_url.rstrip("/") + path, headers, payload)
 
     def read_answer(
         self,

@@ -108,6 +108,7 @@ class BedrockAdapter:
         *,
         want_usage: bool,
         client_headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
     ) -> NoReturn:
         raise RuntimeError("bedrock has no passthrough")
 

@@ -82,6 +82,7 @@ class GeminiAdapter:
         *,
         want_usage: bool,
         client_headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
     ) -> HttpRequest:
         _no_passthrough()
 

@@ -57,6 +57,7 @@ class OpenAIAdapter:
         *,
         want_usage: bool,
         client_headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
     ) -> HttpRequest:
         profile = deployment.provider.profile
         out = dict(body)
