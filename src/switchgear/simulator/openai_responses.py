@@ -27,6 +27,8 @@ from switchgear.simulator import text
 from switchgear.simulator.delivery import scripted_failure, send_body, send_stream, state_of
 from switchgear.simulator.openai_responses_request import (
     ResponsesRequest,
+    echo_text,
+    echo_tools,
     input_tokens,
     last_user_text,
     read_responses_request,
@@ -202,26 +204,6 @@ def usage_block(req: ResponsesRequest, plan: Plan) -> dict[str, Any] | None:
     }
 
 
-def _echo_tools(payload: dict[str, Any]) -> list[Any]:
-    tools: list[Any] = []
-    defaults = {"type": "function", "description": None, "parameters": None, "strict": True}
-    for tool in payload.get("tools") or []:
-        if tool.get("type") == "function":
-            tools.append(defaults | {k: v for k, v in tool.items() if v is not None})
-        else:
-            tools.append(tool)
-    return tools
-
-
-def _echo_text(req: ResponsesRequest) -> dict[str, Any]:
-    fmt = req.text_format
-    if fmt["type"] == "json_schema":
-        fmt = {"description": None, "strict": False} | {k: v for k, v in fmt.items() if v is not None}
-    config = req.payload.get("text")
-    verbosity = config.get("verbosity") if isinstance(config, dict) else None
-    return {"format": fmt, "verbosity": verbosity or "medium"}
-
-
 def response_document(
     req: ResponsesRequest,
     head: dict[str, Any],
@@ -255,9 +237,9 @@ def response_document(
         "service_tier": service_tier if service_tier in ("flex", "priority", "scale") else "default",
         "store": payload.get("store") is not False,
         "temperature": payload.get("temperature") if payload.get("temperature") is not None else 1.0,
-        "text": _echo_text(req),
+        "text": echo_text(req),
         "tool_choice": req.tool_choice,
-        "tools": _echo_tools(payload),
+        "tools": echo_tools(payload),
         "top_logprobs": payload.get("top_logprobs") or 0,
         "top_p": payload.get("top_p") if payload.get("top_p") is not None else 1.0,
         "truncation": payload.get("truncation") or "disabled",
@@ -280,15 +262,27 @@ def final_document(req: ResponsesRequest, plan: Plan, head: dict[str, Any]) -> d
 
 
 class EventStream:
-    """Accumulates named SSE events, numbering them from 0 (one event is one stream frame)."""
+    """Accumulates named SSE events, numbering them from 0 (one event is one stream frame).
 
-    def __init__(self) -> None:
+    Delta events carry the real API's ``obfuscation`` padding (deterministic here) unless the
+    request set ``stream_options.include_obfuscation`` to false.
+    """
+
+    def __init__(self, *, obfuscate: bool) -> None:
         self.frames: list[bytes] = []
+        self.obfuscate = obfuscate
 
     def add(self, kind: str, **fields: Any) -> None:
         """Append ``event: <kind>`` with ``{"type", "sequence_number", **fields}`` as its data."""
         document = {"type": kind, "sequence_number": len(self.frames)} | fields
         self.frames.append(b"event: " + kind.encode() + b"\ndata: " + text.dumps(document) + b"\n\n")
+
+    def delta(self, kind: str, piece: str, **fields: Any) -> None:
+        """Append a delta event carrying ``piece`` (and its ``obfuscation`` padding)."""
+        if self.obfuscate:
+            padding = text.digest("obfuscation", piece, len(self.frames)).hex()
+            fields["obfuscation"] = padding[: 16 - len(piece) % 16]
+        self.add(kind, delta=piece, **fields)
 
 
 def _item_events(events: EventStream, index: int, item: Output, top: int | None) -> None:
@@ -301,7 +295,7 @@ def _item_events(events: EventStream, index: int, item: Output, top: int | None)
                 where = ids | {"summary_index": number}
                 events.add("response.reasoning_summary_part.added", **where, part=part | {"text": ""})
                 for piece in item.pieces:
-                    events.add("response.reasoning_summary_text.delta", **where, delta=piece)
+                    events.delta("response.reasoning_summary_text.delta", piece, **where)
                 events.add("response.reasoning_summary_text.done", **where, text=part["text"])
                 events.add("response.reasoning_summary_part.done", **where, part=part)
         case "message":
@@ -312,21 +306,24 @@ def _item_events(events: EventStream, index: int, item: Output, top: int | None)
             events.add("response.content_part.added", **where, part=part | {"text": "", "logprobs": []})
             for position, piece in enumerate(item.pieces):
                 logprobs = token_entries([piece], top, position) if top is not None else []
-                events.add("response.output_text.delta", **where, delta=piece, logprobs=logprobs)
+                events.delta("response.output_text.delta", piece, **where, logprobs=logprobs)
             events.add("response.output_text.done", **where, text=part["text"], logprobs=part["logprobs"])
             events.add("response.content_part.done", **where, part=part)
         case "function_call":
             opening = document | {"status": "in_progress", "arguments": ""}
             events.add("response.output_item.added", output_index=index, item=opening)
             for piece in item.pieces:
-                events.add("response.function_call_arguments.delta", **ids, delta=piece)
+                events.delta("response.function_call_arguments.delta", piece, **ids)
             events.add("response.function_call_arguments.done", **ids, arguments=document["arguments"])
     events.add("response.output_item.done", output_index=index, item=document)
 
 
 def stream_frames(req: ResponsesRequest, plan: Plan, head: dict[str, Any]) -> list[bytes]:
     """The full event sequence of a streamed answer, terminal event included."""
-    events = EventStream()
+    options = req.payload.get("stream_options")
+    events = EventStream(
+        obfuscate=not (isinstance(options, dict) and options.get("include_obfuscation") is False)
+    )
     opening = response_document(req, head, status="in_progress", output=[], usage=None)
     events.add("response.created", response=opening)
     events.add("response.in_progress", response=opening)

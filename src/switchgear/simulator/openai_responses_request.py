@@ -6,8 +6,9 @@ real hints for Chat-style ``max_tokens``/``messages``/``response_format``), malf
 ``input_text`` parts in assistant messages, a ``function_call_output`` with no matching
 ``function_call`` (without ``previous_response_id``), Chat-style nested function tools, bad
 ``text.format``/``reasoning``/sampling values — with OpenAI-shaped 400s naming the parameter, and
-returns one :class:`ResponsesRequest` holding the settings the answer and its echo need. It also
-counts input tokens and finds the last user text the echo answers.
+returns one :class:`ResponsesRequest` holding the settings the answer depends on. It also renders
+the ``tools``/``text`` settings a response echoes, counts input tokens and finds the last user
+text the echo answers.
 """
 
 from __future__ import annotations
@@ -308,6 +309,28 @@ async def read_responses_request(request: web.Request) -> ResponsesRequest:
         stream=_flag(payload, "stream") is True,
         include=list(include),
     )
+
+
+def echo_tools(payload: dict[str, Any]) -> list[Any]:
+    """The ``tools`` a response echoes: function tools with the real API's defaults filled in."""
+    tools: list[Any] = []
+    defaults = {"type": "function", "description": None, "parameters": None, "strict": True}
+    for tool in payload.get("tools") or []:
+        if tool.get("type") == "function":
+            tools.append(defaults | {k: v for k, v in tool.items() if v is not None})
+        else:
+            tools.append(tool)
+    return tools
+
+
+def echo_text(req: ResponsesRequest) -> dict[str, Any]:
+    """The ``text`` configuration a response echoes (``verbosity`` defaults to ``medium``)."""
+    fmt = req.text_format
+    if fmt["type"] == "json_schema":
+        fmt = {"description": None, "strict": False} | {k: v for k, v in fmt.items() if v is not None}
+    config = req.payload.get("text")
+    verbosity = config.get("verbosity") if isinstance(config, dict) else None
+    return {"format": fmt, "verbosity": verbosity or "medium"}
 
 
 def _item_text(item: dict[str, Any]) -> str:

@@ -11,7 +11,8 @@ from switchgear.providers import Provider, build_providers, discover_from_env, s
 
 SERVED = [
     "anthropic", "azure", "bedrock", "cerebras", "deepseek", "fireworks", "gemini", "groq", "llamacpp",
-    "lmstudio", "mistral", "ollama", "openai", "openrouter", "perplexity", "together", "vertex", "vllm", "xai",
+    "lmstudio", "mistral", "ollama", "openai", "openrouter", "perplexity", "together", "vertex", "vllm",
+    "xai",
 ]  # fmt: skip
 
 # The vendor's documented OpenAI-compatible endpoint (what its own SDK takes as base_url).
