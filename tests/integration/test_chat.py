@@ -227,10 +227,10 @@ def test_azure_deployment_urls(client: openai.OpenAI, sim: SimulatorThread) -> N
 
 
 def test_routes_without_v1_prefix_and_client_request_id(gateway: GatewayThread) -> None:
-    plain = openai.OpenAI(base_url=gateway.url, api_key="k", max_retries=0)
-    raw = plain.chat.completions.with_raw_response.create(
-        model="fast", messages=MESSAGES, extra_headers={"x-request-id": "trace-123"}
-    )
+    with openai.OpenAI(base_url=gateway.url, api_key="k", max_retries=0) as plain:
+        raw = plain.chat.completions.with_raw_response.create(
+            model="fast", messages=MESSAGES, extra_headers={"x-request-id": "trace-123"}
+        )
     assert raw.headers["x-request-id"] == "trace-123"
     assert raw.parse().choices[0].message.content
 

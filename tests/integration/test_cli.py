@@ -107,14 +107,14 @@ def demo() -> Iterator[str]:
 
 
 def test_demo_serves_the_quick_start_with_two_workers(demo: str) -> None:
-    client = openai.OpenAI(base_url=demo + "/v1", api_key="anything", max_retries=0)
-    answer = client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "hi"}])
-    assert answer.choices[0].message.content == "Hello! You said: hi"
-    stream = client.chat.completions.create(
-        model="reliable", messages=[{"role": "user", "content": "hi"}], stream=True
-    )
-    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello! You said: hi"
-    assert {m.id for m in client.models.list()} >= {"fast", "smart", "reliable", "embed"}
+    with openai.OpenAI(base_url=demo + "/v1", api_key="anything", max_retries=0) as client:
+        answer = client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content == "Hello! You said: hi"
+        stream = client.chat.completions.create(
+            model="reliable", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello! You said: hi"
+        assert {m.id for m in client.models.list()} >= {"fast", "smart", "reliable", "embed"}
     pids = {httpx.get(demo + "/health/ready").status_code for _ in range(5)}
     assert pids == {200}
 

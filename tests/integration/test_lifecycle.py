@@ -86,9 +86,9 @@ def test_master_key_required_on_api_routes(guarded: GatewayThread, sim: Simulato
 
 
 def test_master_key_accepted_as_bearer_or_x_api_key(guarded: GatewayThread) -> None:
-    client = openai.OpenAI(base_url=guarded.url + "/v1", api_key="sk-master-0123456789", max_retries=0)
-    assert client.chat.completions.create(model="fast", messages=MESSAGES).choices
-    assert [m.id for m in client.models.list()]
+    with openai.OpenAI(base_url=guarded.url + "/v1", api_key="sk-master-0123456789", max_retries=0) as client:
+        assert client.chat.completions.create(model="fast", messages=MESSAGES).choices
+        assert [m.id for m in client.models.list()]
     response = httpx.get(guarded.url + "/v1/models", headers={"x-api-key": "sk-master-0123456789"})
     assert response.status_code == 200
     assert httpx.get(guarded.url + "/v1/models").status_code == 401

@@ -9,6 +9,7 @@ one, usage and finish reason included) and what the provider received, in its ow
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,7 @@ class Ask:
 
 
 def via_chat(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Result:
-    client = openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0, timeout=20)
+    client = CLIENTS["openai"]
     content: Any = ask.user
     if ask.image:
         content = [
@@ -148,7 +149,7 @@ _ANTHROPIC_FINISH = {
 
 
 def via_messages(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Result:
-    client = anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0, timeout=20)
+    client = CLIENTS["anthropic"]
     content: list[dict[str, Any]] = [{"type": "text", "text": ask.user}]
     if ask.image:
         content.append(
@@ -192,7 +193,7 @@ def via_messages(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Resul
 
 
 def via_responses(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Result:
-    client = openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0, timeout=20)
+    client = CLIENTS["openai"]
     content: list[dict[str, Any]] = [{"type": "input_text", "text": ask.user}]
     if ask.image:
         content.append({"type": "input_image", "image_url": f"data:image/png;base64,{PNG}", "detail": "auto"})
@@ -287,9 +288,17 @@ def has_schema(shape: str, body: dict[str, Any]) -> bool:
     return marker in text and "celsius" in text
 
 
+CLIENTS: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="module")
-def gw(gateway: GatewayThread) -> GatewayThread:
-    return gateway
+def gw(gateway: GatewayThread) -> Iterator[GatewayThread]:
+    CLIENTS["openai"] = openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=20)
+    CLIENTS["anthropic"] = anthropic.Anthropic(base_url=gateway.url, api_key="k", max_retries=0, timeout=20)
+    yield gateway
+    for client in CLIENTS.values():
+        client.close()
+    CLIENTS.clear()
 
 
 def both(api: str, gw: GatewayThread, model: str, ask: Ask) -> Result:
