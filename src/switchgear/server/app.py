@@ -6,6 +6,7 @@ the request path. Every route answers with and without the ``/v1`` prefix.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -99,6 +100,10 @@ class App:
                 except Exception as exc:  # a failed start must stop the server, with the reason
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                # Everything built so far lives as long as the process: keep it out of the cyclic
+                # collector's full passes, which would otherwise walk it and stall requests.
+                gc.collect()
+                gc.freeze()
                 self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

@@ -42,8 +42,16 @@ class SSESplitter:
 
 def data_of(event: bytes) -> bytes | None:
     """The ``data:`` payload of one event (joined over lines), or None for comments / empty events."""
-    if event.startswith(b"data: ") and b"\n" not in event:
+    newline = event.find(b"\n")
+    if newline < 0 and event.startswith(b"data: "):
         return event[6:]
+    if (
+        newline > 0
+        and event.startswith(b"event: ")
+        and event.startswith(b"data: ", newline + 1)
+        and event.find(b"\n", newline + 1) < 0
+    ):
+        return event[newline + 7 :]  # "event: x" then one data line: the common named-event shape
     parts = []
     for line in event.split(b"\n"):
         if line.startswith(b"data:"):

@@ -28,7 +28,7 @@ from switchgear.core.types import (
     UsageEvent,
 )
 from switchgear.core.usage import Usage
-from switchgear.providers.anthropic.request import dumps, loads
+from switchgear.providers.anthropic.request import dumps
 from switchgear.providers.anthropic.response import finish_reason, in_band_error, read_usage
 from switchgear.providers.base import Deployment
 from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
@@ -248,8 +248,9 @@ class AnthropicStreamDecoder:
 
 
 def _load(payload: bytes, provider: str) -> dict[str, Any]:
+    # Plain orjson: big integers only matter inside tool input, which streams as JSON *text*.
     try:
-        event = loads(payload)
+        event = orjson.loads(payload)
     except ValueError:
         raise UpstreamProtocolError(
             f"provider {provider!r} sent a malformed stream event", provider=provider

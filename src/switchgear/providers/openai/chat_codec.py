@@ -257,9 +257,12 @@ def _add_reasoning(message: dict[str, Any], parts: list[ReasoningPart]) -> None:
 
 
 class ChatStreamEncoder:
-    """Canonical events to ``chat.completion.chunk`` SSE; usage last when the client asked."""
+    """Canonical events to ``chat.completion.chunk`` SSE; usage last when the client asked.
 
-    __slots__ = ("_created", "_id", "_include_usage", "_model", "_roles", "_usage")
+    Every chunk shares its envelope (id, created, model), so that part is serialised once and
+    only each delta is encoded per event (the bytes equal a whole-object ``orjson.dumps``)."""
+
+    __slots__ = ("_created", "_id", "_include_usage", "_model", "_prefix", "_roles", "_usage")
 
     def __init__(self, model: str, include_usage: bool) -> None:
         self._model = model
@@ -268,19 +271,26 @@ class ChatStreamEncoder:
         self._created = int(time.time())
         self._roles: set[int] = set()
         self._usage: Usage | None = None
+        self._prefix = self._envelope()
+
+    def _envelope(self) -> bytes:
+        head = orjson.dumps(
+            {
+                "id": self._id,
+                "object": "chat.completion.chunk",
+                "created": self._created,
+                "model": self._model,
+            }
+        )
+        return b"data: " + head[:-1] + b',"choices":[{"index":'
 
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None) -> bytes:
         if index not in self._roles:
             self._roles.add(index)
             delta = {"role": "assistant", **delta}
-        body = {
-            "id": self._id,
-            "object": "chat.completion.chunk",
-            "created": self._created,
-            "model": self._model,
-            "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
-        return b"data: " + orjson.dumps(body) + b"\n\n"
+        reason = b"null" if finish is None else orjson.dumps(finish)
+        parts = (self._prefix, str(index).encode(), b',"delta":', orjson.dumps(delta))
+        return b"".join((*parts, b',"logprobs":null,"finish_reason":', reason, b"}]}\n\n"))
 
     def encode(self, events: list[StreamEvent]) -> bytes:
         out = []
@@ -288,6 +298,7 @@ class ChatStreamEncoder:
             match event:
                 case StreamStart(id=upstream_id, created=created):
                     self._id, self._created = upstream_id, created
+                    self._prefix = self._envelope()
                     out.append(self._chunk(0, {"content": ""}))
                 case TextDelta(index=index, text=text):
                     out.append(self._chunk(index, {"content": text}))
