@@ -29,18 +29,20 @@ class Usage:
         if not isinstance(raw, dict):
             return cls()
         usage = cls(reported=True)
-        usage.prompt_tokens = usage._count(raw.get("prompt_tokens"))
-        usage.completion_tokens = usage._count(raw.get("completion_tokens"))
+        usage.prompt_tokens = usage.count(raw.get("prompt_tokens"))
+        usage.completion_tokens = usage.count(raw.get("completion_tokens"))
         details = raw.get("prompt_tokens_details")
         if isinstance(details, dict):
-            usage.cached_tokens = usage._count(details.get("cached_tokens"))
-            usage.cache_write_tokens = usage._count(details.get("cache_write_tokens"))
+            usage.cached_tokens = usage.count(details.get("cached_tokens"))
+            usage.cache_write_tokens = usage.count(details.get("cache_write_tokens"))
         details = raw.get("completion_tokens_details")
         if isinstance(details, dict):
-            usage.reasoning_tokens = usage._count(details.get("reasoning_tokens"))
+            usage.reasoning_tokens = usage.count(details.get("reasoning_tokens"))
         return usage
 
-    def _count(self, value: Any) -> int:
+    def count(self, value: Any) -> int:
+        """A token count a provider reported, as a sane integer: missing is 0; negative, non-integer
+        or absurd values are clamped and flag the usage ``suspicious`` (every family's reader uses this)."""
         if value is None:
             return 0
         if not isinstance(value, int) or isinstance(value, bool):

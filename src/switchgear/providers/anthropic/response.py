@@ -68,14 +68,14 @@ def read_usage(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return Usage()
     usage = Usage(reported=True)
-    fresh = usage._count(raw.get("input_tokens"))
-    usage.cached_tokens = usage._count(raw.get("cache_read_input_tokens"))
-    usage.cache_write_tokens = usage._count(raw.get("cache_creation_input_tokens"))
+    fresh = usage.count(raw.get("input_tokens"))
+    usage.cached_tokens = usage.count(raw.get("cache_read_input_tokens"))
+    usage.cache_write_tokens = usage.count(raw.get("cache_creation_input_tokens"))
     usage.prompt_tokens = fresh + usage.cached_tokens + usage.cache_write_tokens
-    usage.completion_tokens = usage._count(raw.get("output_tokens"))
+    usage.completion_tokens = usage.count(raw.get("output_tokens"))
     details = raw.get("output_tokens_details")
     if isinstance(details, dict):
-        usage.reasoning_tokens = usage._count(details.get("thinking_tokens"))
+        usage.reasoning_tokens = usage.count(details.get("thinking_tokens"))
     return usage
 
 

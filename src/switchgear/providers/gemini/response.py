@@ -73,7 +73,7 @@ def usage_of(metadata: Any) -> Usage:
     if not isinstance(metadata, dict):
         return Usage()
     usage = Usage(reported=True)
-    count = usage._count
+    count = usage.count
     usage.prompt_tokens = count(metadata.get("promptTokenCount")) + count(
         metadata.get("toolUsePromptTokenCount")
     )
