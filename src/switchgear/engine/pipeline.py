@@ -62,7 +62,7 @@ class Engine:
         """``/v1/messages/count_tokens``: asked of Anthropic when it serves the model, else estimated."""
         deployment = self.router.plan(request.model)[0]
         adapter = deployment.provider.adapter
-        if "messages" in adapter.passthrough_endpoints:
+        if self._passes_through("messages", deployment) and "count_tokens" in adapter.passthrough_endpoints:
             upstream = adapter.build_passthrough(
                 "count_tokens",
                 request.body,
@@ -86,7 +86,11 @@ class Engine:
         return orjson.dumps({"input_tokens": estimate(decode(request.body, dict(headers)))})
 
     def _passes_through(self, api: str, deployment: Deployment) -> bool:
-        if api not in deployment.provider.adapter.passthrough_endpoints:
+        adapter = deployment.provider.adapter
+        decide = getattr(adapter, "passes_through", None)  # per-model decision (Claude on Bedrock)
+        if decide is not None:
+            return bool(decide(api, deployment))
+        if api not in adapter.passthrough_endpoints:
             return False
         return api != "responses" or deployment.provider.profile.responses_api
 

@@ -29,7 +29,7 @@ _PATHS: dict[str, str] = {
 
 class AnthropicAdapter:
     family = "anthropic"
-    passthrough_endpoints = frozenset({"messages"})
+    passthrough_endpoints = frozenset({"messages", "count_tokens"})
 
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
         return _request.build_request(request, deployment)

@@ -15,7 +15,7 @@ def test_public_surface() -> None:
         "PROFILES",
     ]
     assert AnthropicAdapter.family == "anthropic"
-    assert AnthropicAdapter.passthrough_endpoints == frozenset({"messages"})
+    assert AnthropicAdapter.passthrough_endpoints == frozenset({"messages", "count_tokens"})
 
 
 def test_profile() -> None:
