@@ -132,3 +132,38 @@ def test_serve_refuses_a_busy_port() -> None:
             assert "cannot listen" in result.stderr
         finally:
             sim.terminate()
+
+
+def test_serve_without_config_discovers_providers_from_the_environment() -> None:
+    sim_port, gw_port = closed_port(), closed_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))},
+        "OPENAI_API_KEY": "sk-env-discovered-1234",
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{sim_port}/v1",
+    }
+    with subprocess.Popen(
+        [*CLI, "simulate", "--port", str(sim_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as sim:
+        gateway = subprocess.Popen(
+            [*CLI, "serve", "--port", str(gw_port), "--log-level", "warning"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait(f"http://127.0.0.1:{sim_port}/health")
+            _wait(f"http://127.0.0.1:{gw_port}/health/live")
+            with openai.OpenAI(
+                base_url=f"http://127.0.0.1:{gw_port}/v1", api_key="x", max_retries=0
+            ) as client:
+                answer = client.chat.completions.create(
+                    model="openai/sim-small", messages=[{"role": "user", "content": "hi"}]
+                )
+            assert answer.choices[0].message.content == "Hello! You said: hi"
+        finally:
+            gateway.send_signal(signal.SIGTERM)
+            _, err = gateway.communicate(timeout=30)
+            sim.terminate()
+    assert "discovered OpenAI: found OPENAI_API_KEY" in err
+    assert "sk-env-discovered-1234" not in err
