@@ -42,6 +42,7 @@ def base_config(sim: SimulatorThread, **server: Any) -> dict[str, Any]:
             "s-openai": {"type": "openai", "base_url": sim_v1, "api_key": UPSTREAM_KEY},
             "s-anthropic": {"type": "anthropic", "base_url": sim.base_url, "api_key": UPSTREAM_KEY},
             "s-gemini": {"type": "gemini", "base_url": sim.base_url, "api_key": UPSTREAM_KEY},
+            "s-cohere": {"type": "cohere", "base_url": sim.base_url, "api_key": UPSTREAM_KEY},
             "s-bedrock": {
                 "type": "bedrock",
                 "base_url": sim.base_url,

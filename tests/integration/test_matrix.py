@@ -25,6 +25,8 @@ FAMILIES = {
     "anthropic": "s-anthropic/claude-sim",
     "gemini": "s-gemini/gemini-sim",
     "bedrock": "s-bedrock/anthropic.claude-sim-v1:0",
+    "bedrock-llama": "s-bedrock/meta.llama-sim-v1:0",
+    "cohere": "s-cohere/command-sim",
 }
 APIS = ["chat", "messages", "responses"]
 PROMPT = "What is the weather like in Paris"
@@ -237,10 +239,12 @@ ASK = {"chat": via_chat, "messages": via_messages, "responses": via_responses}
 
 def wire(api: str, family: str) -> str:
     """The format the provider was spoken to in: the client's own when they share a family."""
-    if api == "messages" and family == "anthropic":
+    if api == "messages" and family in ("anthropic", "bedrock"):  # Claude on Bedrock: InvokeModel
         return "anthropic"
     if api == "responses" and family == "openai":
         return "responses"
+    if family == "bedrock-llama":
+        return "bedrock"
     return "chat" if family == "openai" else family
 
 
@@ -260,6 +264,7 @@ def has_image(shape: str, body: dict[str, Any]) -> bool:
             "anthropic": '"base64"',
             "gemini": '"inlineData"',
             "bedrock": '"image"',
+            "cohere": '"image_url"',
         }[shape]
         in text
     )
@@ -272,6 +277,7 @@ def has_tool_result(shape: str, body: dict[str, Any]) -> bool:
         "anthropic": '"tool_result"',
         "gemini": '"functionResponse"',
         "bedrock": '"toolResult"',
+        "cohere": '"role": "tool"',
     }[shape]
     return marker in json.dumps(body) and "sunny, 21C" in json.dumps(body)
 
@@ -284,6 +290,7 @@ def has_schema(shape: str, body: dict[str, Any]) -> bool:
         "anthropic": '"json_schema"',
         "gemini": '"responseJsonSchema"',
         "bedrock": '"json_schema"',
+        "cohere": '"json_schema"',
     }[shape]
     return marker in text and "celsius" in text
 

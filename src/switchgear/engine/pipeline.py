@@ -86,13 +86,7 @@ class Engine:
         return orjson.dumps({"input_tokens": estimate(decode(request.body, dict(headers)))})
 
     def _passes_through(self, api: str, deployment: Deployment) -> bool:
-        adapter = deployment.provider.adapter
-        decide = getattr(adapter, "passes_through", None)  # per-model decision (Claude on Bedrock)
-        if decide is not None:
-            return bool(decide(api, deployment))
-        if api not in adapter.passthrough_endpoints:
-            return False
-        return api != "responses" or deployment.provider.profile.responses_api
+        return deployment.provider.adapter.passes_through(api, deployment)
 
     async def _upstream_request(
         self,

@@ -123,6 +123,10 @@ class Adapter(Protocol):
     family: str
     passthrough_endpoints: frozenset[str]  # inbound APIs this family can take unchanged
 
+    def passes_through(self, api: str, deployment: Deployment) -> bool:
+        """Whether a request of client API ``api`` goes to ``deployment`` unchanged (same family)."""
+        ...
+
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
         """The upstream request for a canonical chat request (streaming when ``request.stream``).
         Raises InvalidRequest for what the family cannot express (say what and why)."""

@@ -19,6 +19,8 @@ from switchgear.providers.base import Adapter, Profile, Provider
 from switchgear.providers.bedrock import PROFILES as BEDROCK_PROFILES
 from switchgear.providers.bedrock import BedrockAdapter
 from switchgear.providers.bedrock.profiles import base_url_for, region_of
+from switchgear.providers.cohere import PROFILES as COHERE_PROFILES
+from switchgear.providers.cohere import CohereAdapter
 from switchgear.providers.gemini import PROFILES as GEMINI_PROFILES
 from switchgear.providers.gemini import GeminiAdapter
 from switchgear.providers.gemini.credentials import ServiceAccountTokens
@@ -34,18 +36,16 @@ _ADAPTERS: dict[str, Adapter] = {
     "anthropic": AnthropicAdapter(),
     "bedrock": BedrockAdapter(),
     "gemini": GeminiAdapter(),
+    "cohere": CohereAdapter(),
 }
 PROFILES: dict[str, Profile] = {
     **OPENAI_PROFILES,
     **ANTHROPIC_PROFILES,
     **BEDROCK_PROFILES,
     **GEMINI_PROFILES,
+    **COHERE_PROFILES,
 }
 
-# Families switchgear knows of but does not serve in this version (native protocols come next).
-_NOT_YET: dict[str, str] = {
-    "cohere": "COHERE_API_KEY",
-}
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
 
 
@@ -68,8 +68,6 @@ def served_types() -> list[str]:
 def profile_for(type_: str) -> Profile:
     profile = PROFILES.get(type_)
     if profile is None:
-        if type_ in _NOT_YET:
-            raise ConfigError(f"type {type_!r} is recognised but not served by this version of switchgear")
         raise ConfigError(f"unknown type {type_!r}; served types: {', '.join(served_types())}")
     return profile
 
@@ -202,9 +200,4 @@ def discover_from_env(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, A
             continue
         if base_url:
             found[profile.name]["base_url"] = base_url
-    for family, env_key in _NOT_YET.items():
-        if env_key and environ.get(env_key):
-            notes.append(
-                f"{family}: found {env_key}, but the {family} protocol is not served by this version yet"
-            )
     return found, notes

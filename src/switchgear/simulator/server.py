@@ -27,7 +27,9 @@ from aiohttp import web
 
 from switchgear.simulator import (
     anthropic_wire,
+    bedrock_invoke,
     bedrock_wire,
+    cohere_wire,
     gemini_wire,
     openai_chat,
     openai_responses,
@@ -149,6 +151,8 @@ def create_app(state: SimState | None = None) -> web.Application:
     anthropic_wire.register(app)
     gemini_wire.register(app)
     bedrock_wire.register(app)
+    bedrock_invoke.register(app)
+    cohere_wire.register(app)
     openai_responses.register(app)
     app.router.add_get("/health", _health)
     app.router.add_get("/_sim/requests", _list_requests)

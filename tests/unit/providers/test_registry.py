@@ -10,9 +10,9 @@ from switchgear.config import ConfigError, Timeouts, parse_settings
 from switchgear.providers import Provider, build_providers, discover_from_env, served_types
 
 SERVED = [
-    "anthropic", "azure", "bedrock", "cerebras", "deepseek", "fireworks", "gemini", "groq", "llamacpp",
-    "lmstudio", "mistral", "ollama", "openai", "openrouter", "perplexity", "together", "vertex", "vllm",
-    "xai",
+    "anthropic", "azure", "bedrock", "cerebras", "cohere", "deepseek", "fireworks", "gemini", "groq",
+    "llamacpp", "lmstudio", "mistral", "ollama", "openai", "openrouter", "perplexity", "together",
+    "vertex", "vllm", "xai",
 ]  # fmt: skip
 
 # The vendor's documented OpenAI-compatible endpoint (what its own SDK takes as base_url).
@@ -118,16 +118,8 @@ def test_unknown_type_lists_the_served_types() -> None:
     )
 
 
-@pytest.mark.parametrize("family", ["cohere"])
-def test_known_but_unserved_families(family: str) -> None:
-    assert build_error({"claude": {"type": family, "api_key": "k"}}) == (
-        f"invalid configuration:\n  providers.claude.type: type {family!r} is recognised but not served "
-        "by this version of switchgear"
-    )
-
-
 def test_every_bad_provider_is_reported_together() -> None:
-    message = build_error({"a": {"type": "cohere"}, "b": {"type": "groq"}, "c": {"type": "ollama"}})
+    message = build_error({"a": {"type": "kohere"}, "b": {"type": "groq"}, "c": {"type": "ollama"}})
     lines = message.splitlines()
     assert lines[0] == "invalid configuration:"
     assert [line.split(":")[0].strip() for line in lines[1:]] == ["providers.a.type", "providers.b.api_key"]
@@ -249,9 +241,10 @@ def test_native_protocol_keys_are_discovered() -> None:
     assert found == {
         "anthropic": {"type": "anthropic", "api_key": CANARY},
         "gemini": {"type": "gemini", "api_key": CANARY},
+        "cohere": {"type": "cohere", "api_key": "c"},
     }
     assert sorted(notes) == [
         "Anthropic: found ANTHROPIC_API_KEY",
+        "Cohere: found COHERE_API_KEY",
         "Google Gemini: found GEMINI_API_KEY",
-        "cohere: found COHERE_API_KEY, but the cohere protocol is not served by this version yet",
     ]

@@ -31,6 +31,9 @@ class AnthropicAdapter:
     family = "anthropic"
     passthrough_endpoints = frozenset({"messages", "count_tokens"})
 
+    def passes_through(self, api: str, deployment: Deployment) -> bool:
+        return api in self.passthrough_endpoints
+
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
         return _request.build_request(request, deployment)
 

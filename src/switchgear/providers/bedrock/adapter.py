@@ -6,22 +6,25 @@
 ``application/vnd.amazon.eventstream``, the provider's own headers, and either a Bedrock API key
 (``Authorization: Bearer``) or a SigV4 signature (service ``bedrock``) over all of them from the
 provider's AWS credentials. ``base`` is the provider's ``base_url``, else the regional endpoint.
-Bedrock has no same-family client API, so nothing passes through.
+Anthropic Messages requests for Claude models pass through instead, as InvokeModel requests
+(``invoke.py``) to ``/invoke`` or ``/invoke-with-response-stream``, signed the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
 
-from switchgear.core.errors import UpstreamError, UpstreamStatusError
+from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamStatusError
 from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.usage import Usage
 from switchgear.providers.base import Adapter, Deployment, Endpoint
 from switchgear.providers.bedrock.errors import error_from_http
+from switchgear.providers.bedrock.invoke import BedrockInvokeRelay, invoke_body, is_claude, read_message
 from switchgear.providers.bedrock.profiles import base_url_for, region_of
 from switchgear.providers.bedrock.request import converse_body
 from switchgear.providers.bedrock.response import parse_converse
@@ -38,26 +41,34 @@ def _utc_now() -> datetime:
 
 class BedrockAdapter:
     family = "bedrock"
-    passthrough_endpoints: frozenset[str] = frozenset()
+    passthrough_endpoints: frozenset[str] = frozenset({"messages"})  # Claude only: see passes_through
 
     def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
         self._clock = clock  # signing time and ``created``; fixed in tests
 
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
-        provider = deployment.provider
         info = deployment.info
         body = orjson.dumps(
             converse_body(
                 request, deployment.model, max_output=info.max_output_tokens if info is not None else None
             )
         )
+        operation = "converse-stream" if request.stream else "converse"
+        return self._post(deployment, operation, body, stream=request.stream)
+
+    def passes_through(self, api: str, deployment: Deployment) -> bool:
+        """Anthropic Messages pass through to Claude models only (InvokeModel); the rest translate."""
+        return api == "messages" and is_claude(deployment.model)
+
+    def _post(self, deployment: Deployment, operation: str, body: bytes, *, stream: bool) -> HttpRequest:
+        """The request to ``/model/{modelId}/{operation}``, with the provider's key or SigV4."""
+        provider = deployment.provider
         region = region_of(provider.options)
         base = (provider.base_url or base_url_for(region)).rstrip("/")
-        operation = "converse-stream" if request.stream else "converse"
         url = f"{base}/model/{quote(deployment.model, safe='')}/{operation}"
         headers = {
             "content-type": "application/json",
-            "accept": EVENT_STREAM if request.stream else "application/json",
+            "accept": EVENT_STREAM if stream else "application/json",
             **provider.headers,
             "host": host_header(url),
         }
@@ -109,18 +120,28 @@ class BedrockAdapter:
         want_usage: bool,
         client_headers: Mapping[str, str] | None = None,
         raw: bytes | None = None,
-    ) -> NoReturn:
-        raise RuntimeError("bedrock has no passthrough")
+    ) -> HttpRequest:
+        """An Anthropic Messages body as a Claude InvokeModel request (Claude always reports usage,
+        so ``want_usage`` changes nothing; ``raw`` is not reused: ``model`` and ``stream`` go)."""
+        if endpoint == "count_tokens":
+            raise InvalidRequest("token counting is not available for Bedrock")
+        if endpoint != "messages":
+            raise InvalidRequest(f"the bedrock family does not serve the {endpoint!r} endpoint")
+        stream = body.get("stream") is True
+        operation = "invoke-with-response-stream" if stream else "invoke"
+        return self._post(deployment, operation, invoke_body(body, client_headers), stream=stream)
 
     def read_answer(
         self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
-    ) -> NoReturn:
-        raise RuntimeError("bedrock has no passthrough")
+    ) -> tuple[bytes, Usage]:
+        """The Anthropic message InvokeModel answered, unchanged, and its usage."""
+        return read_message(raw, deployment.provider.name)
 
     def stream_relay(
         self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
-    ) -> NoReturn:
-        raise RuntimeError("bedrock has no passthrough")
+    ) -> BedrockInvokeRelay:
+        """The InvokeModel stream as Anthropic SSE (Claude streams always carry usage)."""
+        return BedrockInvokeRelay(deployment.provider.name)
 
     def _created(self) -> int:
         return int(self._clock().timestamp())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ from switchgear.providers.bedrock.eventstream import EventStreamDecoder, EventSt
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _DROPPED = frozenset({"model", "stream", "anthropic_version", "anthropic_beta"})
+_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def is_claude(model: str) -> bool:
@@ -99,17 +101,15 @@ class BedrockInvokeRelay:
         return self._sse.usage
 
     def feed(self, data: bytes) -> bytes:
-        if self.done:
-            return b""
         try:
             messages = self._frames.feed(data)
         except EventStreamError as exc:
             raise self._garbage(f"sent a malformed event stream: {exc}") from None
         out = bytearray()
         for headers, payload in messages:
-            out += self._message(headers, payload)
             if self.done:
-                break
+                break  # nothing goes to the client after message_stop or an error
+            out += self._message(headers, payload)
         return bytes(out)
 
     def finish(self) -> bytes:
@@ -155,8 +155,9 @@ class BedrockInvokeRelay:
             event = loads(data)
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise self._garbage("sent a chunk that is not base64 JSON") from None
-        if not isinstance(event, dict) or not isinstance(kind := event.get("type"), str) or not kind:
-            raise self._garbage("sent a chunk event without a type")
+        kind = event.get("type") if isinstance(event, dict) else None
+        if not isinstance(kind, str) or not _EVENT_TYPE.fullmatch(kind):
+            raise self._garbage("sent a chunk event without a valid type")
         if b"\n" in data or b"\r" in data:  # an SSE data line cannot hold a line break
             data = dumps(event)
         return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"

@@ -32,6 +32,9 @@ class GeminiAdapter:
     family = "gemini"
     passthrough_endpoints: frozenset[str] = frozenset()
 
+    def passes_through(self, api: str, deployment: Deployment) -> bool:
+        return False  # a family of its own: every client API is translated
+
     def build_request(
         self, request: ChatRequest, deployment: Deployment, *, access_token: str | None = None
     ) -> HttpRequest:

@@ -40,6 +40,11 @@ class OpenAIAdapter:
     family = "openai"
     passthrough_endpoints = frozenset({"chat", "completions", "embeddings", "responses"})
 
+    def passes_through(self, api: str, deployment: Deployment) -> bool:
+        if api not in self.passthrough_endpoints:
+            return False
+        return api != "responses" or deployment.provider.profile.responses_api
+
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
         return self._post("chat", chat_body(request, deployment), deployment)
 

@@ -130,9 +130,9 @@ def test_default_clock_signs_with_the_current_time() -> None:
     assert built.headers["x-amz-date"].endswith("Z") and built.headers["x-amz-date"] != "20260309T120000Z"
 
 
-def test_family_profile_and_no_passthrough() -> None:
+def test_family_profile_and_messages_passthrough() -> None:
     assert ADAPTER.family == "bedrock"
-    assert ADAPTER.passthrough_endpoints == frozenset()
+    assert ADAPTER.passthrough_endpoints == frozenset({"messages"})  # Claude only (test_invoke.py)
     profile = PROFILES["bedrock"]
     assert (profile.family, profile.title, profile.base_url, profile.env_key, profile.key_required) == (
         "bedrock",
@@ -143,10 +143,3 @@ def test_family_profile_and_no_passthrough() -> None:
     )
     assert base_url_for(region_of({})) == "https://bedrock-runtime.us-east-1.amazonaws.com"
     assert region_of({"region": "eu-west-1"}) == "eu-west-1"
-    target = deployment(CLAUDE)
-    with pytest.raises(RuntimeError, match="bedrock has no passthrough"):
-        ADAPTER.build_passthrough("chat", {}, target, want_usage=True)
-    with pytest.raises(RuntimeError, match="bedrock has no passthrough"):
-        ADAPTER.read_answer("chat", {}, b"{}", target)
-    with pytest.raises(RuntimeError, match="bedrock has no passthrough"):
-        ADAPTER.stream_relay(target, client_wants_usage=True)

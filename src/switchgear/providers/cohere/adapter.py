@@ -1,0 +1,93 @@
+"""The Cohere wire family adapter (Cohere v2 chat): URL, auth, translation, errors.
+
+Every request is translated (no client speaks Cohere to the gateway, so nothing passes through):
+``request.request_body`` builds the body, ``response`` and ``stream`` decode answers, ``errors``
+maps failures. Requests go to ``{base_url}/v2/chat`` with ``Authorization: Bearer <key>``;
+streaming sets ``stream: true`` in the body and asks for ``text/event-stream``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import orjson
+
+from switchgear.core.errors import UpstreamError
+from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.usage import Usage
+from switchgear.providers.base import Adapter, Deployment, Endpoint, StreamRelay
+from switchgear.providers.cohere.errors import upstream_error
+from switchgear.providers.cohere.profiles import CHAT_PATH
+from switchgear.providers.cohere.request import request_body
+from switchgear.providers.cohere.response import parse_response
+from switchgear.providers.cohere.stream import CohereStreamDecoder
+from switchgear.transport.client import HttpRequest
+
+
+class CohereAdapter:
+    family = "cohere"
+    passthrough_endpoints: frozenset[str] = frozenset()
+
+    def passes_through(self, api: str, deployment: Deployment) -> bool:
+        return False  # a family of its own: every client API is translated
+
+    def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
+        provider = deployment.provider
+        body = orjson.dumps(request_body(request, deployment.model))
+        headers = {
+            "content-type": "application/json",
+            "accept": "text/event-stream" if request.stream else "application/json",
+            **provider.headers,
+        }
+        if provider.profile.auth == "bearer":
+            if provider.api_key:
+                headers["authorization"] = "Bearer " + provider.api_key
+            elif provider.profile.key_required:
+                raise _misconfigured(provider.name, "has no api_key")
+        return HttpRequest("POST", provider.base_url.rstrip("/") + CHAT_PATH, headers, body)
+
+    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
+        return parse_response(raw, deployment)
+
+    def stream_decoder(self, deployment: Deployment) -> CohereStreamDecoder:
+        return CohereStreamDecoder(deployment)
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
+        return upstream_error(status, headers, body, provider)
+
+    # The engine calls these only for endpoints in ``passthrough_endpoints``, which is empty.
+    def build_passthrough(
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        deployment: Deployment,
+        *,
+        want_usage: bool,
+        client_headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> HttpRequest:
+        _no_passthrough()
+
+    def read_answer(
+        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
+    ) -> tuple[bytes, Usage]:
+        _no_passthrough()
+
+    def stream_relay(
+        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
+    ) -> StreamRelay:
+        _no_passthrough()
+
+
+def _no_passthrough() -> NoReturn:
+    raise RuntimeError("cohere has no passthrough")
+
+
+def _misconfigured(provider: str, what: str) -> UpstreamError:
+    # Not the client's fault, and another deployment may work: an upstream failure to fail over from.
+    return UpstreamError(f"provider {provider!r} {what}", provider=provider, code="provider_misconfigured")
+
+
+if TYPE_CHECKING:
+    _conforms: Adapter = CohereAdapter()  # mypy checks the adapter against the protocol

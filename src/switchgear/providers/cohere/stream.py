@@ -1,0 +1,188 @@
+"""Cohere v2 chat SSE streams to canonical stream events, incrementally over any byte split.
+
+Each event's JSON carries its ``type``. ``message-start`` yields ``StreamStart`` (synthesized if
+content comes first); ``content-start``/``content-delta`` yield ``TextDelta`` for ``text`` and
+``ReasoningDelta`` for ``thinking``; ``tool-plan-delta`` yields ``ReasoningDelta`` (as
+``response`` reads ``tool_plan``); ``tool-call-start`` yields the call's first ``ToolCallDelta``
+(id, name, any initial arguments), ``tool-call-delta`` its argument pieces, and ``tool-call-end``
+``"{}"`` for a call that had no arguments. ``message-end`` yields ``Finish`` (its ``error``, if
+any, is the in-band failure behind finish reason ``ERROR``) and records usage, emitted as one
+``UsageEvent`` when the body ends. ``citation-*``, ``debug``, unknown types and ``data: [DONE]``
+are ignored; an event without a ``type`` but with a ``message`` raises the mapped error; a body
+that ends inside an event or before ``message-end`` raises ``UpstreamProtocolError``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.types import (
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    StreamStart,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+)
+from switchgear.core.usage import Usage
+from switchgear.providers.base import Deployment
+from switchgear.providers.cohere.errors import upstream_error
+from switchgear.providers.cohere.response import finish_reason, load_object, response_id, tool_call, usage_of
+from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+
+_DONE = b"[DONE]"
+
+
+class CohereStreamDecoder:
+    __slots__ = ("_args", "_calls", "_deployment", "_finished", "_provider", "_splitter", "_started", "usage")
+
+    def __init__(self, deployment: Deployment) -> None:
+        self._deployment = deployment
+        self._provider = deployment.provider.name
+        self._splitter = SSESplitter()
+        self._started = False
+        self._finished = False
+        self._calls = 0  # tool calls started
+        self._args = 0  # argument characters of the open call
+        self.usage: Usage | None = None
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        try:
+            block = self._splitter.feed(data)
+        except SSEOverflow as exc:
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r}: {exc}", provider=self._provider
+            ) from None
+        events: list[StreamEvent] = []
+        if block:
+            for raw_event in block.split(b"\n\n")[:-1]:
+                payload = data_of(raw_event)
+                if payload is not None and payload.strip() and payload.strip() != _DONE:
+                    self._event(payload, events)
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        pending = self._splitter.pending
+        if pending.strip():
+            # The last event may lack its blank line; take it only if it is whole.
+            payload = data_of(pending.rstrip(b"\r\n"))
+            if payload is None or not (payload.strip() == _DONE or _whole(payload)):
+                raise UpstreamProtocolError(
+                    f"provider {self._provider!r} ended the stream in the middle of an event",
+                    provider=self._provider,
+                )
+            if payload.strip() != _DONE:
+                self._event(payload, events)
+        if not self._started:
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r} ended the stream without an answer", provider=self._provider
+            )
+        if not self._finished:
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r} ended the stream before a finish reason",
+                provider=self._provider,
+            )
+        if self.usage is not None:
+            events.append(UsageEvent(self.usage))
+        return events
+
+    def _start(self, events: list[StreamEvent], event_id: Any = None) -> None:
+        if not self._started:
+            self._started = True
+            events.append(StreamStart(id=response_id(event_id), model=self._deployment.model, created=_now()))
+
+    def _event(self, payload: bytes, events: list[StreamEvent]) -> None:
+        provider = self._provider
+        event = load_object(payload, provider, "a stream event")
+        kind = event.get("type")
+        if not isinstance(kind, str):
+            if "message" in event:
+                raise upstream_error(200, {}, payload, provider)
+            raise UpstreamProtocolError(
+                f"provider {provider!r} sent a stream event without a type", provider=provider
+            )
+        message = _delta_message(event)
+        match kind:
+            case "message-start":
+                self._start(events, event.get("id"))
+            case "content-start" | "content-delta":
+                self._start(events)
+                content = message.get("content")
+                if isinstance(content, dict):
+                    text = content.get("text")
+                    thinking = content.get("thinking")
+                    if isinstance(thinking, str) and thinking:
+                        events.append(ReasoningDelta(0, thinking))
+                    if isinstance(text, str) and text:
+                        events.append(TextDelta(0, text))
+            case "tool-plan-delta":
+                self._start(events)
+                plan = message.get("tool_plan")
+                if isinstance(plan, str) and plan:
+                    events.append(ReasoningDelta(0, plan))
+            case "tool-call-start":
+                self._start(events)
+                raw_call = message.get("tool_calls")
+                call = tool_call(raw_call, self._calls, provider)
+                arguments = _arguments(raw_call)
+                events.append(ToolCallDelta(0, self._calls, call.id, call.name, arguments))
+                self._args = len(arguments)
+                self._calls += 1
+            case "tool-call-delta":
+                if not self._calls:
+                    raise UpstreamProtocolError(
+                        f"provider {provider!r} sent tool-call arguments before a tool call",
+                        provider=provider,
+                    )
+                arguments = _arguments(message.get("tool_calls"))
+                if arguments:
+                    events.append(ToolCallDelta(0, self._calls - 1, None, None, arguments))
+                    self._args += len(arguments)
+            case "tool-call-end":
+                if self._calls and not self._args:
+                    events.append(ToolCallDelta(0, self._calls - 1, None, None, "{}"))
+                    self._args = 2
+            case "message-end":
+                self._start(events, event.get("id"))
+                delta = event.get("delta")
+                delta = delta if isinstance(delta, dict) else {}
+                if "usage" in delta:
+                    self.usage = usage_of(delta["usage"])
+                native = delta.get("finish_reason")
+                native = native if isinstance(native, str) and native else "ERROR"
+                if not self._finished:
+                    self._finished = True
+                    events.append(Finish(0, finish_reason(native, self._calls > 0), native))
+            case _:
+                pass  # citation-start/-end, debug, and anything newer
+
+
+def _delta_message(event: dict[str, Any]) -> dict[str, Any]:
+    delta = event.get("delta")
+    message = delta.get("message") if isinstance(delta, dict) else None
+    return message if isinstance(message, dict) else {}
+
+
+def _arguments(raw_call: Any) -> str:
+    """The ``function.arguments`` piece of a streamed tool-call event ("" when absent)."""
+    function = raw_call.get("function") if isinstance(raw_call, dict) else None
+    arguments = function.get("arguments") if isinstance(function, dict) else None
+    return arguments if isinstance(arguments, str) else ""
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _whole(payload: bytes) -> bool:
+    """``payload`` is a complete JSON object (not the first half of one)."""
+    try:
+        return isinstance(orjson.loads(payload), dict)
+    except orjson.JSONDecodeError:
+        return False
