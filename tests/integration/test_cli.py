@@ -68,7 +68,7 @@ def _wait(url: str, seconds: float = 20) -> None:
 def demo() -> Iterator[str]:
     """`switchgear simulate` and `switchgear serve --workers 2 --config examples/demo.yaml`."""
     sim_port, gw_port = closed_port(), closed_port()
-    env = {**os.environ, "SIM_BASE_URL": f"http://127.0.0.1:{sim_port}/v1"}
+    env = {**os.environ, "SIM_URL": f"http://127.0.0.1:{sim_port}"}
     sim = subprocess.Popen(
         [*CLI, "simulate", "--port", str(sim_port)],
         env=env,
@@ -114,7 +114,10 @@ def test_demo_serves_the_quick_start_with_two_workers(demo: str) -> None:
             model="reliable", messages=[{"role": "user", "content": "hi"}], stream=True
         )
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello! You said: hi"
-        assert {m.id for m in client.models.list()} >= {"fast", "smart", "reliable", "embed"}
+        assert {m.id for m in client.models.list()} >= {"fast", "smart", "reliable", "embed", "claude"}
+        for model in ("claude", "gemini", "bedrock-claude", "command"):
+            answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+            assert answer.choices[0].message.content == "Hello! You said: hi"
     pids = {httpx.get(demo + "/health/ready").status_code for _ in range(5)}
     assert pids == {200}
 
