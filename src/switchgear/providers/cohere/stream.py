@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.errors import UpstreamError, UpstreamProtocolError
 from switchgear.core.types import (
     Finish,
     ReasoningDelta,
@@ -156,6 +156,11 @@ class CohereStreamDecoder:
                     self.usage = usage_of(delta["usage"])
                 native = delta.get("finish_reason")
                 native = native if isinstance(native, str) and native else "ERROR"
+                if delta.get("error"):  # the generation failed after it began: an in-band error
+                    raise UpstreamError(
+                        f"provider {self._provider!r} failed mid-stream (finish reason {native})",
+                        provider=self._provider,
+                    )
                 if not self._finished:
                     self._finished = True
                     events.append(Finish(0, finish_reason(native, self._calls > 0), native))

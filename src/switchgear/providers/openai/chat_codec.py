@@ -262,7 +262,7 @@ class ChatStreamEncoder:
     Every chunk shares its envelope (id, created, model), so that part is serialised once and
     only each delta is encoded per event (the bytes equal a whole-object ``orjson.dumps``)."""
 
-    __slots__ = ("_created", "_id", "_include_usage", "_model", "_prefix", "_roles", "_usage")
+    __slots__ = ("_created", "_id", "_include_usage", "_model", "_prefix", "_reasoning", "_roles", "_usage")
 
     def __init__(self, model: str, include_usage: bool) -> None:
         self._model = model
@@ -271,6 +271,7 @@ class ChatStreamEncoder:
         self._created = int(time.time())
         self._roles: set[int] = set()
         self._usage: Usage | None = None
+        self._reasoning: dict[int, str] = {}  # per choice: reasoning text since its last signature
         self._prefix = self._envelope()
 
     def _envelope(self) -> bytes:
@@ -304,11 +305,16 @@ class ChatStreamEncoder:
                     out.append(self._chunk(index, {"content": text}))
                 case ReasoningDelta(index=index, text=text, signature=signature, redacted=redacted):
                     delta: dict[str, Any] = {"reasoning_content": text}
+                    seen = self._reasoning.get(index, "") + text
+                    self._reasoning[index] = seen
                     if signature is not None or redacted is not None:
+                        # the signed entry carries the whole text it signs, so that accumulated
+                        # details round-trip (the signature usually arrives after the text)
+                        self._reasoning[index] = ""
                         delta["reasoning_details"] = [
                             {"type": "reasoning.encrypted", "data": redacted}
                             if redacted is not None
-                            else {"type": "reasoning.text", "text": text, "signature": signature}
+                            else {"type": "reasoning.text", "text": seen, "signature": signature}
                         ]
                     out.append(self._chunk(index, delta))
                 case ToolCallDelta(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from switchgear.core.errors import UpstreamProtocolError, UpstreamStatusError
+from switchgear.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from switchgear.core.types import Finish, StreamEvent, StreamStart, UsageEvent
 from tests.unit.providers.cohere.support import ADAPTER, deployment, dump_events, raw, reassemble
 
@@ -75,7 +75,10 @@ def test_content_before_message_start_and_unterminated_last_event() -> None:
 
 def test_error_finish_and_in_band_error() -> None:
     end = {"type": "message-end", "delta": {"finish_reason": "ERROR", "error": "internal"}}
-    assert decode(sse(START, end))[-1] == Finish(0, "error", "ERROR")
+    with pytest.raises(UpstreamError, match="failed mid-stream"):
+        decode(sse(START, end))
+    bare = {"type": "message-end", "delta": {"finish_reason": "ERROR"}}
+    assert decode(sse(START, bare))[-1] == Finish(0, "error", "ERROR")
     with pytest.raises(UpstreamStatusError) as info:
         decode(sse(START, {"message": "overloaded, key=sk-abcdefghijklmnop"}))
     assert info.value.status == 502
