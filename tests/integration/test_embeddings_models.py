@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
 
 from switchgear.simulator.server import SimulatorThread
+from tests.fakes.gateway import GatewayThread
 
 
 def test_embeddings_default_base64_decoded_by_the_sdk(client: openai.OpenAI, sim: SimulatorThread) -> None:
@@ -40,3 +42,11 @@ def test_model_retrieve_known_direct_and_unknown(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.models.retrieve("nope")
     assert caught.value.body["code"] == "model_not_found"  # type: ignore[index]
+
+
+def test_head_on_one_model_answers_like_get(gateway: GatewayThread) -> None:
+    got = httpx.get(gateway.url + "/v1/models/fast", timeout=10)
+    head = httpx.head(gateway.url + "/v1/models/fast", timeout=10)
+    assert got.status_code == 200
+    assert head.status_code == 200
+    assert head.headers["content-length"] == got.headers["content-length"]

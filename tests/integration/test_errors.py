@@ -86,6 +86,12 @@ def test_unknown_route_and_wrong_method(gateway: GatewayThread) -> None:
     assert response.status_code == 405 and response.headers["allow"] == "POST"
 
 
+def test_wrong_method_on_one_model_is_405(gateway: GatewayThread) -> None:
+    response = httpx.post(gateway.url + "/v1/models/fast")
+    assert response.status_code == 405 and response.headers["allow"] == "GET"
+    assert error_of(response)["code"] == "method_not_allowed"
+
+
 def test_upstream_rate_limit_is_passed_on_with_retry_after(client: openai.OpenAI) -> None:
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model="sim/sim-small;status=429;retry_after=7", messages=MESSAGES)

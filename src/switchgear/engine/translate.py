@@ -28,6 +28,8 @@ class TranslatingRelay:
         return self._encoder.encode(events) if events else b""
 
     def finish(self) -> bytes:
+        if self.done:  # already ended (e.g. by an in-band error): nothing more to send
+            return b""
         try:
             tail = self._encoder.encode(self._decoder.finish())
         except UpstreamError as exc:

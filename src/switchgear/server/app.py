@@ -65,7 +65,7 @@ class App:
             handler = table.get(path) if table is not None else None
             if handler is not None:
                 await handler(scope, receive, send)
-            elif method == "GET" and path.startswith("/models/"):
+            elif method in ("GET", "HEAD") and path.startswith("/models/"):
                 await handlers.models(self.runtime, scope, receive, send, path[len("/models/") :])
             else:
                 await self._not_found(scope, send, path)
@@ -83,7 +83,7 @@ class App:
 
     async def _not_found(self, scope: Scope, send: Send, path: str) -> None:
         error: GatewayError
-        if path in self._post or path in self._get:
+        if path in self._post or path in self._get or path.startswith("/models/"):
             allowed = "POST" if path in self._post else "GET"
             error = MethodNotAllowed(f"{scope['method']} is not allowed on {scope['path']}; use {allowed}")
             error.headers = (("allow", allowed),)

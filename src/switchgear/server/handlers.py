@@ -129,6 +129,8 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
     except GatewayError as exc:
         headers.extend(error_headers(exc))
         await respond(send, exc.status, codec.error_body(exc), headers)
+    except ClientGone:
+        return
 
 
 async def models(runtime: Runtime, scope: Scope, receive: Receive, send: Send, model_id: str | None) -> None:

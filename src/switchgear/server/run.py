@@ -48,9 +48,18 @@ def uvicorn_config(settings: Settings, log_level: str) -> uvicorn.Config:
     )
 
 
+class _WorkerServer(uvicorn.Server):
+    """A worker's server: the supervisor turns Ctrl-C into SIGTERM, so SIGINT is ignored (uvicorn
+    installs its own handlers, and a SIGINT after SIGTERM would force an exit without draining)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig != signal.SIGINT:
+            super().handle_exit(sig, frame)
+
+
 def _worker(settings: Settings, sock: socket.socket, log_level: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
-    uvicorn.Server(uvicorn_config(settings, log_level)).run(sockets=[sock])
+    _WorkerServer(uvicorn_config(settings, log_level)).run(sockets=[sock])
 
 
 def serve(settings: Settings, log_level: str = "info") -> None:
