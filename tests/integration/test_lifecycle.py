@@ -97,3 +97,12 @@ def test_master_key_accepted_as_bearer_or_x_api_key(guarded: GatewayThread) -> N
 def test_health_needs_no_key(guarded: GatewayThread) -> None:
     assert httpx.get(guarded.url + "/health/live").json() == {"status": "ok"}
     assert httpx.get(guarded.url + "/health/ready").json() == {"status": "ready"}
+
+
+def test_a_client_gone_before_the_answer_is_settled_as_cancelled(gateway: GatewayThread) -> None:
+    before = len(gateway.settled)
+    body = {"model": "sim/sim-small;latency_ms=1500", "messages": MESSAGES}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(gateway.url + "/v1/chat/completions", json=body, timeout=0.3)
+    record = gateway.wait_settled(before + 1, timeout=3)[-1]
+    assert record.cancelled and record.status == 499

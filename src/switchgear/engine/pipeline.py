@@ -54,6 +54,9 @@ class Engine:
         plan = self.router.plan(request.model, request.fallbacks)
         try:
             return await self._attempt(ctx, request, headers, plan)
+        except asyncio.CancelledError:  # the client left before the answer began
+            self._settle(ctx, request, None, 499, None, error="client disconnected", cancelled=True)
+            raise
         except GatewayError as exc:
             self._settle(ctx, request, None, exc.status, None, error=exc.message)
             raise
@@ -178,6 +181,11 @@ class Engine:
                 while not first:
                     data = await response.chunk(loop)
                     if not data:
+                        if not relay.events:  # nothing at all: still time to try the next deployment
+                            raise UpstreamProtocolError(
+                                f"provider {provider!r} ended the stream before sending any event",
+                                provider=provider,
+                            )
                         first = relay.finish()
                         break
                     first = relay.feed(data)

@@ -114,7 +114,8 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
 async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
     """``POST /v1/messages/count_tokens`` (Anthropic)."""
     codec = runtime.engine.codecs["messages"]
-    headers: Headers = [(b"request-id", request_id(scope).encode())]
+    rid = request_id(scope).encode()
+    headers: Headers = [(b"x-request-id", rid), (b"request-id", rid)]
     try:
         runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
         raw = await read_body(
@@ -131,6 +132,10 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
         await respond(send, exc.status, codec.error_body(exc), headers)
     except ClientGone:
         return
+    except Exception:
+        log.exception("unexpected error in request %s", rid.decode())
+        error = GatewayError(f"internal error; quote request id {rid.decode()} when reporting it")
+        await respond(send, error.status, codec.error_body(error), headers)
 
 
 async def models(runtime: Runtime, scope: Scope, receive: Receive, send: Send, model_id: str | None) -> None:
