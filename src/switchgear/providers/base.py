@@ -166,3 +166,35 @@ class Adapter(Protocol):
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
         """An upstream HTTP error answer as a gateway error."""
         ...
+
+
+class TranslatedOnly:
+    """The passthrough half of ``Adapter`` for families no client API shares (every request is
+    translated): ``passes_through`` is always false, so the engine never calls the rest."""
+
+    passthrough_endpoints: frozenset[str] = frozenset()
+
+    def passes_through(self, api: str, deployment: Deployment) -> bool:
+        return False
+
+    def build_passthrough(
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        deployment: Deployment,
+        *,
+        want_usage: bool,
+        client_headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> HttpRequest:
+        raise RuntimeError(f"{type(self).__name__} has no passthrough")
+
+    def read_answer(
+        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
+    ) -> tuple[bytes, Usage]:
+        raise RuntimeError(f"{type(self).__name__} has no passthrough")
+
+    def stream_relay(
+        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
+    ) -> StreamRelay:
+        raise RuntimeError(f"{type(self).__name__} has no passthrough")

@@ -9,14 +9,13 @@ streaming sets ``stream: true`` in the body and asks for ``text/event-stream``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
 import orjson
 
 from switchgear.core.errors import UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse
-from switchgear.core.usage import Usage
-from switchgear.providers.base import Adapter, Deployment, Endpoint, StreamRelay
+from switchgear.providers.base import Adapter, Deployment, TranslatedOnly
 from switchgear.providers.cohere.errors import upstream_error
 from switchgear.providers.cohere.profiles import CHAT_PATH
 from switchgear.providers.cohere.request import request_body
@@ -25,12 +24,8 @@ from switchgear.providers.cohere.stream import CohereStreamDecoder
 from switchgear.transport.client import HttpRequest
 
 
-class CohereAdapter:
+class CohereAdapter(TranslatedOnly):
     family = "cohere"
-    passthrough_endpoints: frozenset[str] = frozenset()
-
-    def passes_through(self, api: str, deployment: Deployment) -> bool:
-        return False  # a family of its own: every client API is translated
 
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
         provider = deployment.provider
@@ -55,33 +50,6 @@ class CohereAdapter:
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
         return upstream_error(status, headers, body, provider)
-
-    # The engine calls these only for endpoints in ``passthrough_endpoints``, which is empty.
-    def build_passthrough(
-        self,
-        endpoint: Endpoint,
-        body: dict[str, Any],
-        deployment: Deployment,
-        *,
-        want_usage: bool,
-        client_headers: Mapping[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> HttpRequest:
-        _no_passthrough()
-
-    def read_answer(
-        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
-    ) -> tuple[bytes, Usage]:
-        _no_passthrough()
-
-    def stream_relay(
-        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
-    ) -> StreamRelay:
-        _no_passthrough()
-
-
-def _no_passthrough() -> NoReturn:
-    raise RuntimeError("cohere has no passthrough")
 
 
 def _misconfigured(provider: str, what: str) -> UpstreamError:

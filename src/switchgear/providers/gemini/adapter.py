@@ -11,15 +11,14 @@ name is percent-encoded into the URL (a leading ``models/`` is dropped). Streami
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import orjson
 
 from switchgear.core.errors import UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse
-from switchgear.core.usage import Usage
-from switchgear.providers.base import Adapter, Deployment, Endpoint, StreamRelay
+from switchgear.providers.base import Adapter, Deployment, TranslatedOnly
 from switchgear.providers.gemini.errors import upstream_error
 from switchgear.providers.gemini.profiles import API_KEY_HEADER, GeminiProfile, location_of, vertex_base_url
 from switchgear.providers.gemini.request import request_body
@@ -28,12 +27,8 @@ from switchgear.providers.gemini.stream import GeminiStreamDecoder
 from switchgear.transport.client import HttpRequest
 
 
-class GeminiAdapter:
+class GeminiAdapter(TranslatedOnly):
     family = "gemini"
-    passthrough_endpoints: frozenset[str] = frozenset()
-
-    def passes_through(self, api: str, deployment: Deployment) -> bool:
-        return False  # a family of its own: every client API is translated
 
     def build_request(
         self, request: ChatRequest, deployment: Deployment, *, access_token: str | None = None
@@ -75,33 +70,6 @@ class GeminiAdapter:
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
         return upstream_error(status, headers, body, provider)
-
-    # The engine calls these only for endpoints in ``passthrough_endpoints``, which is empty.
-    def build_passthrough(
-        self,
-        endpoint: Endpoint,
-        body: dict[str, Any],
-        deployment: Deployment,
-        *,
-        want_usage: bool,
-        client_headers: Mapping[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> HttpRequest:
-        _no_passthrough()
-
-    def read_answer(
-        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
-    ) -> tuple[bytes, Usage]:
-        _no_passthrough()
-
-    def stream_relay(
-        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
-    ) -> StreamRelay:
-        _no_passthrough()
-
-
-def _no_passthrough() -> NoReturn:
-    raise RuntimeError("gemini has no passthrough")
 
 
 def _misconfigured(provider: str, what: str) -> UpstreamError:

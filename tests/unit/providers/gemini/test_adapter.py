@@ -58,9 +58,9 @@ def test_adapter_surface() -> None:
 
 def test_passthrough_is_never_served() -> None:
     dep = deployment()
-    with pytest.raises(RuntimeError, match="gemini has no passthrough"):
+    with pytest.raises(RuntimeError, match="GeminiAdapter has no passthrough"):
         ADAPTER.build_passthrough("chat", {}, dep, want_usage=True)
-    with pytest.raises(RuntimeError, match="gemini has no passthrough"):
+    with pytest.raises(RuntimeError, match="GeminiAdapter has no passthrough"):
         ADAPTER.read_answer("chat", {}, b"{}", dep)
-    with pytest.raises(RuntimeError, match="gemini has no passthrough"):
+    with pytest.raises(RuntimeError, match="GeminiAdapter has no passthrough"):
         ADAPTER.stream_relay(dep, client_wants_usage=True)
