@@ -6,6 +6,8 @@ bounds what it buffers, so a provider that never ends an event cannot exhaust me
 
 from __future__ import annotations
 
+from switchgear.core.errors import UpstreamProtocolError
+
 
 class SSEOverflow(Exception):
     """An event grew past the buffer bound without ending."""
@@ -33,6 +35,18 @@ class SSESplitter:
             return b""
         self._buf = buf[end + 2 :]
         return buf[: end + 2]
+
+    def payloads(self, data: bytes, provider: str) -> list[bytes]:
+        """Add ``data``; the ``data:`` payloads of the events now complete (comments skipped).
+        An overlong event is the provider's fault: UpstreamProtocolError naming it."""
+        try:
+            block = self.feed(data)
+        except SSEOverflow as exc:
+            raise UpstreamProtocolError(f"provider {provider!r}: {exc}", provider=provider) from None
+        if not block:
+            return []
+        found = (data_of(event) for event in block.split(b"\n\n")[:-1])
+        return [payload for payload in found if payload is not None]
 
     @property
     def pending(self) -> bytes:

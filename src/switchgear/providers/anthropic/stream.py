@@ -74,18 +74,9 @@ class AnthropicStreamDecoder:
     def feed(self, data: bytes) -> list[StreamEvent]:
         if self._pending_error is not None:
             raise self._pending_error
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
         events: list[StreamEvent] = []
-        if not block:
-            return events
-        for raw_event in block.split(b"\n\n")[:-1]:
-            payload = data_of(raw_event)
-            if payload is None or self.done:
+        for payload in self._splitter.payloads(data, self._provider):
+            if self.done:
                 continue
             try:
                 self._event(_load(payload, self._provider), events)

@@ -33,7 +33,7 @@ from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment
 from switchgear.providers.cohere.errors import upstream_error
 from switchgear.providers.cohere.response import finish_reason, load_object, response_id, tool_call, usage_of
-from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+from switchgear.transport.sse import SSESplitter, data_of
 
 _DONE = b"[DONE]"
 
@@ -52,18 +52,10 @@ class CohereStreamDecoder:
         self.usage: Usage | None = None
 
     def feed(self, data: bytes) -> list[StreamEvent]:
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
         events: list[StreamEvent] = []
-        if block:
-            for raw_event in block.split(b"\n\n")[:-1]:
-                payload = data_of(raw_event)
-                if payload is not None and payload.strip() and payload.strip() != _DONE:
-                    self._event(payload, events)
+        for payload in self._splitter.payloads(data, self._provider):
+            if payload.strip() and payload.strip() != _DONE:
+                self._event(payload, events)
         return events
 
     def finish(self) -> list[StreamEvent]:

@@ -38,7 +38,7 @@ from switchgear.providers.gemini.response import (
     tool_call,
     usage_of,
 )
-from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+from switchgear.transport.sse import SSESplitter, data_of
 
 
 class GeminiStreamDecoder:
@@ -54,18 +54,10 @@ class GeminiStreamDecoder:
         self.usage: Usage | None = None
 
     def feed(self, data: bytes) -> list[StreamEvent]:
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
         events: list[StreamEvent] = []
-        if block:
-            for raw_event in block.split(b"\n\n")[:-1]:
-                payload = data_of(raw_event)
-                if payload is not None and payload.strip():
-                    self._chunk(payload, events)
+        for payload in self._splitter.payloads(data, self._provider):
+            if payload.strip():
+                self._chunk(payload, events)
         return events
 
     def finish(self) -> list[StreamEvent]:

@@ -35,7 +35,7 @@ from switchgear.core.types import (
 )
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment
-from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+from switchgear.transport.sse import SSESplitter
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -233,19 +233,8 @@ class OpenAIChatStreamDecoder:
         self.usage: Usage | None = None
 
     def feed(self, data: bytes) -> list[StreamEvent]:
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
         events: list[StreamEvent] = []
-        if not block:
-            return events
-        for raw_event in block.split(b"\n\n")[:-1]:
-            payload = data_of(raw_event)
-            if payload is None:
-                continue
+        for payload in self._splitter.payloads(data, self._provider):
             if payload == b"[DONE]":
                 self.done = True
                 continue
