@@ -115,6 +115,19 @@ class ResponseFormat:
     description: str | None = None
 
 
+# Effort level -> thinking budget in tokens, for families that take a budget (WIRE-FORMATS §8.h,
+# LiteLLM's table). Families with a floor (Anthropic: 1024) raise what is below it.
+EFFORT_BUDGETS: dict[str, int] = {
+    "none": 0,
+    "minimal": 128,
+    "low": 1024,
+    "medium": 2048,
+    "high": 4096,
+    "xhigh": 8192,
+    "max": 16384,
+}
+
+
 @dataclass(slots=True)
 class Reasoning:
     """How much the model should think: an effort level and/or an explicit token budget."""

@@ -19,7 +19,15 @@ from typing import Any, Literal
 import orjson
 
 from switchgear.core.errors import InvalidRequest
-from switchgear.core.types import ChatRequest, ImagePart, Message, ReasoningPart, TextPart, ToolDef
+from switchgear.core.types import (
+    EFFORT_BUDGETS,
+    ChatRequest,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    TextPart,
+    ToolDef,
+)
 from switchgear.providers.anthropic.profiles import ANTHROPIC_VERSION, API_KEY_HEADER
 from switchgear.providers.base import Deployment, Provider
 from switchgear.transport.client import HttpRequest
@@ -27,15 +35,6 @@ from switchgear.transport.client import HttpRequest
 MESSAGES_PATH = "/v1/messages"
 DEFAULT_MAX_TOKENS = 4096  # when neither the request nor the catalog says
 MIN_THINKING_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens
-# Effort level -> thinking budget (WIRE-FORMATS §8.h, LiteLLM's table; "minimal" raised to the floor).
-EFFORT_BUDGETS: dict[str, int] = {
-    "minimal": 1024,
-    "low": 1024,
-    "medium": 2048,
-    "high": 4096,
-    "xhigh": 8192,
-    "max": 16384,
-}
 JSON_OBJECT_INSTRUCTION = "Respond with a single JSON object only, with no text before or after it."
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
@@ -356,7 +355,7 @@ def _thinking(request: ChatRequest, max_tokens: int, cap: int | None) -> tuple[d
             return None, max_tokens
         budget = EFFORT_BUDGETS.get(reasoning.effort)
         if budget is None:
-            levels = ", ".join(["none", *EFFORT_BUDGETS])
+            levels = ", ".join(EFFORT_BUDGETS)
             raise InvalidRequest(
                 f"unknown reasoning effort {reasoning.effort!r}; expected one of {levels}",
                 param="reasoning_effort",

@@ -18,15 +18,21 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import InvalidRequest
-from switchgear.core.types import ChatRequest, ImagePart, Message, Reasoning, TextPart, ToolDef
+from switchgear.core.types import (
+    EFFORT_BUDGETS,
+    ChatRequest,
+    ImagePart,
+    Message,
+    Reasoning,
+    TextPart,
+    ToolDef,
+)
 from switchgear.providers.bedrock.toolids import to_bedrock
 
 JSON_OBJECT_INSTRUCTION = "Respond only with a single valid JSON object."
 PLACEHOLDER_USER_TEXT = "."  # Bedrock histories must open with a user turn
 THINKING_MIN_BUDGET = 1024  # Anthropic's floor for budget_tokens
 THINKING_ANSWER_TOKENS = 4096  # room for the answer when the client set no max_tokens
-# effort -> thinking budget tokens (WIRE-FORMATS §8.h, LiteLLM's table; Anthropic floor 1024)
-EFFORT_BUDGET = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
 _IMAGE_FORMATS = {
     "image/png": "png",
     "image/jpeg": "jpeg",
@@ -325,10 +331,10 @@ def _thinking_budget(reasoning: Reasoning | None) -> int | None:
         return max(reasoning.budget_tokens, THINKING_MIN_BUDGET)
     if reasoning.effort is None or reasoning.effort == "none":
         return None
-    budget = EFFORT_BUDGET.get(reasoning.effort)
+    budget = EFFORT_BUDGETS.get(reasoning.effort)
     if budget is None:
         raise InvalidRequest(f"unknown reasoning effort {reasoning.effort!r}", param="reasoning_effort")
-    return budget
+    return max(budget, THINKING_MIN_BUDGET)
 
 
 def _fit_thinking(budget: int, max_tokens: int | None, cap: int | None) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from switchgear.core.errors import InvalidRequest
 from switchgear.core.types import (
+    EFFORT_BUDGETS,
     ChatRequest,
     ImagePart,
     Message,
@@ -31,16 +32,6 @@ from switchgear.core.types import (
     ToolDef,
 )
 
-# Reasoning effort -> thinking.token_budget (WIRE-FORMATS 8.h, LiteLLM's table); 0: disabled.
-EFFORT_BUDGET: dict[str, int] = {
-    "none": 0,
-    "minimal": 128,
-    "low": 1024,
-    "medium": 2048,
-    "high": 4096,
-    "xhigh": 8192,
-    "max": 16384,
-}
 EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
 
@@ -214,10 +205,10 @@ def _response_format(fmt: ResponseFormat | None) -> dict[str, Any] | None:
 def _thinking(reasoning: Reasoning) -> dict[str, Any]:
     budget = reasoning.budget_tokens
     if budget is None and reasoning.effort is not None:
-        budget = EFFORT_BUDGET.get(reasoning.effort)
+        budget = EFFORT_BUDGETS.get(reasoning.effort)
         if budget is None:
             raise InvalidRequest(
-                f"unknown reasoning effort {reasoning.effort!r}; use one of {', '.join(EFFORT_BUDGET)}",
+                f"unknown reasoning effort {reasoning.effort!r}; use one of {', '.join(EFFORT_BUDGETS)}",
                 param="reasoning_effort",
             )
     if budget is None:

@@ -19,18 +19,16 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import InvalidRequest
-from switchgear.core.types import ChatRequest, ImagePart, Message, TextPart, ToolChoice, ToolDef
+from switchgear.core.types import (
+    EFFORT_BUDGETS,
+    ChatRequest,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolChoice,
+    ToolDef,
+)
 
-# Reasoning effort -> thinkingBudget (WIRE-FORMATS 8.h, LiteLLM's table).
-EFFORT_BUDGET: dict[str, int] = {
-    "none": 0,
-    "minimal": 128,
-    "low": 1024,
-    "medium": 2048,
-    "high": 4096,
-    "xhigh": 8192,
-    "max": 16384,
-}
 _FILES_API = "https://generativelanguage.googleapis.com/"
 _IMAGE_TYPES = {
     "png": "image/png",
@@ -245,10 +243,10 @@ def _generation_config(request: ChatRequest) -> dict[str, Any]:
     if reasoning is not None:
         budget = reasoning.budget_tokens
         if budget is None and reasoning.effort is not None:
-            budget = EFFORT_BUDGET.get(reasoning.effort)
+            budget = EFFORT_BUDGETS.get(reasoning.effort)
             if budget is None:
                 raise InvalidRequest(
-                    f"unknown reasoning effort {reasoning.effort!r}; use one of {', '.join(EFFORT_BUDGET)}",
+                    f"unknown reasoning effort {reasoning.effort!r}; use one of {', '.join(EFFORT_BUDGETS)}",
                     param="reasoning_effort",
                 )
         thinking: dict[str, Any] = {}
