@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from switchgear.apis.registry import codecs
 from switchgear.catalog import Catalog
 from switchgear.config.model import Settings
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
-from switchgear.providers.registry import build_providers, inbound_codecs
+from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
 from switchgear.transport.client import HttpClient
 
@@ -37,6 +38,6 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         router=router,
         client=client,
-        engine=Engine(router, client, inbound_codecs()),
+        engine=Engine(router, client, codecs()),
         auth=Authenticator(master.get_secret_value() if master else None),
     )

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+from switchgear.apis.openai.checks import check
 from switchgear.core.errors import InvalidRequest
 from switchgear.providers.base import Endpoint
-from switchgear.providers.openai.checks import check
 
 
 @dataclass(slots=True)

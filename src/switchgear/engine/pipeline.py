@@ -17,6 +17,7 @@ from time import perf_counter_ns
 
 import orjson
 
+from switchgear.apis.base import InboundCodec
 from switchgear.core.errors import (
     GatewayError,
     InvalidRequest,
@@ -31,7 +32,6 @@ from switchgear.engine.context import RequestContext
 from switchgear.engine.inbound import Prepared
 from switchgear.engine.translate import TranslatingRelay
 from switchgear.providers.base import Deployment, StreamRelay
-from switchgear.providers.inbound import InboundCodec
 from switchgear.routing.router import Router
 from switchgear.transport.client import HttpClient, HttpRequest, UpstreamResponse
 

@@ -3,10 +3,10 @@ again in the client's format, chunk by chunk as the bytes arrive."""
 
 from __future__ import annotations
 
+from switchgear.apis.base import StreamEncoder
 from switchgear.core.errors import UpstreamError
 from switchgear.core.usage import Usage
 from switchgear.providers.base import StreamDecoder
-from switchgear.providers.inbound import StreamEncoder
 
 
 class TranslatingRelay:

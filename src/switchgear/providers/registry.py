@@ -14,7 +14,7 @@ from typing import Any
 from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
 from switchgear.providers.anthropic import PROFILES as ANTHROPIC_PROFILES
-from switchgear.providers.anthropic import AnthropicAdapter, AnthropicMessagesCodec
+from switchgear.providers.anthropic import AnthropicAdapter
 from switchgear.providers.base import Adapter, Profile, Provider
 from switchgear.providers.bedrock import PROFILES as BEDROCK_PROFILES
 from switchgear.providers.bedrock import BedrockAdapter
@@ -25,11 +25,8 @@ from switchgear.providers.gemini import PROFILES as GEMINI_PROFILES
 from switchgear.providers.gemini import GeminiAdapter
 from switchgear.providers.gemini.credentials import ServiceAccountTokens
 from switchgear.providers.gemini.profiles import location_of, vertex_base_url
-from switchgear.providers.inbound import InboundCodec
 from switchgear.providers.openai import PROFILES as OPENAI_PROFILES
 from switchgear.providers.openai import OpenAIAdapter
-from switchgear.providers.openai.chat_codec import OpenAIChatCodec
-from switchgear.providers.openai.responses_inbound import ResponsesCodec
 
 _ADAPTERS: dict[str, Adapter] = {
     "openai": OpenAIAdapter(),
@@ -47,18 +44,6 @@ PROFILES: dict[str, Profile] = {
 }
 
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
-
-
-def inbound_codecs() -> dict[str, InboundCodec]:
-    """The codec of each client-facing API, by the API's name."""
-    chat = OpenAIChatCodec()
-    return {
-        "chat": chat,
-        "completions": chat,
-        "embeddings": chat,
-        "messages": AnthropicMessagesCodec(),
-        "responses": ResponsesCodec(),
-    }
 
 
 def served_types() -> list[str]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from switchgear.apis.openai.checks import check
 from switchgear.core.errors import ForbiddenParameter, InvalidRequest
-from switchgear.providers.openai.checks import check
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -1,14 +1,12 @@
-"""The Anthropic wire family: the Messages API, translated from canonical requests or passed through."""
+"""The Anthropic wire family: the Messages API upstream, built from canonical requests or passed through."""
 
 from switchgear.providers.anthropic.adapter import AnthropicAdapter
-from switchgear.providers.anthropic.inbound import AnthropicMessagesCodec
 from switchgear.providers.anthropic.profiles import PROFILES
 from switchgear.providers.anthropic.stream import AnthropicStreamDecoder, AnthropicStreamRelay
 
 __all__ = [
     "PROFILES",
     "AnthropicAdapter",
-    "AnthropicMessagesCodec",
     "AnthropicStreamDecoder",
     "AnthropicStreamRelay",
 ]

@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.responses_events import error_events
 from switchgear.core.usage import Usage
-from switchgear.providers.openai.responses_stream import error_events
 from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})

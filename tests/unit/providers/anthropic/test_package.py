@@ -9,7 +9,6 @@ from switchgear.providers.anthropic import PROFILES, AnthropicAdapter
 def test_public_surface() -> None:
     assert sorted(package.__all__) == [
         "AnthropicAdapter",
-        "AnthropicMessagesCodec",
         "AnthropicStreamDecoder",
         "AnthropicStreamRelay",
         "PROFILES",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from switchgear.apis.anthropic.inbound import AnthropicMessagesCodec
 from switchgear.core.errors import InvalidRequest
 from switchgear.core.types import (
     ChatRequest,
@@ -22,7 +23,6 @@ from switchgear.core.types import (
     ToolChoice,
     ToolDef,
 )
-from switchgear.providers.anthropic.inbound import AnthropicMessagesCodec
 from tests.unit.providers.anthropic_inbound.conftest import fixture
 
 codec = AnthropicMessagesCodec()

@@ -7,11 +7,11 @@ import json
 import anthropic
 import pytest
 
+from switchgear.apis.anthropic.inbound import AnthropicMessagesCodec
+from switchgear.apis.anthropic.inbound_stream import count_tokens_estimate
+from switchgear.apis.base import InboundCodec
 from switchgear.core.errors import InvalidRequest, NoDeploymentAvailable, RateLimited, UpstreamTimeout
 from switchgear.core.types import ChatRequest, ImagePart, Message, TextPart, ToolCall, ToolDef
-from switchgear.providers.anthropic.inbound import AnthropicMessagesCodec
-from switchgear.providers.anthropic.inbound_stream import count_tokens_estimate
-from switchgear.providers.inbound import InboundCodec
 from tests.unit.providers.anthropic_inbound.cases import RESPONSES
 from tests.unit.providers.anthropic_inbound.conftest import ReplayServer, fixture
 from tests.unit.providers.anthropic_inbound.test_decode import BASE, WEATHER

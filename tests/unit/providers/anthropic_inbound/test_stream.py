@@ -10,6 +10,8 @@ from typing import Any
 import anthropic
 import pytest
 
+from switchgear.apis.anthropic.inbound import AnthropicMessagesCodec
+from switchgear.apis.anthropic.inbound_stream import MessagesStreamEncoder
 from switchgear.core.errors import UpstreamProtocolError, UpstreamTimeout
 from switchgear.core.types import (
     Finish,
@@ -21,8 +23,6 @@ from switchgear.core.types import (
     UsageEvent,
 )
 from switchgear.core.usage import Usage
-from switchgear.providers.anthropic.inbound import AnthropicMessagesCodec
-from switchgear.providers.anthropic.inbound_stream import MessagesStreamEncoder
 from tests.unit.providers.anthropic_inbound.cases import STREAMS
 from tests.unit.providers.anthropic_inbound.conftest import FIXTURES, ReplayServer
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from switchgear.apis.responses.responses_inbound import STATELESS, ResponsesCodec
 from switchgear.core.errors import InvalidRequest
-from switchgear.providers.openai.responses_inbound import STATELESS, ResponsesCodec
 
 CODEC = ResponsesCodec()
 

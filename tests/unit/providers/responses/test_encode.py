@@ -10,10 +10,10 @@ import orjson
 import pytest
 from openai.types.responses import Response
 
+from switchgear.apis.responses.responses_inbound import ResponsesCodec
 from switchgear.core.errors import InvalidRequest, RateLimited, UpstreamStatusError, UpstreamTimeout
 from switchgear.core.types import ChatResponse, Choice, ImagePart, Message, TextPart, ToolCall
 from switchgear.core.usage import Usage
-from switchgear.providers.openai.responses_inbound import ResponsesCodec
 from tests.unit.providers.responses.goldens import chat_response, golden
 
 CODEC = ResponsesCodec()

@@ -10,6 +10,8 @@ import pydantic
 import pytest
 from openai.types.responses import ResponseStreamEvent
 
+from switchgear.apis.responses.responses_inbound import ResponsesCodec
+from switchgear.apis.responses.responses_stream import ResponsesStreamEncoder
 from switchgear.core.errors import RateLimited, UpstreamProtocolError
 from switchgear.core.types import (
     ChatRequest,
@@ -23,8 +25,6 @@ from switchgear.core.types import (
     UsageEvent,
 )
 from switchgear.core.usage import Usage
-from switchgear.providers.openai.responses_inbound import ResponsesCodec
-from switchgear.providers.openai.responses_stream import ResponsesStreamEncoder
 from tests.unit.providers.responses.goldens import chat_response, golden, golden_bytes, parse_sse, stream_of
 
 CODEC = ResponsesCodec()

@@ -13,6 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from switchgear.apis.anthropic.inbound_stream import (
+    MessagesStreamEncoder,
+    count_tokens_estimate,
+    dumps,
+    encode_error,
+    encode_message,
+)
 from switchgear.core.errors import GatewayError, InvalidRequest
 from switchgear.core.types import (
     ChatRequest,
@@ -27,13 +34,6 @@ from switchgear.core.types import (
     ToolCall,
     ToolChoice,
     ToolDef,
-)
-from switchgear.providers.anthropic.inbound_stream import (
-    MessagesStreamEncoder,
-    count_tokens_estimate,
-    dumps,
-    encode_error,
-    encode_message,
 )
 
 _ANTHROPIC_ONLY = " only available when the model is served by Anthropic"

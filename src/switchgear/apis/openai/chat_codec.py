@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from switchgear.apis.openai.checks import check
 from switchgear.core.errors import GatewayError, InvalidRequest, openai_error
 from switchgear.core.types import (
     ChatRequest,
@@ -36,7 +37,6 @@ from switchgear.core.types import (
     UsageEvent,
 )
 from switchgear.core.usage import Usage
-from switchgear.providers.openai.checks import check
 
 
 class OpenAIChatCodec:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from switchgear.apis.responses.responses_stream import ResponsesStreamEncoder, encode_answer
 from switchgear.core.errors import GatewayError, InvalidRequest
 from switchgear.core.types import (
     ChatRequest,
@@ -31,7 +32,6 @@ from switchgear.core.types import (
     ToolChoice,
     ToolDef,
 )
-from switchgear.providers.openai.responses_stream import ResponsesStreamEncoder, encode_answer
 
 STATELESS = "switchgear's /v1/responses is stateless: send the whole conversation in `input`"
 _ROLES: dict[str, Role] = {

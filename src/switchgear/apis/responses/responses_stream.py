@@ -11,16 +11,14 @@ which makes the SDK raise ``APIError``), then ``response.failed``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from switchgear.core.errors import GatewayError
+from switchgear.core.responses_events import dumps, error_events, sse
 from switchgear.core.types import (
     ChatRequest,
     ChatResponse,
@@ -41,13 +39,6 @@ from switchgear.core.usage import Usage
 _PREFIX = re.compile(r"^[A-Za-z]+[-_]")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _PREFIXES = {"message": "msg", "reasoning": "rs", "function_call": "fc"}  # item ids
-
-
-def dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # integers beyond 64 bits (in a client's JSON schema): rare, but valid JSON
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def id_base(upstream_id: str) -> str:
@@ -181,26 +172,6 @@ def encode_answer(response: ChatResponse, model: str, request: ChatRequest | Non
                         usage=usage_object(response.usage), settings=echo(request),
                         incomplete=incomplete, error=error)
     )  # fmt: skip
-
-
-def sse(type_: str, sequence: int, fields: dict[str, Any]) -> bytes:
-    payload = dumps({"type": type_, "sequence_number": sequence, **fields})
-    return b"event: " + type_.encode() + b"\ndata: " + payload + b"\n\n"
-
-
-def error_events(exc: GatewayError, sequence: int, response: dict[str, Any] | None) -> bytes:
-    """An ``error`` event, then ``response.failed`` (when the response is known) with it as ``error``.
-
-    ``response.error.code`` is an enum in the SDK types: ``rate_limit_exceeded`` or ``server_error``.
-    """
-    nested = {"type": exc.type, "code": exc.code, "message": exc.message, "param": exc.param}
-    flat = {"code": exc.code or exc.type, "message": exc.message, "param": exc.param, "error": nested}
-    out = sse("error", sequence, flat)
-    if response is not None:
-        code = "rate_limit_exceeded" if exc.status == 429 else "server_error"
-        failed = {**response, "status": "failed", "error": {"code": code, "message": exc.message}}
-        out += sse("response.failed", sequence + 1, {"response": {**failed, "incomplete_details": None}})
-    return out
 
 
 @dataclass(slots=True)

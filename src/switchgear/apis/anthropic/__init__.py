@@ -1,0 +1,5 @@
+"""The Anthropic Messages client API (``POST /v1/messages`` and its ``count_tokens``)."""
+
+from switchgear.apis.anthropic.inbound import AnthropicMessagesCodec
+
+__all__ = ["AnthropicMessagesCodec"]

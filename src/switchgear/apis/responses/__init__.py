@@ -1,0 +1,5 @@
+"""The OpenAI Responses client API (``POST /v1/responses``), stateless."""
+
+from switchgear.apis.responses.responses_inbound import ResponsesCodec
+
+__all__ = ["ResponsesCodec"]
