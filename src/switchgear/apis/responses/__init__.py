@@ -1,5 +1,5 @@
 """The OpenAI Responses client API (``POST /v1/responses``), stateless."""
 
-from switchgear.apis.responses.responses_inbound import ResponsesCodec
+from switchgear.apis.responses.codec import ResponsesCodec
 
 __all__ = ["ResponsesCodec"]

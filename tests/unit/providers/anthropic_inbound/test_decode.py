@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from switchgear.apis.anthropic.inbound import AnthropicMessagesCodec
+from switchgear.apis.anthropic.codec import AnthropicMessagesCodec
 from switchgear.core.errors import InvalidRequest
 from switchgear.core.types import (
     ChatRequest,

@@ -7,8 +7,8 @@ import json
 import anthropic
 import pytest
 
-from switchgear.apis.anthropic.inbound import AnthropicMessagesCodec
-from switchgear.apis.anthropic.inbound_stream import count_tokens_estimate
+from switchgear.apis.anthropic.codec import AnthropicMessagesCodec
+from switchgear.apis.anthropic.tokens import count_tokens_estimate
 from switchgear.apis.base import InboundCodec
 from switchgear.core.errors import InvalidRequest, NoDeploymentAvailable, RateLimited, UpstreamTimeout
 from switchgear.core.types import ChatRequest, ImagePart, Message, TextPart, ToolCall, ToolDef

@@ -10,8 +10,8 @@ from typing import Any
 import anthropic
 import pytest
 
-from switchgear.apis.anthropic.inbound import AnthropicMessagesCodec
-from switchgear.apis.anthropic.inbound_stream import MessagesStreamEncoder
+from switchgear.apis.anthropic.codec import AnthropicMessagesCodec
+from switchgear.apis.anthropic.stream import MessagesStreamEncoder
 from switchgear.core.errors import UpstreamProtocolError, UpstreamTimeout
 from switchgear.core.types import (
     Finish,

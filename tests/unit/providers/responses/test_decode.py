@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from switchgear.apis.base import InboundCodec
-from switchgear.apis.responses.responses_inbound import ResponsesCodec
+from switchgear.apis.responses.codec import ResponsesCodec
 from tests.unit.providers.responses.goldens import golden, to_json
 
 CODEC = ResponsesCodec()

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from switchgear.apis.responses.responses_inbound import STATELESS, ResponsesCodec
+from switchgear.apis.responses.codec import ResponsesCodec
+from switchgear.apis.responses.decode import STATELESS
 from switchgear.core.errors import InvalidRequest
 
 CODEC = ResponsesCodec()

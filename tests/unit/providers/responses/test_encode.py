@@ -10,7 +10,7 @@ import orjson
 import pytest
 from openai.types.responses import Response
 
-from switchgear.apis.responses.responses_inbound import ResponsesCodec
+from switchgear.apis.responses.codec import ResponsesCodec
 from switchgear.core.errors import InvalidRequest, RateLimited, UpstreamStatusError, UpstreamTimeout
 from switchgear.core.types import ChatResponse, Choice, ImagePart, Message, TextPart, ToolCall
 from switchgear.core.usage import Usage

@@ -18,7 +18,7 @@ import pytest_asyncio
 from aiohttp import web
 from openai.types.responses import FunctionToolParam, Response
 
-from switchgear.apis.responses.responses_inbound import ResponsesCodec
+from switchgear.apis.responses.codec import ResponsesCodec
 from switchgear.core.errors import UpstreamTimeout
 from switchgear.providers.openai.responses_passthrough import ResponsesStreamRelay
 from tests.unit.providers.responses.goldens import chat_response, golden, golden_bytes, stream_of

@@ -10,8 +10,8 @@ import pydantic
 import pytest
 from openai.types.responses import ResponseStreamEvent
 
-from switchgear.apis.responses.responses_inbound import ResponsesCodec
-from switchgear.apis.responses.responses_stream import ResponsesStreamEncoder
+from switchgear.apis.responses.codec import ResponsesCodec
+from switchgear.apis.responses.stream import ResponsesStreamEncoder
 from switchgear.core.errors import RateLimited, UpstreamProtocolError
 from switchgear.core.types import (
     ChatRequest,

@@ -1,25 +1,24 @@
-"""The OpenAI Responses API (``POST /v1/responses``) as an inbound codec, stateless.
+"""The OpenAI Responses API (``POST /v1/responses``) decoded into the canonical form, stateless.
 
 Decodes a Responses request into the canonical ``ChatRequest``: ``instructions`` and the
 ``input`` items (messages, ``function_call`` / ``function_call_output``, ``reasoning``) become
 messages; function tools, ``tool_choice``, ``text.format``, ``reasoning`` and the sampling fields
 map one to one. switchgear keeps no responses, so anything that names server-side state
 (``previous_response_id``, ``conversation``, ``prompt``, item references, file ids,
-``background``) and OpenAI's built-in tools are 400s naming the parameter. Encoding answers and
-streams lives in ``responses_stream``; errors are OpenAI-shaped.
+``background``) and OpenAI's built-in tools are 400s naming the parameter. Answers are written by
+``encode`` and ``stream``; errors are OpenAI-shaped (``errors``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from switchgear.apis.responses.responses_stream import ResponsesStreamEncoder, encode_answer
-from switchgear.core.errors import GatewayError, InvalidRequest
+from switchgear.core.errors import InvalidRequest
 from switchgear.core.types import (
     ChatRequest,
-    ChatResponse,
     ContentPart,
     ImagePart,
     Message,
@@ -96,61 +95,41 @@ def _refuse_state(body: dict[str, Any]) -> None:
         raise InvalidRequest(why + ": send it without 'background' (stream long answers)", param="background")
 
 
-class ResponsesCodec:
-    """The ``/v1/responses`` codec. ``request`` on the encoders, when given, fills the echoed settings."""
-
-    api = "responses"
-    family = "openai-responses"
-
-    def decode(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
-        if not isinstance(body, dict):
-            raise InvalidRequest("the request body must be a JSON object")
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise InvalidRequest("you must provide 'model' (a non-empty string)", param="model")
-        _refuse_state(body)
-        messages: list[Message] = []
-        instructions = _get(body, "instructions", (str,), "a string")
-        if instructions is not None:
-            messages.append(Message("system", [TextPart(instructions)]))
-        messages.extend(_input(body.get("input")))
-        tools = _tools(body.get("tools"))
-        tool_choice, tools = _tool_choice(body.get("tool_choice"), tools)
-        max_tokens = _get(body, "max_output_tokens", (int,), "an integer")
-        if max_tokens is not None and max_tokens < 1:
-            raise InvalidRequest("'max_output_tokens' must be at least 1", param="max_output_tokens")
-        user = _get(body, "safety_identifier", (str,), "a string")
-        fallback_user = _get(body, "user", (str,), "a string")
-        return ChatRequest(
-            model=model,
-            messages=messages,
-            stream=_get(body, "stream", (bool,), "a boolean") is True,
-            max_tokens=max_tokens,
-            temperature=_number(body, "temperature", 0, 2),
-            top_p=_number(body, "top_p", 0, 1),
-            tools=tools,
-            tool_choice=tool_choice,
-            parallel_tool_calls=_get(body, "parallel_tool_calls", (bool,), "a boolean"),
-            response_format=_text_format(body.get("text")),
-            reasoning=_reasoning(body.get("reasoning")),
-            user=user if user is not None else fallback_user,
-            metadata=_get(body, "metadata", (dict,), "an object"),
-        )
-
-    def encode_response(
-        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
-    ) -> bytes:
-        return encode_answer(response, model, request)
-
-    def stream_encoder(
-        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
-    ) -> ResponsesStreamEncoder:
-        # Responses streams always carry usage in their terminal event: include_usage has no effect.
-        return ResponsesStreamEncoder(model, request)
-
-    def error_body(self, exc: GatewayError) -> bytes:
-        error = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
-        return orjson.dumps({"error": error})
+def decode_request(body: dict[str, Any], headers: Mapping[str, str]) -> ChatRequest:
+    """A Responses body in canonical form; InvalidRequest (with ``param``) when wrong or stateful."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("you must provide 'model' (a non-empty string)", param="model")
+    _refuse_state(body)
+    messages: list[Message] = []
+    instructions = _get(body, "instructions", (str,), "a string")
+    if instructions is not None:
+        messages.append(Message("system", [TextPart(instructions)]))
+    messages.extend(_input(body.get("input")))
+    tools = _tools(body.get("tools"))
+    tool_choice, tools = _tool_choice(body.get("tool_choice"), tools)
+    max_tokens = _get(body, "max_output_tokens", (int,), "an integer")
+    if max_tokens is not None and max_tokens < 1:
+        raise InvalidRequest("'max_output_tokens' must be at least 1", param="max_output_tokens")
+    user = _get(body, "safety_identifier", (str,), "a string")
+    fallback_user = _get(body, "user", (str,), "a string")
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        stream=_get(body, "stream", (bool,), "a boolean") is True,
+        max_tokens=max_tokens,
+        temperature=_number(body, "temperature", 0, 2),
+        top_p=_number(body, "top_p", 0, 1),
+        tools=tools,
+        tool_choice=tool_choice,
+        parallel_tool_calls=_get(body, "parallel_tool_calls", (bool,), "a boolean"),
+        response_format=_text_format(body.get("text")),
+        reasoning=_reasoning(body.get("reasoning")),
+        user=user if user is not None else fallback_user,
+        metadata=_get(body, "metadata", (dict,), "an object"),
+    )
 
 
 # --- input items --------------------------------------------------------------------------------

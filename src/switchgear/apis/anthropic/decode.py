@@ -1,11 +1,10 @@
-"""The Anthropic Messages inbound codec (``POST /v1/messages``) and its request decoding.
+"""Decoding an Anthropic Messages request (``POST /v1/messages``) into the canonical form.
 
 Used when an Anthropic client (Claude Code, the SDKs) asks for a model of another family
 (Anthropic targets pass through). The body is checked as the Anthropic API checks it (400 naming
 the parameter), then decoded: ``system`` first, one ``tool`` message per ``tool_result`` ahead of
 the rest of its user turn, thinking blocks into ``Message.reasoning``, ``cache_control`` kept.
-What only Anthropic serves (server tools, documents, containers) is refused by name. Answers
-are written by ``inbound_stream``.
+What only Anthropic serves (server tools, documents, containers) is refused by name.
 """
 
 from __future__ import annotations
@@ -13,17 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from switchgear.apis.anthropic.inbound_stream import (
-    MessagesStreamEncoder,
-    count_tokens_estimate,
-    dumps,
-    encode_error,
-    encode_message,
-)
-from switchgear.core.errors import GatewayError, InvalidRequest
+from switchgear.apis.anthropic.encode import dumps
+from switchgear.core.errors import InvalidRequest
 from switchgear.core.types import (
     ChatRequest,
-    ChatResponse,
     ContentPart,
     ImagePart,
     Message,
@@ -58,36 +50,7 @@ _COPIED_HEADERS = ("anthropic-beta", "anthropic-version")
 _KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array"}
 
 
-class AnthropicMessagesCodec:
-    api = "messages"
-    family = "anthropic"
-
-    def decode(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
-        return decode_messages(body, headers)
-
-    def decode_count_tokens(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
-        """A ``/v1/messages/count_tokens`` body (no ``max_tokens``) in canonical form."""
-        return decode_messages(body, headers, count_only=True)
-
-    def encode_response(
-        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
-    ) -> bytes:
-        return encode_message(response, model)
-
-    def stream_encoder(
-        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
-    ) -> MessagesStreamEncoder:
-        return MessagesStreamEncoder(model)  # Anthropic streams always carry usage
-
-    def error_body(self, exc: GatewayError) -> bytes:
-        return encode_error(exc)
-
-    @staticmethod
-    def count_tokens_estimate(request: ChatRequest) -> int:
-        return count_tokens_estimate(request)
-
-
-def decode_messages(body: Any, headers: Mapping[str, str], *, count_only: bool = False) -> ChatRequest:
+def decode_request(body: Any, headers: Mapping[str, str], *, count_only: bool = False) -> ChatRequest:
     """Check an Anthropic Messages body and decode it; InvalidRequest (with ``param``) when wrong."""
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")

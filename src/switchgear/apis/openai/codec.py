@@ -1,0 +1,41 @@
+"""The OpenAI Chat Completions codec: the ``InboundCodec`` of ``/v1/chat/completions`` (also
+serving legacy completions and embeddings, which only pass through after ``checks``).
+
+Used when an OpenAI client's request goes to another family: ``decode`` turns the client's body
+into canonical form, ``encode`` / ``stream`` write canonical answers back as the client expects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchgear.apis.openai.decode import decode_request
+from switchgear.apis.openai.encode import encode_answer
+from switchgear.apis.openai.errors import error_body
+from switchgear.apis.openai.stream import ChatStreamEncoder
+from switchgear.core.errors import GatewayError
+from switchgear.core.types import (
+    ChatRequest,
+    ChatResponse,
+)
+
+
+class OpenAIChatCodec:
+    api = "chat"
+    family = "openai"
+
+    def decode(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
+        return decode_request(body, headers)
+
+    def encode_response(
+        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
+    ) -> bytes:
+        return encode_answer(response, model, request)
+
+    def stream_encoder(
+        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+    ) -> ChatStreamEncoder:
+        return ChatStreamEncoder(model, include_usage)
+
+    def error_body(self, exc: GatewayError) -> bytes:
+        return error_body(exc)

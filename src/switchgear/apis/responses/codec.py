@@ -1,0 +1,39 @@
+"""The OpenAI Responses codec: the ``InboundCodec`` of ``/v1/responses`` (stateless)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchgear.apis.responses.decode import decode_request
+from switchgear.apis.responses.encode import encode_answer
+from switchgear.apis.responses.errors import error_body
+from switchgear.apis.responses.stream import ResponsesStreamEncoder
+from switchgear.core.errors import GatewayError
+from switchgear.core.types import (
+    ChatRequest,
+    ChatResponse,
+)
+
+
+class ResponsesCodec:
+    """The ``/v1/responses`` codec. ``request`` on the encoders, when given, fills the echoed settings."""
+
+    api = "responses"
+    family = "openai-responses"
+
+    def decode(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
+        return decode_request(body, headers)
+
+    def encode_response(
+        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
+    ) -> bytes:
+        return encode_answer(response, model, request)
+
+    def stream_encoder(
+        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+    ) -> ResponsesStreamEncoder:
+        # Responses streams always carry usage in their terminal event: include_usage has no effect.
+        return ResponsesStreamEncoder(model, request)
+
+    def error_body(self, exc: GatewayError) -> bytes:
+        return error_body(exc)
