@@ -9,23 +9,40 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import uvicorn
 
 from switchgear.config import Settings, parse_settings
-from switchgear.engine import Settlement
 from switchgear.server import App, build_app
 from switchgear.server.run import bind
+from switchgear.stages import RequestRecord, Stage
+
+
+class Recorder(Stage):
+    """A settle consumer that keeps every record (tests read them)."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+
+    async def settle(self, records: Sequence[RequestRecord]) -> None:
+        self.records.extend(records)
 
 
 class GatewayThread:
-    def __init__(self, config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+        stages: Sequence[Stage] = (),
+    ) -> None:
         self.settings: Settings = parse_settings(config, environ or {})
-        self.app: App = build_app(self.settings)
-        self.settled: list[Settlement] = []
-        self.app.runtime.engine.settle_hooks.append(self.settled.append)
+        self.recorder = Recorder()
+        self.app: App = build_app(self.settings, [*stages, self.recorder])
+        self.settled = self.recorder.records
         self._sock: socket.socket = bind("127.0.0.1", 0)
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -36,6 +53,7 @@ class GatewayThread:
             lifespan="on",
             access_log=False,
             log_level="warning",
+            log_config=None,
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config_)
@@ -57,7 +75,7 @@ class GatewayThread:
         self._thread.join(timeout=10)
         self._sock.close()
 
-    def wait_settled(self, count: int = 1, timeout: float = 5.0) -> list[Settlement]:
+    def wait_settled(self, count: int = 1, timeout: float = 5.0) -> list[RequestRecord]:
         deadline = time.monotonic() + timeout
         while len(self.settled) < count:
             if time.monotonic() > deadline:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 from switchgear import __version__
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.engine.build import build_router
+from switchgear.observability import configure_logging
 from switchgear.providers import discover_from_env
 
 app = typer.Typer(
@@ -79,12 +79,12 @@ def serve(
     """Run the gateway."""
     from switchgear.server import serve as run_server
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings, notes = _settings(config, {"host": host, "port": port, "workers": workers})
         lines = _summary(settings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+    configure_logging(log_level, settings.server.log_format)
     for note in notes:
         typer.echo(f"discovered {note}", err=True)
     if config is None and not settings.providers:

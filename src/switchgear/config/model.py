@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -81,6 +81,14 @@ class UpstreamSettings(_Model):
     keepalive: Duration = 30.0
 
 
+class SettleSettings(_Model):
+    """The queues that take finished requests' records to the settle consumers (access log, ...)."""
+
+    queue_size: int = Field(default=10_000, ge=1)  # records waiting per consumer
+    overflow: Literal["drop_new", "drop_old"] = "drop_new"  # what a full queue drops (counted)
+    batch_size: int = Field(default=256, ge=1)  # records handed to a consumer at once
+
+
 class ServerSettings(_Model):
     host: str = "127.0.0.1"
     port: Annotated[int, BeforeValidator(_not_bool)] = Field(default=4000, ge=0, le=65535)
@@ -88,6 +96,9 @@ class ServerSettings(_Model):
     max_body_size: Size = 20_000_000
     workers: Annotated[int, BeforeValidator(_not_bool)] = Field(default=1, ge=1, le=256)
     drain_timeout: Duration = 30.0
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True  # one line per finished request, at info
+    settle: SettleSettings = SettleSettings()
 
     @field_validator("master_key")
     @classmethod
@@ -177,6 +188,9 @@ class Settings(_Model):
     upstream: UpstreamSettings = UpstreamSettings()
     providers: dict[str, ProviderSettings] = {}
     models: list[ModelSettings] = []
+    # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
+    # called with the settings); they run after the built-in stages, in this order.
+    stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
 
     @field_validator("providers")
     @classmethod

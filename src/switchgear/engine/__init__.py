@@ -1,9 +1,10 @@
-"""The request pipeline: authenticate, normalise, plan, attempt, settle; and the streaming relay."""
+"""The request pipeline: admit, answer early, plan, attempt, settle; and the streaming relay."""
 
-from switchgear.engine.answers import Answer, Settlement, StreamAnswer
-from switchgear.engine.auth import Authenticator, Principal
-from switchgear.engine.context import RequestContext
+from switchgear.engine.answers import Answer, StreamAnswer
+from switchgear.engine.auth import Authenticator
+from switchgear.engine.chain import StageChain
 from switchgear.engine.pipeline import Engine
+from switchgear.stages import Principal, RequestContext, RequestRecord
 
 __all__ = [
     "Answer",
@@ -11,6 +12,7 @@ __all__ = [
     "Engine",
     "Principal",
     "RequestContext",
-    "Settlement",
+    "RequestRecord",
+    "StageChain",
     "StreamAnswer",
 ]

@@ -3,56 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from time import perf_counter_ns
 
-from switchgear.core.errors import UpstreamError
+from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.transport.client import UpstreamResponse
 
 Write = Callable[[bytes], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class Settlement:
-    """The record of one finished request, handed to the settle hooks (spend, logs, metrics)."""
-
-    request_id: str
-    api: str
-    model: str
-    deployment: Deployment | None
-    status: int
-    stream: bool
-    usage: Usage | None
-    attempts: int
-    overhead_ms: float
-    duration_ms: float
-    error: str | None = None
-    cancelled: bool = False
+log = logging.getLogger("switchgear.engine")
 
 
 @dataclass(slots=True)
 class Answer:
     status: int
     body: bytes
-    deployment: Deployment
-    usage: Usage
+    deployment: Deployment | None  # None: answered without an upstream (a stage's early answer)
+    usage: Usage | None
 
 
 class StreamAnswer:
-    """An upstream stream whose first events are in hand; ``pump`` relays the rest as it arrives."""
+    """A stream whose first events are in hand; ``pump`` relays the rest as it arrives.
 
-    __slots__ = ("_first", "_on_end", "_response", "deployment", "relay", "upstream_ns")
+    ``response`` is None for a stream made without an upstream (its bytes are all in ``first``).
+    """
+
+    __slots__ = ("_first", "_on_end", "_response", "deployment", "failure", "relay", "upstream_ns")
 
     def __init__(
         self,
-        deployment: Deployment,
-        response: UpstreamResponse,
-        relay: StreamRelay,
+        deployment: Deployment | None,
+        response: UpstreamResponse | None,
+        relay: StreamRelay | None,
         first: bytes,
-        on_end: Callable[[StreamAnswer, BaseException | None], None],
+        on_end: Callable[[StreamAnswer], None],
     ) -> None:
         self.deployment = deployment
         self.relay = relay
@@ -60,14 +47,16 @@ class StreamAnswer:
         self._first = first
         self._on_end = on_end
         self.upstream_ns = 0
+        self.failure: BaseException | None = None  # how the stream ended, if not well
 
     async def pump(self, write: Write) -> None:
         """Send every event to ``write`` until the upstream ends; errors become in-band events."""
         response, relay = self._response, self.relay
-        loop = asyncio.get_running_loop()
-        failure: BaseException | None = None
         try:
             await write(self._first)
+            if response is None or relay is None:
+                return
+            loop = asyncio.get_running_loop()
             while True:
                 started = perf_counter_ns()
                 data = await response.chunk(loop)
@@ -83,14 +72,23 @@ class StreamAnswer:
                 if relay.done:
                     break
         except UpstreamError as exc:
-            failure = exc
-            await write(relay.error(exc))
-        except BaseException as exc:  # cancellation (client gone) or a bug: close upstream, re-raise
-            failure = exc
+            self.failure = exc
+            await write(relay.error(exc))  # type: ignore[union-attr]
+        except GatewayError as exc:  # a stream transform refused the rest of the answer
+            self.failure = exc
+            await write(relay.error(exc))  # type: ignore[union-attr]
+        except Exception as exc:  # a bug (in a stage?): end the stream well-formed, then report it
+            self.failure = exc
+            log.exception("stream relay failed")
+            if relay is not None:
+                await write(relay.error(GatewayError("internal error while relaying the stream")))
+        except BaseException as exc:  # cancellation (client gone): close upstream, re-raise
+            self.failure = exc
             raise
         finally:
-            if failure is None:
-                response.release()
-            else:
-                response.close()
-            self._on_end(self, failure)
+            if response is not None:
+                if self.failure is None:
+                    response.release()
+                else:
+                    response.close()
+            self._on_end(self)

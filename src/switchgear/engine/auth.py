@@ -1,4 +1,4 @@
-"""Authentication of client requests (the master key now; virtual keys plug in here later).
+"""Authentication of client requests: the master key now; virtual keys resolve to principals later.
 
 Tokens are compared as SHA-256 digests with ``hmac.compare_digest``, so the comparison takes the
 same time whatever the token, and the key itself is never kept in a comparable form.
@@ -8,21 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 
 from switchgear.core.errors import AuthenticationFailed
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling. With only a master key configured there is one principal, the admin."""
-
-    key_id: str
-    is_admin: bool = False
-
-
-ANONYMOUS = Principal("anonymous")
-_MASTER = Principal("master", is_admin=True)
+from switchgear.stages.context import ANONYMOUS, MASTER, Principal
 
 
 class Authenticator:
@@ -48,4 +36,4 @@ class Authenticator:
             )
         if not hmac.compare_digest(hashlib.sha256(token).digest(), self._digest):
             raise AuthenticationFailed("invalid API key")
-        return _MASTER
+        return MASTER

@@ -1,16 +1,33 @@
-"""Assembling the pipeline from a validated configuration (startup and ``config check``)."""
+"""Assembling the pipeline from a validated configuration (startup and ``config check``).
+
+Stages are composed once, in this fixed order (each capability takes its place as it lands):
+
+1. built-in stages, in request order — keys and budgets (admit), guardrails on the input (admit),
+   caches (answer early), routing and tiering (plan), guardrails on the output (transforms),
+   then the settle consumers: the access log (``server.access_log``);
+2. the configuration's own ``stages:`` (``package.module:factory``), in the order listed;
+3. stages given by the embedding program (``build_runtime(..., extra_stages=...)``; tests).
+
+At every point the hooks run in this order.
+"""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from switchgear.apis.registry import codecs
 from switchgear.catalog import Catalog
+from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
+from switchgear.observability.access_log import AccessLog
 from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
+from switchgear.stages.base import Stage
 from switchgear.transport.client import HttpClient
 
 
@@ -30,14 +47,49 @@ def build_router(settings: Settings) -> Router:
     return Router(settings, build_providers(settings), Catalog.bundled())
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_stages(settings: Settings, extra: Sequence[Stage] = ()) -> list[Stage]:
+    """The stages of this configuration, in the documented order."""
+    stages: list[Stage] = []
+    if settings.server.access_log:
+        stages.append(AccessLog())
+    stages.extend(load_stage(path, settings) for path in settings.stages)
+    stages.extend(extra)
+    return stages
+
+
+def load_stage(path: str, settings: Settings) -> Stage:
+    """A configured ``package.module:factory``: a Stage subclass or a callable returning a Stage,
+    given the settings when it takes an argument."""
+    module_name, _, attribute = path.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"stages: cannot load {path!r}: {exc}") from None
+    try:
+        takes_settings = bool(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):
+        takes_settings = False
+    stage = factory(settings) if takes_settings else factory()
+    if not isinstance(stage, Stage):
+        raise ConfigError(f"stages: {path!r} made a {type(stage).__name__}, not a switchgear Stage")
+    return stage
+
+
+def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Runtime:
     router = build_router(settings)
     client = HttpClient(settings.upstream)
     master = settings.server.master_key
+    engine = Engine(
+        router,
+        client,
+        codecs(),
+        stages=build_stages(settings, extra_stages),
+        settle=settings.server.settle,
+    )
     return Runtime(
         settings=settings,
         router=router,
         client=client,
-        engine=Engine(router, client, codecs()),
+        engine=engine,
         auth=Authenticator(master.get_secret_value() if master else None),
     )

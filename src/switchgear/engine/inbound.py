@@ -9,23 +9,13 @@ by the provider itself when they pass through.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, cast
 
 from switchgear.apis.openai.checks import check
 from switchgear.core.errors import InvalidRequest
 from switchgear.providers.base import Endpoint
-
-
-@dataclass(slots=True)
-class Prepared:
-    api: Endpoint
-    body: dict[str, Any]
-    model: str
-    stream: bool
-    wants_usage: bool
-    fallbacks: list[str]
-    raw: bytes | None = None  # the body as sent, while it still equals ``body`` (passthrough keeps its bytes)
+from switchgear.stages.context import RequestContext
+from switchgear.stages.request import Prepared
 
 
 def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
@@ -63,3 +53,32 @@ def _fallbacks(body: dict[str, Any]) -> list[str]:
                 raise InvalidRequest(f"{name!r} must be an array of model names", param=name)
             found.append(model)
     return found
+
+
+_MAX_TAGS = 32
+_MAX_TAG_LENGTH = 128
+
+
+def identify(ctx: RequestContext, request: Prepared, tags_header: bytes | None) -> None:
+    """The end-user, tags and metadata a request names, onto its context (for stages and records).
+
+    End-user: ``user`` (Anthropic: ``metadata.user_id``). Tags: the ``x-switchgear-tags`` header
+    (comma-separated) and ``metadata.tags`` (a list of strings), in that order, each once; at most
+    32 tags of at most 128 characters are kept.
+    """
+    body = request.body
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict):
+        ctx.metadata = metadata
+    user = metadata.get("user_id") if request.api == "messages" and metadata else body.get("user")
+    if isinstance(user, str) and user:
+        ctx.end_user = user
+    tags: list[str] = []
+    if tags_header:
+        tags.extend(t.strip() for t in tags_header.decode("latin-1").split(","))
+    listed = metadata.get("tags") if isinstance(metadata, dict) else None
+    if isinstance(listed, list):
+        tags.extend(t.strip() for t in listed if isinstance(t, str))
+    if tags:
+        kept = dict.fromkeys(t for t in tags if t and len(t) <= _MAX_TAG_LENGTH)
+        ctx.tags = tuple(kept)[:_MAX_TAGS]

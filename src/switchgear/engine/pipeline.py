@@ -1,23 +1,27 @@
-"""The pipeline: plan, attempt with fail-over, translate when the families differ, settle.
+"""The pipeline: admit, answer early, plan, attempt with fail-over, translate, settle.
 
-The request arrives prepared (``inbound.prepare``). Candidates come from the router; for each,
-the deployment's adapter either passes the client's body through (same wire family: only the
-model changes, so provider features the gateway does not model survive) or builds its own
-request from the canonical form the client's codec decoded (once, on first need). A retryable
-failure (connection, timeout, 429, 5xx, garbage) moves on to the next candidate; that is only
-possible before the first byte reaches the client, so a stream is committed once its first
-event is in hand. Every finished request is handed to the settle hooks.
+The request arrives prepared (``inbound.prepare``) with its context. The stages' hooks run at
+their points (``chain.StageChain``); then candidates come from the router, reordered by the plan
+stages, and for each the deployment's adapter either passes the client's body through (same wire
+family, and no stage reads or rewrites the request or answer: only the model changes, so provider
+features the gateway does not model survive) or builds its own request from the canonical form
+the client's codec decoded (once, on first need). A retryable failure (connection, timeout, 429,
+5xx, garbage) moves on to the next candidate; that is only possible before the first byte reaches
+the client, so a stream is committed once its first event is in hand. The server hands every
+finished request's context to ``settle`` exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter_ns
 
 import orjson
 
 from switchgear.apis.base import InboundCodec
+from switchgear.config.model import SettleSettings
+from switchgear.core.assemble import events_of, response_of
 from switchgear.core.errors import (
     GatewayError,
     InvalidRequest,
@@ -25,41 +29,71 @@ from switchgear.core.errors import (
     UpstreamError,
     UpstreamProtocolError,
 )
-from switchgear.core.types import ChatRequest
+from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
-from switchgear.engine.answers import Answer, Settlement, StreamAnswer
-from switchgear.engine.context import RequestContext
-from switchgear.engine.inbound import Prepared
+from switchgear.engine.answers import Answer, StreamAnswer
+from switchgear.engine.chain import StageChain
+from switchgear.engine.cost import cost_nanousd
 from switchgear.engine.translate import TranslatingRelay
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.routing.router import Router
+from switchgear.stages.base import EarlyAnswer, Stage
+from switchgear.stages.context import Attempt, RequestContext
+from switchgear.stages.request import Prepared
 from switchgear.transport.client import HttpClient, HttpRequest, UpstreamResponse
 
-SettleHook = Callable[[Settlement], None]
 _ERROR_BODY_LIMIT = 1024 * 1024
 _OPENAI_ONLY = frozenset({"completions", "embeddings"})
 
 
 class Engine:
-    def __init__(self, router: Router, client: HttpClient, codecs: Mapping[str, InboundCodec]) -> None:
+    def __init__(
+        self,
+        router: Router,
+        client: HttpClient,
+        codecs: Mapping[str, InboundCodec],
+        stages: Sequence[Stage] = (),
+        settle: SettleSettings | None = None,
+    ) -> None:
         self.router = router
         self.client = client
         self.codecs = dict(codecs)
-        self.settle_hooks: list[SettleHook] = []
+        self.chain = StageChain(stages, settle)
 
     async def serve(
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]
     ) -> Answer | StreamAnswer:
         """Serve a request; raises a GatewayError when no candidate succeeds."""
-        plan = self.router.plan(request.model, request.fallbacks)
+        ctx.request = request
+        chain = self.chain
         try:
+            decodable = request.api not in _OPENAI_ONLY
+            if chain.reads_request and decodable:
+                self._canonical(ctx, request, headers)
+            for admit in chain.admit:
+                await admit(ctx)
+            if chain.early and decodable:
+                for early in chain.early:
+                    made = await early(ctx)
+                    if made is not None:
+                        return self._early(ctx, request, headers, made)
+            plan = self.router.plan(request.model, request.fallbacks)
+            for reorder in chain.plan:
+                plan = await reorder(ctx, plan)
+            if not plan:
+                raise NoDeploymentAvailable(f"no deployment of {request.model!r} may serve this request")
             return await self._attempt(ctx, request, headers, plan)
         except asyncio.CancelledError:  # the client left before the answer began
-            self._settle(ctx, request, None, 499, None, error="client disconnected", cancelled=True)
+            ctx.cancelled = True
             raise
         except GatewayError as exc:
-            self._settle(ctx, request, None, exc.status, None, error=exc.message)
+            ctx.fail(exc)
             raise
+
+    def settle(self, ctx: RequestContext) -> None:
+        """The request is over (answered, failed or abandoned): hand its record to the consumers."""
+        ctx.ended_ns = perf_counter_ns()
+        self.chain.settle(ctx)
 
     async def count_tokens(self, request: Prepared, headers: Mapping[str, str]) -> bytes:
         """``/v1/messages/count_tokens``: asked of Anthropic when it serves the model, else estimated."""
@@ -91,15 +125,51 @@ class Engine:
     def _passes_through(self, api: str, deployment: Deployment) -> bool:
         return deployment.provider.adapter.passes_through(api, deployment)
 
+    def _canonical(self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]) -> ChatRequest:
+        """The decoded request, decoded once per request."""
+        if ctx.canonical is None:
+            decoded = self.codecs[request.api].decode(request.body, dict(headers))
+            decoded.stream = request.stream
+            ctx.canonical = decoded
+        return ctx.canonical
+
+    def _early(
+        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], made: EarlyAnswer
+    ) -> Answer | StreamAnswer:
+        """A stage's answer, encoded for the client as it asked (streamed or whole)."""
+        codec = self.codecs[request.api]
+        canonical = self._canonical(ctx, request, headers)
+        ctx.cache = made.cache
+        ctx.cost_nanousd = 0  # nothing was asked of a provider
+        if request.stream:
+            events = list(made.events) if made.events is not None else events_of(_whole(made))
+            encoder = codec.stream_encoder(
+                request.model, include_usage=request.wants_usage, request=canonical
+            )
+            body = encoder.encode(events) + encoder.finish()
+            ctx.usage = response_of(events).usage
+            return StreamAnswer(None, None, None, body, _ignore)
+        response = _whole(made)
+        ctx.usage = response.usage
+        return Answer(
+            200, codec.encode_response(response, request.model, request=canonical), None, response.usage
+        )
+
     async def _upstream_request(
-        self,
-        request: Prepared,
-        headers: Mapping[str, str],
-        deployment: Deployment,
-        canonical: list[ChatRequest],
+        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], deployment: Deployment
     ) -> tuple[HttpRequest, bool]:
         adapter = deployment.provider.adapter
-        if self._passes_through(request.api, deployment):
+        if request.api in _OPENAI_ONLY or (
+            self._passes_through(request.api, deployment)
+            and not self.chain.reads_answer
+            and not ctx.request_rewritten
+        ):
+            if not self._passes_through(request.api, deployment):
+                raise InvalidRequest(
+                    f"/v1/{request.api} is served by OpenAI-compatible providers only; "
+                    f"{deployment.label} is a {adapter.family} deployment",
+                    param="model",
+                )
             upstream = adapter.build_passthrough(
                 request.api,
                 request.body,
@@ -109,147 +179,181 @@ class Engine:
                 raw=request.raw,
             )
             return upstream, True
-        if request.api in _OPENAI_ONLY:
-            raise InvalidRequest(
-                f"/v1/{request.api} is served by OpenAI-compatible providers only; "
-                f"{deployment.label} is a {adapter.family} deployment",
-                param="model",
-            )
-        if not canonical:
-            decoded = self.codecs[request.api].decode(request.body, dict(headers))
-            decoded.stream = request.stream
-            canonical.append(decoded)
+        canonical = self._canonical(ctx, request, headers)
         source = deployment.provider.token_source
         if source is not None:  # a run-time access token (Vertex service account)
             token = await source()
-            return adapter.build_request(canonical[0], deployment, access_token=token), False  # type: ignore[call-arg]
-        return adapter.build_request(canonical[0], deployment), False
+            return adapter.build_request(canonical, deployment, access_token=token), False  # type: ignore[call-arg]
+        return adapter.build_request(canonical, deployment), False
 
     async def _attempt(
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], plan: list[Deployment]
     ) -> Answer | StreamAnswer:
-        loop = asyncio.get_running_loop()
-        codec = self.codecs[request.api]
-        canonical: list[ChatRequest] = []
         last = len(plan) - 1
         for i, deployment in enumerate(plan):
-            ctx.attempts += 1
-            adapter = deployment.provider.adapter
-            provider = deployment.provider.name
             started = perf_counter_ns()
             response: UpstreamResponse | None = None
+            head_ns = 0
             try:
-                upstream, passthrough = await self._upstream_request(request, headers, deployment, canonical)
+                upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
                 response = await self.client.send(
-                    upstream, deployment.provider.timeouts, provider, stream=request.stream
+                    upstream, deployment.provider.timeouts, deployment.provider.name, stream=request.stream
                 )
+                head_ns = perf_counter_ns()
                 if response.status >= 400:
                     raw = await response.read(_ERROR_BODY_LIMIT)
-                    raise adapter.map_error(response.status, response.headers, raw, provider)
-                if not request.stream:
-                    raw = await response.read()
-                    ctx.upstream_ns += perf_counter_ns() - started
-                    usage: Usage
-                    if passthrough:
-                        body, usage = adapter.read_answer(request.api, request.body, raw, deployment)
-                    else:
-                        answer = adapter.parse_response(raw, deployment)
-                        body = codec.encode_response(answer, request.model, request=canonical[0])
-                        usage = answer.usage
-                    self._settle(ctx, request, deployment, 200, usage)
-                    return Answer(200, body, deployment, usage)
-                content_type = response.header("content-type") or ""
-                if content_type.startswith("application/json"):
-                    await response.read(_ERROR_BODY_LIMIT)
-                    raise UpstreamProtocolError(
-                        f"provider {provider!r} answered a stream request with JSON instead of a stream",
-                        provider=provider,
+                    raise deployment.provider.adapter.map_error(
+                        response.status, response.headers, raw, deployment.provider.name
                     )
-                relay: StreamRelay
-                if passthrough:
-                    relay = adapter.stream_relay(
-                        deployment,
-                        client_wants_usage=request.wants_usage,
-                        endpoint=request.api,
+                if request.stream:
+                    answer: Answer | StreamAnswer = await self._open_stream(
+                        ctx, request, deployment, response, passthrough
                     )
                 else:
-                    encoder = codec.stream_encoder(
-                        request.model, include_usage=request.wants_usage, request=canonical[0]
-                    )
-                    relay = TranslatingRelay(adapter.stream_decoder(deployment), encoder)
-                first = b""
-                while not first:
-                    data = await response.chunk(loop)
-                    if not data:
-                        if not relay.events:  # nothing at all: still time to try the next deployment
-                            raise UpstreamProtocolError(
-                                f"provider {provider!r} ended the stream before sending any event",
-                                provider=provider,
-                            )
-                        first = relay.finish()
-                        break
-                    first = relay.feed(data)
-                ctx.upstream_ns += perf_counter_ns() - started
-                return StreamAnswer(deployment, response, relay, first, self._stream_ended(ctx, request))
+                    answer = await self._whole_answer(ctx, request, deployment, response, passthrough)
+                self._outcome(ctx, deployment, started, head_ns, status=response.status, error=None)
+                return answer
             except UpstreamError as exc:
                 if response is not None:
                     response.close()
-                ctx.upstream_ns += perf_counter_ns() - started
-                ctx.failures.append(exc)
+                self._outcome(
+                    ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
+                )
                 if not exc.retryable or i == last:
                     raise self._final_error(ctx, exc) from None
             except BaseException:
                 if response is not None:
                     response.close()
+                ctx.upstream_ns += perf_counter_ns() - started
                 raise
         raise NoDeploymentAvailable("no deployment is available for this model")
 
-    def _final_error(self, ctx: RequestContext, exc: UpstreamError) -> UpstreamError:
-        if len(ctx.failures) > 1:
-            exc.metadata["previous_errors"] = [
-                {"provider": f.provider, "message": f.message, "code": f.code} for f in ctx.failures[:-1]
-            ]
-        return exc
+    def _outcome(
+        self,
+        ctx: RequestContext,
+        deployment: Deployment,
+        started: int,
+        head_ns: int,
+        *,
+        status: int | None,
+        error: UpstreamError | None,
+    ) -> None:
+        now = perf_counter_ns()
+        ctx.upstream_ns += now - started
+        attempt = Attempt(
+            deployment=deployment,
+            status=status,
+            latency_ms=(now - started) / 1e6,
+            ttfb_ms=(head_ns - started) / 1e6 if head_ns else None,
+            error=error,
+        )
+        ctx.attempts.append(attempt)
+        for observe in self.chain.outcome:
+            observe(ctx, attempt)
 
-    def _stream_ended(
-        self, ctx: RequestContext, request: Prepared
-    ) -> Callable[[StreamAnswer, BaseException | None], None]:
-        def ended(answer: StreamAnswer, failure: BaseException | None) -> None:
-            ctx.upstream_ns += answer.upstream_ns
-            cancelled = isinstance(failure, asyncio.CancelledError)
-            error = None if failure is None or cancelled else str(failure)
-            self._settle(
-                ctx, request, answer.deployment, 200, answer.relay.usage, error=error, cancelled=cancelled
-            )
-
-        return ended
-
-    def _settle(
+    async def _whole_answer(
         self,
         ctx: RequestContext,
         request: Prepared,
-        deployment: Deployment | None,
-        status: int,
-        usage: Usage | None,
-        *,
-        error: str | None = None,
-        cancelled: bool = False,
-    ) -> None:
-        if not self.settle_hooks:
-            return
-        record = Settlement(
-            request_id=ctx.request_id,
-            api=ctx.api,
-            model=request.model,
-            deployment=deployment,
-            status=status,
-            stream=request.stream,
-            usage=usage,
-            attempts=ctx.attempts,
-            overhead_ms=ctx.overhead_ms(),
-            duration_ms=(perf_counter_ns() - ctx.started_ns) / 1e6,
-            error=error,
-            cancelled=cancelled,
-        )
-        for hook in self.settle_hooks:
-            hook(record)
+        deployment: Deployment,
+        response: UpstreamResponse,
+        passthrough: bool,
+    ) -> Answer:
+        raw = await response.read()
+        adapter = deployment.provider.adapter
+        usage: Usage
+        if passthrough:
+            body, usage = adapter.read_answer(request.api, request.body, raw, deployment)
+        else:
+            answer = adapter.parse_response(raw, deployment)
+            for transform in self.chain.answer:
+                answer = await transform(ctx, answer)
+            body = self.codecs[request.api].encode_response(answer, request.model, request=ctx.canonical)
+            usage = answer.usage
+        self._served(ctx, deployment, usage)
+        return Answer(200, body, deployment, usage)
+
+    async def _open_stream(
+        self,
+        ctx: RequestContext,
+        request: Prepared,
+        deployment: Deployment,
+        response: UpstreamResponse,
+        passthrough: bool,
+    ) -> StreamAnswer:
+        provider = deployment.provider.name
+        content_type = response.header("content-type") or ""
+        if content_type.startswith("application/json"):
+            await response.read(_ERROR_BODY_LIMIT)
+            raise UpstreamProtocolError(
+                f"provider {provider!r} answered a stream request with JSON instead of a stream",
+                provider=provider,
+            )
+        adapter = deployment.provider.adapter
+        relay: StreamRelay
+        if passthrough:
+            relay = adapter.stream_relay(
+                deployment, client_wants_usage=request.wants_usage, endpoint=request.api
+            )
+        else:
+            encoder = self.codecs[request.api].stream_encoder(
+                request.model, include_usage=request.wants_usage, request=ctx.canonical
+            )
+            transforms = self.chain.transforms(ctx) if self.chain.stream else []
+            relay = TranslatingRelay(adapter.stream_decoder(deployment), encoder, transforms)
+        loop = asyncio.get_running_loop()
+        first = b""
+        while not first:
+            data = await response.chunk(loop)
+            if not data:
+                if not relay.events:  # nothing at all: still time to try the next deployment
+                    raise UpstreamProtocolError(
+                        f"provider {provider!r} ended the stream before sending any event", provider=provider
+                    )
+                first = relay.finish()
+                break
+            first = relay.feed(data)
+        ctx.deployment = deployment
+        return StreamAnswer(deployment, response, relay, first, self._stream_ended(ctx))
+
+    def _served(self, ctx: RequestContext, deployment: Deployment, usage: Usage | None) -> None:
+        ctx.deployment = deployment
+        ctx.usage = usage
+        if usage is not None and deployment.info is not None:
+            ctx.cost_nanousd = cost_nanousd(usage, deployment.info.prices)
+
+    def _final_error(self, ctx: RequestContext, exc: UpstreamError) -> UpstreamError:
+        failures = [a.error for a in ctx.attempts[:-1] if a.error is not None]
+        if failures:
+            exc.metadata["previous_errors"] = [
+                {"provider": f.provider, "message": f.message, "code": f.code} for f in failures
+            ]
+        return exc
+
+    def _stream_ended(self, ctx: RequestContext) -> Callable[[StreamAnswer], None]:
+        def ended(answer: StreamAnswer) -> None:
+            ctx.upstream_ns += answer.upstream_ns
+            relay = answer.relay
+            if answer.deployment is not None and relay is not None:
+                self._served(ctx, answer.deployment, relay.usage)
+            failure = answer.failure
+            if isinstance(failure, asyncio.CancelledError):
+                ctx.cancelled = True
+            elif isinstance(failure, GatewayError):
+                ctx.fail(failure)
+            elif failure is not None:
+                ctx.fail(GatewayError("internal error while relaying the stream"))
+            elif relay is not None and relay.failed is not None:  # an in-band error relayed as sent
+                ctx.fail(relay.failed)
+
+        return ended
+
+
+def _ignore(answer: StreamAnswer) -> None:
+    return None
+
+
+def _whole(made: EarlyAnswer) -> ChatResponse:
+    if made.response is not None:
+        return made.response
+    return response_of(made.events or ())

@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 from switchgear.catalog import ModelInfo
 from switchgear.config.model import Timeouts
-from switchgear.core.errors import UpstreamError
+from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
 from switchgear.core.usage import Usage
 from switchgear.transport.client import HttpRequest
@@ -82,6 +82,7 @@ class StreamRelay(Protocol):
 
     done: bool
     events: int
+    failed: GatewayError | None  # how the stream ended if not well: an in-band upstream error, a cut
 
     @property
     def usage(self) -> Usage | None:
@@ -96,8 +97,8 @@ class StreamRelay(Protocol):
         """The upstream ended; bytes to close the client's stream with (an error event if cut)."""
         ...
 
-    def error(self, exc: UpstreamError) -> bytes:
-        """An in-band error event for a failure after the first byte."""
+    def error(self, exc: GatewayError) -> bytes:
+        """An in-band error event for a failure after the first byte (recorded in ``failed``)."""
         ...
 
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from switchgear.config.model import Settings
 from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound
 from switchgear.engine.build import Runtime, build_runtime
 from switchgear.server import handlers
+from switchgear.server.admin import build_admin
 from switchgear.server.asgi import Receive, Scope, Send, respond_error
+from switchgear.server.ops import Operations
+from switchgear.stages.base import Stage
 
 log = logging.getLogger("switchgear.server")
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -51,6 +54,7 @@ class App:
             "/health/ready": self._ready,
             "/health": self._live,
         }
+        self.operations = Operations({"/admin": build_admin(runtime)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -68,7 +72,7 @@ class App:
             elif method in ("GET", "HEAD") and path.startswith("/models/"):
                 await handlers.models(self.runtime, scope, receive, send, path[len("/models/") :])
             else:
-                await self._not_found(scope, send, path)
+                await self._elsewhere(scope, receive, send, path)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -80,6 +84,14 @@ class App:
 
     async def _ready(self, scope: Scope, receive: Receive, send: Send) -> None:
         await handlers.health(self.ready, send)
+
+    async def _elsewhere(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Not a hot route: an operations route (by its full path, never ``/v1``-stripped), or 404/405."""
+        mounted = self.operations.find(scope["path"])
+        if mounted is not None:
+            await mounted(scope, receive, send)
+        else:
+            await self._not_found(scope, send, path)
 
     async def _not_found(self, scope: Scope, send: Send, path: str) -> None:
         error: GatewayError
@@ -97,6 +109,7 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.runtime.client.start()
+                    await self.runtime.engine.chain.start()
                 except Exception as exc:  # a failed start must stop the server, with the reason
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
@@ -108,10 +121,11 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
+                await self.runtime.engine.chain.close()
                 await self.runtime.client.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
-def build_app(settings: Settings) -> App:
-    return App(build_runtime(settings))
+def build_app(settings: Settings, extra_stages: Sequence[Stage] = ()) -> App:
+    return App(build_runtime(settings, extra_stages))

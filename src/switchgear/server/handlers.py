@@ -1,17 +1,23 @@
-"""Hot-path handlers for the OpenAI-compatible APIs, the model list and health."""
+"""Hot-path handlers for the model APIs, the model list and health.
+
+Every model API request gets a ``RequestContext`` when it arrives and is settled exactly once
+when it is over (answered, failed, refused or abandoned by its client): the ``finally`` of the
+handler hands the context to ``Engine.settle``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from time import perf_counter_ns
 
 import orjson
 
 from switchgear.core.errors import GatewayError, InvalidJSON, ModelNotFound
 from switchgear.core.ids import accept_client_id, new_request_id
-from switchgear.engine import Answer, RequestContext
+from switchgear.engine import Answer, RequestContext, StreamAnswer
 from switchgear.engine.build import Runtime
-from switchgear.engine.inbound import prepare
+from switchgear.engine.inbound import identify, prepare
 from switchgear.engine.models_view import find_model, list_models
 from switchgear.server.asgi import (
     SSE,
@@ -28,6 +34,7 @@ from switchgear.server.asgi import (
     respond_json,
 )
 from switchgear.server.errors import error_headers
+from switchgear.stages.request import Prepared
 
 log = logging.getLogger("switchgear.server")
 WATCH_DELAY = 0.05
@@ -49,53 +56,68 @@ def _client_headers(scope: Scope) -> dict[str, str]:
     return found
 
 
+async def _read_request(runtime: Runtime, ctx: RequestContext, scope: Scope, receive: Receive) -> Prepared:
+    """Authenticate, read and parse the body, take the first look; the context learns who and what."""
+    ctx.principal = runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
+    raw = await read_body(receive, runtime.settings.server.max_body_size, header(scope, b"content-length"))
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(f"the request body is not valid JSON ({exc}); send a JSON object") from None
+    request = prepare("messages" if ctx.api == "count_tokens" else ctx.api, body, raw)
+    ctx.request = request
+    identify(ctx, request, header(scope, b"x-switchgear-tags"))
+    return request
+
+
+def _id_headers(ctx: RequestContext) -> Headers:
+    rid = ctx.request_id.encode()
+    if ctx.api in ("messages", "count_tokens"):
+        return [(b"x-request-id", rid), (b"request-id", rid)]
+    return [(b"x-request-id", rid)]
+
+
+def _answer_headers(ctx: RequestContext, headers: Headers) -> None:
+    deployment = ctx.deployment
+    if deployment is not None:
+        headers.append((b"x-switchgear-provider", deployment.provider.name.encode()))
+        headers.append((b"x-switchgear-model", deployment.model.encode()))
+    headers.append((b"x-switchgear-attempts", str(len(ctx.attempts)).encode()))
+    if ctx.cache is not None:
+        headers.append((b"x-switchgear-cache", ctx.cache.encode()))
+    headers.append((b"x-switchgear-overhead-ms", f"{ctx.overhead_ms():.3f}".encode()))
+    if ctx.response_headers:
+        headers.extend(ctx.response_headers)
+
+
 async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, send: Send) -> None:
     """Any model API: OpenAI chat / completions / embeddings, Anthropic messages, Responses."""
     ctx = RequestContext(request_id(scope), api_name)
-    codec = runtime.engine.codecs[api_name]
-    headers: Headers = [(b"x-request-id", ctx.request_id.encode())]
-    if api_name == "messages":
-        headers.append((b"request-id", ctx.request_id.encode()))
+    engine = runtime.engine
+    codec = engine.codecs[api_name]
+    headers = _id_headers(ctx)
     started = False
     watch: DisconnectWatch | None = None
     try:
-        runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
-        raw = await read_body(
-            receive, runtime.settings.server.max_body_size, header(scope, b"content-length")
-        )
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidJSON(f"the request body is not valid JSON ({exc}); send a JSON object") from None
-        request = prepare(api_name, body, raw)
-        client_headers = _client_headers(scope)
+        request = await _read_request(runtime, ctx, scope, receive)
         watch = DisconnectWatch(receive, WATCH_DELAY)
-        answer = await runtime.engine.serve(ctx, request, client_headers)
-        deployment = answer.deployment
-        headers.append((b"x-switchgear-provider", deployment.provider.name.encode()))
-        headers.append((b"x-switchgear-model", deployment.model.encode()))
-        headers.append((b"x-switchgear-attempts", str(ctx.attempts).encode()))
-        headers.append((b"x-switchgear-overhead-ms", f"{ctx.overhead_ms():.3f}".encode()))
+        answer = await engine.serve(ctx, request, _client_headers(scope))
+        _answer_headers(ctx, headers)
         if isinstance(answer, Answer):
+            ctx.first_byte_ns = perf_counter_ns()
             await respond(send, answer.status, answer.body, headers)
             return
-        headers.append((b"content-type", SSE))
-        headers.append((b"cache-control", b"no-cache"))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
         started = True
-
-        async def write(data: bytes) -> None:
-            await send({"type": "http.response.body", "body": data, "more_body": True})
-
-        await answer.pump(write)
-        await send({"type": "http.response.body", "body": b""})
+        await _stream(ctx, answer, headers, send)
     except GatewayError as exc:
+        ctx.fail(exc)
         if not started:
             headers.extend(error_headers(exc))
             await respond(send, exc.status, codec.error_body(exc), headers)
     except ClientGone:
-        return
+        ctx.cancelled = True
     except asyncio.CancelledError:
+        ctx.cancelled = True
         if watch is None or not watch.disconnected:
             raise
         current = asyncio.current_task()
@@ -103,39 +125,52 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
             current.uncancel()
     except Exception:
         log.exception("unexpected error in request %s", ctx.request_id)
+        error = GatewayError(f"internal error; quote request id {ctx.request_id} when reporting it")
+        ctx.fail(error)
         if not started:
-            error = GatewayError(f"internal error; quote request id {ctx.request_id} when reporting it")
             await respond(send, error.status, codec.error_body(error), headers)
     finally:
         if watch is not None:
             watch.close()
+        engine.settle(ctx)
+
+
+async def _stream(ctx: RequestContext, answer: StreamAnswer, headers: Headers, send: Send) -> None:
+    headers.append((b"content-type", SSE))
+    headers.append((b"cache-control", b"no-cache"))
+    ctx.first_byte_ns = perf_counter_ns()
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def write(data: bytes) -> None:
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+
+    await answer.pump(write)
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
     """``POST /v1/messages/count_tokens`` (Anthropic)."""
+    ctx = RequestContext(request_id(scope), "count_tokens")
     codec = runtime.engine.codecs["messages"]
-    rid = request_id(scope).encode()
-    headers: Headers = [(b"x-request-id", rid), (b"request-id", rid)]
+    headers = _id_headers(ctx)
     try:
-        runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
-        raw = await read_body(
-            receive, runtime.settings.server.max_body_size, header(scope, b"content-length")
-        )
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidJSON(f"the request body is not valid JSON ({exc}); send a JSON object") from None
-        answer = await runtime.engine.count_tokens(prepare("messages", body, raw), _client_headers(scope))
+        request = await _read_request(runtime, ctx, scope, receive)
+        answer = await runtime.engine.count_tokens(request, _client_headers(scope))
+        ctx.first_byte_ns = perf_counter_ns()
         await respond(send, 200, answer, headers)
     except GatewayError as exc:
+        ctx.fail(exc)
         headers.extend(error_headers(exc))
         await respond(send, exc.status, codec.error_body(exc), headers)
     except ClientGone:
-        return
+        ctx.cancelled = True
     except Exception:
-        log.exception("unexpected error in request %s", rid.decode())
-        error = GatewayError(f"internal error; quote request id {rid.decode()} when reporting it")
+        log.exception("unexpected error in request %s", ctx.request_id)
+        error = GatewayError(f"internal error; quote request id {ctx.request_id} when reporting it")
+        ctx.fail(error)
         await respond(send, error.status, codec.error_body(error), headers)
+    finally:
+        runtime.engine.settle(ctx)
 
 
 async def models(runtime: Runtime, scope: Scope, receive: Receive, send: Send, model_id: str | None) -> None:

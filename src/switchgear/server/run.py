@@ -39,7 +39,8 @@ def uvicorn_config(settings: Settings, log_level: str) -> uvicorn.Config:
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http="httptools",
         lifespan="on",
-        access_log=False,
+        access_log=False,  # switchgear's own access log is a settle stage
+        log_config=None,  # logging is configured once, in switchgear's format (observability.logs)
         server_header=False,
         proxy_headers=False,
         log_level=log_level,

@@ -17,7 +17,7 @@ from typing import Any, Literal, NoReturn
 
 import orjson
 
-from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
 from switchgear.core.types import (
     Finish,
     ReasoningDelta,
@@ -270,7 +270,7 @@ class AnthropicStreamRelay:
         self.usage: Usage | None = None
         self.done = False
         self.events = 0
-        self.failed: UpstreamError | None = None  # an in-band error event the upstream sent
+        self.failed: GatewayError | None = None  # an in-band error event the upstream sent, or a cut
 
     def feed(self, data: bytes) -> bytes:
         try:
@@ -331,8 +331,10 @@ class AnthropicStreamRelay:
             UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
         )
 
-    def error(self, exc: UpstreamError) -> bytes:
+    def error(self, exc: GatewayError) -> bytes:
         self.done = True
+        if self.failed is None:
+            self.failed = exc
         body = orjson.dumps({"type": "error", "error": {"type": exc.anthropic_type, "message": exc.message}})
         return b"event: error\ndata: " + body + b"\n\n"
 

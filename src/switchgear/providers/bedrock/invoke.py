@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic.request import dumps, loads
 from switchgear.providers.anthropic.response import in_band_error, load_object, read_usage
@@ -78,7 +78,7 @@ class BedrockInvokeRelay:
         self._provider = provider
         self._frames = EventStreamDecoder()
         self._sse = AnthropicStreamRelay(provider)  # usage, events, done and error events
-        self.failed: UpstreamError | None = None
+        self.failed: GatewayError | None = None
 
     @property
     def done(self) -> bool:
@@ -121,7 +121,9 @@ class BedrockInvokeRelay:
             reason = "ended the stream before message_stop"
         return self.error(self._garbage(reason))
 
-    def error(self, exc: UpstreamError) -> bytes:
+    def error(self, exc: GatewayError) -> bytes:
+        if self.failed is None:
+            self.failed = exc
         return self._sse.error(exc)
 
     def _message(self, headers: dict[str, HeaderValue], payload: bytes) -> bytes:

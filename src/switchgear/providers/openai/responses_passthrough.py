@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
 from switchgear.core.responses_events import error_events
 from switchgear.core.usage import Usage
 from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
@@ -67,7 +67,7 @@ def read_responses_answer(raw: bytes, provider: str) -> tuple[bytes, Usage]:
 class ResponsesStreamRelay:
     """Forwards one upstream Responses stream unchanged; records its usage and terminal status."""
 
-    __slots__ = ("_provider", "_response", "_splitter", "done", "events", "status", "usage")
+    __slots__ = ("_provider", "_response", "_splitter", "done", "events", "failed", "status", "usage")
 
     def __init__(self, provider: str) -> None:
         self._provider = provider
@@ -77,6 +77,7 @@ class ResponsesStreamRelay:
         self.done = False
         self.events = 0
         self.status: str | None = None  # completed | incomplete | failed | error, once terminal
+        self.failed: GatewayError | None = None
 
     def feed(self, data: bytes) -> bytes:
         try:
@@ -119,6 +120,10 @@ class ResponsesStreamRelay:
         if kind in _TERMINAL:
             self.done = True
             self.status = "error" if kind == "error" else kind.removeprefix("response.")
+            if self.status in ("error", "failed"):
+                self.failed = UpstreamError(
+                    f"provider {self._provider!r} failed mid-stream ({self.status})", provider=self._provider
+                )
             if isinstance(response, dict) and response.get("usage") is not None:
                 self.usage = responses_usage(response)
 
@@ -132,8 +137,10 @@ class ResponsesStreamRelay:
             )
         )
 
-    def error(self, exc: UpstreamError) -> bytes:
+    def error(self, exc: GatewayError) -> bytes:
         self.done = True
         self.status = "error"
+        if self.failed is None:
+            self.failed = exc
         # The upstream numbers its events from 0: the next number is the count of events seen.
         return error_events(exc, self.events, self._response)

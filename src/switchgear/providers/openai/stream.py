@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import orjson
 
-from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
 from switchgear.core.usage import Usage
 from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
 
@@ -45,7 +45,16 @@ def _notable(block: bytes) -> list[int]:
 
 
 class OpenAIStreamRelay:
-    __slots__ = ("_drop_usage", "_provider", "_splitter", "done", "events", "finish_reasons", "usage")
+    __slots__ = (
+        "_drop_usage",
+        "_provider",
+        "_splitter",
+        "done",
+        "events",
+        "failed",
+        "finish_reasons",
+        "usage",
+    )
 
     def __init__(self, provider: str, *, drop_usage_chunk: bool) -> None:
         self._provider = provider
@@ -55,6 +64,7 @@ class OpenAIStreamRelay:
         self.done = False
         self.events = 0
         self.finish_reasons: dict[int, str] = {}
+        self.failed: GatewayError | None = None
 
     def feed(self, data: bytes) -> bytes:
         try:
@@ -119,6 +129,15 @@ class OpenAIStreamRelay:
                 f"provider {self._provider!r} sent a stream chunk that is not an object",
                 provider=self._provider,
             )
+        error = chunk.get("error")
+        if isinstance(error, dict) and self.failed is None:  # an in-band error, relayed as sent
+            message = error.get("message")
+            self.failed = UpstreamError(
+                f"provider {self._provider!r} failed mid-stream: {message}"
+                if isinstance(message, str)
+                else f"provider {self._provider!r} failed mid-stream",
+                provider=self._provider,
+            )
         choices = chunk.get("choices")
         if choices:
             for choice in choices:
@@ -142,8 +161,9 @@ class OpenAIStreamRelay:
             UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
         )
 
-    def error(self, exc: UpstreamError) -> bytes:
+    def error(self, exc: GatewayError) -> bytes:
         self.done = True
+        self.failed = exc
         body = orjson.dumps(
             {
                 "object": "chat.completion.chunk",

@@ -1,0 +1,108 @@
+"""Per-request state carried down the pipeline: who asked, what, what was tried, what it cost.
+
+One ``RequestContext`` per request, created by the server when the request arrives and filled in
+by the engine and the stages as the request goes; the settle record (``record.RequestRecord``) is
+built from it once the request has finished, however it finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from time import perf_counter_ns, time
+from typing import TYPE_CHECKING, Any
+
+from switchgear.core.errors import GatewayError, UpstreamError
+from switchgear.core.types import ChatRequest
+from switchgear.core.usage import Usage
+
+if TYPE_CHECKING:
+    from switchgear.providers.base import Deployment
+    from switchgear.stages.base import Slot
+    from switchgear.stages.request import Prepared
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a virtual key and what it belongs to. Empty for the master key and when
+    the gateway runs without authentication (``is_admin`` tells the two apart)."""
+
+    key_id: str | None = None
+    user_id: str | None = None
+    team_id: str | None = None
+    org_id: str | None = None
+    is_admin: bool = False
+
+
+ANONYMOUS = Principal()
+MASTER = Principal(is_admin=True)
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One upstream attempt: where it went and how it ended (``status`` None: no HTTP answer)."""
+
+    deployment: Deployment
+    status: int | None
+    latency_ms: float  # until the answer was whole, the stream committed, or the failure
+    ttfb_ms: float | None  # until the upstream's response head (None: it never came)
+    error: UpstreamError | None = None
+
+    @property
+    def error_type(self) -> str | None:
+        """The error's code or type ("timeout", "rate_limit_exceeded", ...), None on success."""
+        return (self.error.code or self.error.type) if self.error is not None else None
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    api: str  # inbound API: "chat", "completions", "embeddings", "messages", "responses"
+    started_ns: int = field(default_factory=perf_counter_ns)
+    started_at: float = field(default_factory=time)  # wall clock, for records
+    upstream_ns: int = 0  # time spent waiting on providers (excluded from the gateway's overhead)
+    principal: Principal = ANONYMOUS
+    end_user: str | None = None  # the request's ``user`` field (Anthropic: ``metadata.user_id``)
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] | None = None
+    request: Prepared | None = None
+    canonical: ChatRequest | None = None  # decoded once, when a stage or a translation needs it
+    request_rewritten: bool = False  # a stage changed ``canonical``: it is what goes upstream
+    deployment: Deployment | None = None  # the one that served the answer
+    attempts: list[Attempt] = field(default_factory=list)
+    usage: Usage | None = None
+    cost_nanousd: int | None = None  # None: unpriced (or nothing was served)
+    cache: str | None = None  # "HIT", "SEMANTIC-HIT", "MISS", "BYPASS", or None (no cache stage)
+    status: int = 200
+    error: GatewayError | None = None  # what the request failed with (also in-band after streaming)
+    cancelled: bool = False  # the client went away first
+    first_byte_ns: int = 0  # when the first response byte went to the client
+    ended_ns: int = 0
+    response_headers: list[tuple[bytes, bytes]] | None = None  # added by stages (``add_header``)
+    slots: dict[Slot[Any], Any] | None = None  # stages' own facts (``Slot.set`` / ``Slot.get``)
+
+    @property
+    def model(self) -> str:
+        """The model name the client asked for ("" before the body was read)."""
+        return self.request.model if self.request is not None else ""
+
+    def overhead_ms(self) -> float:
+        """Time spent in the gateway so far, provider time excluded."""
+        return max(0, perf_counter_ns() - self.started_ns - self.upstream_ns) / 1e6
+
+    def replace_request(self, canonical: ChatRequest) -> None:
+        """A stage rewrote the request (e.g. redaction): the upstream gets ``canonical``, translated
+        even for a same-family provider."""
+        self.canonical = canonical
+        self.request_rewritten = True
+
+    def add_header(self, name: str, value: str) -> None:
+        """A response header for the client (stages: admit, answer_early, plan)."""
+        if self.response_headers is None:
+            self.response_headers = []
+        self.response_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
+    def fail(self, exc: GatewayError) -> None:
+        """Record how the request failed (the first failure wins)."""
+        if self.error is None:
+            self.error = exc
+            self.status = exc.status

@@ -1,0 +1,22 @@
+"""``Prepared``: the cheap first look at a client's request that every stage and the engine share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from switchgear.providers.base import Endpoint
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The public model name, streaming, whether the client wants usage in its stream, and the
+    gateway's own fallback list (taken out of the body); the body itself, parsed."""
+
+    api: Endpoint
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    wants_usage: bool
+    fallbacks: list[str]
+    raw: bytes | None = None  # the body as sent, while it still equals ``body`` (passthrough keeps its bytes)
