@@ -31,7 +31,7 @@ def fields(record: RequestRecord) -> dict[str, Any]:
         "status": record.status,
         "error": record.error_type,
         "in_band": record.in_band or None,
-        "stream": record.stream,
+        "stream": record.stream or None,
         "attempts": len(record.attempts),
         "prompt_tokens": usage.prompt_tokens if usage is not None else None,
         "completion_tokens": usage.completion_tokens if usage is not None else None,
