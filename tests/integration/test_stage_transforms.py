@@ -101,14 +101,16 @@ def test_openai_stream_is_rewritten_chunk_by_chunk(gw: GatewayThread, masking: M
 
 
 def test_anthropic_stream_is_rewritten_chunk_by_chunk(gw: GatewayThread) -> None:
-    with anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0) as client:
-        with client.messages.stream(
+    with (
+        anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0) as client,
+        client.messages.stream(
             model="s-anthropic/claude-sim" + SCRIPT,
             max_tokens=50,
             messages=MESSAGES,  # type: ignore[arg-type]
-        ) as stream:
-            pieces = list(stream.text_stream)
-            final = stream.get_final_message()
+        ) as stream,
+    ):
+        pieces = list(stream.text_stream)
+        final = stream.get_final_message()
     assert "".join(pieces) == EXPECTED
     assert len(pieces) > 10
     assert final.content[0].text == EXPECTED  # type: ignore[union-attr]

@@ -35,12 +35,14 @@ def write(tmp_path: Path, text: str) -> Path:
     [
         (
             {"sever": {}},
-            "sever: unknown key (did you mean 'server'?); allowed: server, upstream, providers, models, stages",
+            "sever: unknown key (did you mean 'server'?); "
+            "allowed: server, upstream, providers, models, stages",
         ),
         (
             {"server": {"prot": 8080}},
             "server.prot: unknown key (did you mean 'port'?); "
-            "allowed: host, port, master_key, max_body_size, workers, drain_timeout, log_format, access_log, settle",
+            "allowed: host, port, master_key, max_body_size, workers, drain_timeout, "
+            "log_format, access_log, settle",
         ),
         (
             {"upstream": {"timeouts": {"frist_byte": "1s"}}},
@@ -84,7 +86,8 @@ def test_unknown_key_names_its_path_and_the_closest_allowed_key(raw: dict[str, A
 def test_unknown_key_without_a_close_match_lists_the_allowed_keys_only() -> None:
     message = error_of({"server": {"zzzzzz": 1}})
     assert message.endswith(
-        "server.zzzzzz: unknown key; allowed: host, port, master_key, max_body_size, workers, drain_timeout, log_format, access_log, settle"
+        "server.zzzzzz: unknown key; allowed: host, port, master_key, max_body_size, workers, "
+        "drain_timeout, log_format, access_log, settle"
     )
 
 
