@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from switchgear.core.errors import UpstreamProtocolError
-from switchgear.providers.openai.stream import OpenAIStreamRelay
+from switchgear.providers.openai.relay import OpenAIStreamRelay
 
 GOLDEN = (Path(__file__).resolve().parents[2] / "fixtures" / "openai" / "chat_stream.sse").read_bytes()
 EVENTS = [event + b"\n\n" for event in GOLDEN.split(b"\n\n")[:-1]]

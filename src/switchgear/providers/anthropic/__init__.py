@@ -2,7 +2,8 @@
 
 from switchgear.providers.anthropic.adapter import AnthropicAdapter
 from switchgear.providers.anthropic.profiles import PROFILES
-from switchgear.providers.anthropic.stream import AnthropicStreamDecoder, AnthropicStreamRelay
+from switchgear.providers.anthropic.relay import AnthropicStreamRelay
+from switchgear.providers.anthropic.stream import AnthropicStreamDecoder
 
 __all__ = [
     "PROFILES",

@@ -15,9 +15,11 @@ from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamProtoc
 from switchgear.core.jsonbytes import swap_model
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
+from switchgear.providers.anthropic import errors as _errors
 from switchgear.providers.anthropic import request as _request
 from switchgear.providers.anthropic import response as _response
-from switchgear.providers.anthropic.stream import AnthropicStreamDecoder, AnthropicStreamRelay
+from switchgear.providers.anthropic.relay import AnthropicStreamRelay
+from switchgear.providers.anthropic.stream import AnthropicStreamDecoder
 from switchgear.providers.base import Deployment, Endpoint
 from switchgear.transport.client import HttpRequest
 
@@ -81,7 +83,7 @@ class AnthropicAdapter:
         provider = deployment.provider.name
         answer = _response.load_object(raw, provider)
         if answer.get("type") == "error":
-            raise _response.in_band_error(answer.get("error"), provider)
+            raise _errors.in_band_error(answer.get("error"), provider)
         if endpoint == "count_tokens":
             if not isinstance(answer.get("input_tokens"), int):
                 raise UpstreamProtocolError(
@@ -102,4 +104,4 @@ class AnthropicAdapter:
         return AnthropicStreamRelay(deployment.provider.name)
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
-        return _response.status_error(status, headers, body, provider)
+        return _errors.map_error(status, headers, body, provider)

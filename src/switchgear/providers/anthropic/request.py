@@ -46,10 +46,10 @@ def build_request(request: ChatRequest, deployment: Deployment) -> HttpRequest:
     provider = deployment.provider
     headers = upstream_headers(provider, beta=_header(request.headers, "anthropic-beta"))
     url = provider.base_url.rstrip("/") + MESSAGES_PATH
-    return HttpRequest("POST", url, headers, dumps(build_body(request, deployment)))
+    return HttpRequest("POST", url, headers, dumps(request_body(request, deployment)))
 
 
-def build_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]:
+def request_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]:
     """The Messages request body; InvalidRequest (with ``param``) for what Anthropic cannot take."""
     if request.n > 1:
         raise InvalidRequest("Anthropic returns one choice: n must be 1", param="n")

@@ -7,7 +7,7 @@
 (``Authorization: Bearer``) or a SigV4 signature (service ``bedrock``) over all of them from the
 provider's AWS credentials. ``base`` is the provider's ``base_url``, else the regional endpoint.
 Anthropic Messages requests for Claude models pass through instead, as InvokeModel requests
-(``invoke.py``) to ``/invoke`` or ``/invoke-with-response-stream``, signed the same way.
+(``relay.py``) to ``/invoke`` or ``/invoke-with-response-stream``, signed the same way.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamStatus
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Adapter, Deployment, Endpoint
-from switchgear.providers.bedrock.errors import error_from_http
-from switchgear.providers.bedrock.invoke import BedrockInvokeRelay, invoke_body, is_claude, read_message
+from switchgear.providers.bedrock.errors import map_error
 from switchgear.providers.bedrock.profiles import base_url_for, region_of
-from switchgear.providers.bedrock.request import converse_body
-from switchgear.providers.bedrock.response import parse_converse
+from switchgear.providers.bedrock.relay import BedrockInvokeRelay, invoke_body, is_claude, read_message
+from switchgear.providers.bedrock.request import request_body
+from switchgear.providers.bedrock.response import parse_response
 from switchgear.providers.bedrock.sigv4 import host_header, sign
 from switchgear.providers.bedrock.stream import BedrockStreamDecoder
 from switchgear.transport.client import HttpRequest
@@ -49,7 +49,7 @@ class BedrockAdapter:
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
         info = deployment.info
         body = orjson.dumps(
-            converse_body(
+            request_body(
                 request, deployment.model, max_output=info.max_output_tokens if info is not None else None
             )
         )
@@ -99,7 +99,7 @@ class BedrockAdapter:
         return HttpRequest("POST", url, headers, body)
 
     def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
-        return parse_converse(
+        return parse_response(
             raw, model=deployment.model, created=self._created(), provider=deployment.provider.name
         )
 
@@ -109,7 +109,7 @@ class BedrockAdapter:
     def map_error(
         self, status: int, headers: Mapping[str, str], body: bytes, provider: str
     ) -> UpstreamStatusError:
-        return error_from_http(status, headers, body, provider)
+        return map_error(status, headers, body, provider)
 
     def build_passthrough(
         self,

@@ -44,9 +44,7 @@ _STATUS_OF: dict[str, int] = {
 _TOO_LONG = ("too long", "too many input tokens", "context window", "context length", "maximum context")
 
 
-def error_from_http(
-    status: int, headers: Mapping[str, str], body: bytes, provider: str
-) -> UpstreamStatusError:
+def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamStatusError:
     """An HTTP error answer from Bedrock as a gateway error."""
     lowered = {k.lower(): v for k, v in headers.items()}
     parsed = _json(body)

@@ -45,7 +45,7 @@ _CACHE_TTLS = ("5m", "1h")
 Block = dict[str, Any]
 
 
-def converse_body(request: ChatRequest, model: str, *, max_output: int | None = None) -> dict[str, Any]:
+def request_body(request: ChatRequest, model: str, *, max_output: int | None = None) -> dict[str, Any]:
     """The Converse body for ``request`` sent to Bedrock model id ``model``; ``max_output`` is the
     model's output cap when known. Raises InvalidRequest for what Converse cannot express."""
     if request.n != 1:

@@ -89,7 +89,7 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def parse_converse(raw: bytes, *, model: str, created: int, provider: str) -> ChatResponse:
+def parse_response(raw: bytes, *, model: str, created: int, provider: str) -> ChatResponse:
     """A Converse answer body as a canonical response; UpstreamProtocolError on garbage."""
     try:
         answer = orjson.loads(raw)

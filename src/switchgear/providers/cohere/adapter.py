@@ -16,7 +16,7 @@ import orjson
 from switchgear.core.errors import UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.providers.base import Adapter, Deployment, TranslatedOnly
-from switchgear.providers.cohere.errors import upstream_error
+from switchgear.providers.cohere.errors import map_error
 from switchgear.providers.cohere.profiles import CHAT_PATH
 from switchgear.providers.cohere.request import request_body
 from switchgear.providers.cohere.response import parse_response
@@ -49,7 +49,7 @@ class CohereAdapter(TranslatedOnly):
         return CohereStreamDecoder(deployment)
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
-        return upstream_error(status, headers, body, provider)
+        return map_error(status, headers, body, provider)
 
 
 def _misconfigured(provider: str, what: str) -> UpstreamError:

@@ -25,9 +25,7 @@ _CONTEXT_TOO_LONG = re.compile(
 )
 
 
-def upstream_error(
-    status: int, headers: Mapping[str, str], body: bytes, provider: str
-) -> UpstreamStatusError:
+def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamStatusError:
     """The gateway error for a Cohere error answer (``status`` < 400: an in-band error, as a 500)."""
     message = _message(body)
     if message is None and status >= 400:

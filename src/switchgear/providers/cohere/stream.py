@@ -31,7 +31,7 @@ from switchgear.core.types import (
 )
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment
-from switchgear.providers.cohere.errors import upstream_error
+from switchgear.providers.cohere.errors import map_error
 from switchgear.providers.cohere.response import finish_reason, load_object, response_id, tool_call, usage_of
 from switchgear.transport.sse import SSESplitter, data_of
 
@@ -95,7 +95,7 @@ class CohereStreamDecoder:
         kind = event.get("type")
         if not isinstance(kind, str):
             if "message" in event:
-                raise upstream_error(200, {}, payload, provider)
+                raise map_error(200, {}, payload, provider)
             raise UpstreamProtocolError(
                 f"provider {provider!r} sent a stream event without a type", provider=provider
             )

@@ -19,7 +19,7 @@ import orjson
 from switchgear.core.errors import UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.providers.base import Adapter, Deployment, TranslatedOnly
-from switchgear.providers.gemini.errors import upstream_error
+from switchgear.providers.gemini.errors import map_error
 from switchgear.providers.gemini.profiles import API_KEY_HEADER, GeminiProfile, location_of, vertex_base_url
 from switchgear.providers.gemini.request import request_body
 from switchgear.providers.gemini.response import parse_response
@@ -69,7 +69,7 @@ class GeminiAdapter(TranslatedOnly):
         return GeminiStreamDecoder(deployment)
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
-        return upstream_error(status, headers, body, provider)
+        return map_error(status, headers, body, provider)
 
 
 def _misconfigured(provider: str, what: str) -> UpstreamError:

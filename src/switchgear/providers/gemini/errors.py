@@ -49,9 +49,7 @@ _CONTEXT_TOO_LONG = re.compile(
 _SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
-def upstream_error(
-    status: int, headers: Mapping[str, str], body: bytes, provider: str
-) -> UpstreamStatusError:
+def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamStatusError:
     """The gateway error for a Google error answer (``status`` < 400: an in-band error, read ``code``)."""
     error = _error_object(body)
     message = (_text(error.get("message")) or "").strip()

@@ -28,7 +28,7 @@ from switchgear.core.types import (
 )
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment
-from switchgear.providers.gemini.errors import upstream_error
+from switchgear.providers.gemini.errors import map_error
 from switchgear.providers.gemini.response import (
     blocked_reason,
     envelope,
@@ -89,7 +89,7 @@ class GeminiStreamDecoder:
         provider = self._provider
         chunk = load_object(payload, provider, "a stream event")
         if "error" in chunk and "candidates" not in chunk:
-            raise upstream_error(200, {}, payload, provider)
+            raise map_error(200, {}, payload, provider)
         if not self._started:
             self._started = True
             response_id, model, created = envelope(chunk, self._deployment)

@@ -4,7 +4,8 @@ Same-family requests keep the client's body: only ``model`` is replaced, ``strea
 gains ``include_usage`` (so usage is always captured), and a vendor's quirks from its profile
 are applied (``max_completion_tokens`` renamed, rejected parameters dropped, embeddings asked
 as floats and re-encoded when the vendor has no base64). Requests from other families arrive
-canonical and become chat completions (``chat_translate``).
+canonical and become chat completions (``request``, ``response``, ``stream``); errors are
+read by ``errors``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from urllib.parse import quote
 
 import orjson
 
-from switchgear.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from switchgear.core.errors import UpstreamError, UpstreamProtocolError
 from switchgear.core.redact import redact
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment, Endpoint
-from switchgear.providers.openai.chat_translate import OpenAIChatStreamDecoder, chat_body, parse_chat_response
-from switchgear.providers.openai.responses_passthrough import ResponsesStreamRelay, read_responses_answer
-from switchgear.providers.openai.stream import OpenAIStreamRelay
+from switchgear.providers.openai.errors import MAX_MESSAGE, error_fields, map_error
+from switchgear.providers.openai.relay import OpenAIStreamRelay
+from switchgear.providers.openai.request import request_body
+from switchgear.providers.openai.response import parse_response
+from switchgear.providers.openai.responses_relay import ResponsesStreamRelay, read_responses_answer
+from switchgear.providers.openai.stream import OpenAIChatStreamDecoder
 from switchgear.transport.client import HttpRequest
 
 _PATHS: dict[str, str] = {
@@ -33,7 +37,6 @@ _PATHS: dict[str, str] = {
     "embeddings": "/embeddings",
     "responses": "/responses",
 }
-_MAX_MESSAGE = 1000
 
 
 class OpenAIAdapter:
@@ -46,10 +49,10 @@ class OpenAIAdapter:
         return api != "responses" or deployment.provider.profile.responses_api
 
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
-        return self._post("chat", chat_body(request, deployment), deployment)
+        return self._post("chat", request_body(request, deployment), deployment)
 
     def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
-        return parse_chat_response(raw, deployment)
+        return parse_response(raw, deployment)
 
     def stream_decoder(self, deployment: Deployment) -> OpenAIChatStreamDecoder:
         return OpenAIChatStreamDecoder(deployment)
@@ -123,7 +126,7 @@ class OpenAIAdapter:
         expected = "data" if endpoint == "embeddings" else "choices"
         if expected not in answer:
             if "error" in answer:
-                message = redact(_error_fields(raw)[0] or "no message")[:_MAX_MESSAGE]
+                message = redact(error_fields(raw)[0] or "no message")[:MAX_MESSAGE]
                 raise UpstreamProtocolError(
                     f"provider {provider!r} answered HTTP 200 with an error: {message}",
                     provider=provider,
@@ -152,21 +155,7 @@ class OpenAIAdapter:
         )
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
-        message, type_, code, param = _error_fields(body)
-        if status >= 500 or not message:
-            # Provider-internal details stay in the logs; the client learns who failed and how.
-            text = f"provider {provider!r} failed with HTTP {status}"
-        else:
-            text = f"provider {provider!r}: {redact(message)[:_MAX_MESSAGE]}"
-        return UpstreamStatusError(
-            status,
-            text,
-            provider=provider,
-            upstream_type=type_,
-            upstream_code=code,
-            param=param,
-            retry_after=headers.get("retry-after"),
-        )
+        return map_error(status, headers, body, provider)
 
 
 def _dumps(value: Any) -> bytes:
@@ -176,30 +165,6 @@ def _dumps(value: Any) -> bytes:
         import json
 
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _error_fields(body: bytes) -> tuple[str, str | None, str | None, str | None]:
-    """message, type, code, param from the error shapes OpenAI-compatible servers use."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body[:_MAX_MESSAGE].decode("utf-8", "replace").strip(), None, None, None
-    if not isinstance(data, dict):
-        return "", None, None, None
-    error = data.get("error", data)
-    if isinstance(error, str):
-        return error, None, None, None
-    if not isinstance(error, dict):
-        return "", None, None, None
-    message = error.get("message") or error.get("detail") or ""
-    if not isinstance(message, str):
-        message = orjson.dumps(message).decode()
-
-    def text(key: str) -> str | None:
-        value = error.get(key)
-        return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
-
-    return message, text("type"), text("code"), text("param")
 
 
 def _embeddings_to_base64(answer: dict[str, Any], provider: str) -> dict[str, Any]:

@@ -1,174 +1,112 @@
-"""Relay of an OpenAI-family SSE stream: forward bytes unchanged, record usage, catch garbage.
-
-The bytes forwarded are the provider's own. Work is done per block of complete events, not per
-event, with C-speed byte counts and searches: counts check that every event is a ``data:``
-line whose payload is wrapped in braces (or the final ``[DONE]``), searches find the few events
-worth reading (usage, an error), and only those are parsed (finish reasons are recorded from
-those). Plain content chunks are not parsed: a payload that is braces around garbage reaches the
-client as the provider sent it (a truncated or non-object payload is caught).
-Anything unusual (comments, multi-line events, garbage) takes the careful per-event path. The
-usage-only chunk the gateway asked for on the client's behalf is dropped.
+"""OpenAI Chat Completions chunk streams decoded into canonical stream events, incrementally
+over any byte split (``reasoning_content`` / ``reasoning`` deltas read back as reasoning).
 """
 
 from __future__ import annotations
 
+import time
+
 import orjson
 
-from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
+from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.types import (
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    StreamStart,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+)
 from switchgear.core.usage import Usage
-from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
-
-_DONE = b"[DONE]"
-_DONE_EVENT = b"data: [DONE]\n\n"
-# Markers of the events the relay must read: usage, or an in-band error.
-_NOTABLE = (b'"usage"', b'"error"')
+from switchgear.providers.base import Deployment
+from switchgear.providers.openai.response import FINISH
+from switchgear.transport.sse import SSESplitter
 
 
-def _plain(block: bytes, events: int) -> bool:
-    """Every event of ``block`` is ``data: {...}``, except perhaps a final ``data: [DONE]``."""
-    objects = block.count(b"\n\ndata: {") + block.startswith(b"data: {")
-    done = block.endswith(_DONE_EVENT)
-    return objects + done == events and block.count(b"}\n\n") == objects
+class OpenAIChatStreamDecoder:
+    """Chat completion chunks to canonical events, over any byte split."""
 
+    __slots__ = ("_model", "_provider", "_splitter", "_started", "done", "usage")
 
-def _notable(block: bytes) -> list[int]:
-    """Start offsets of the events holding a marker, in order, each once."""
-    starts: set[int] = set()
-    for marker in _NOTABLE:
-        at = block.find(marker)
-        while at >= 0:
-            if not block.startswith(b":null", at + len(marker)):  # "usage":null carries nothing
-                previous = block.rfind(b"\n\n", 0, at)
-                starts.add(previous + 2 if previous >= 0 else 0)
-            at = block.find(marker, at + len(marker))
-    return sorted(starts)
-
-
-class OpenAIStreamRelay:
-    __slots__ = (
-        "_drop_usage",
-        "_provider",
-        "_splitter",
-        "done",
-        "events",
-        "failed",
-        "finish_reasons",
-        "usage",
-    )
-
-    def __init__(self, provider: str, *, drop_usage_chunk: bool) -> None:
-        self._provider = provider
-        self._drop_usage = drop_usage_chunk
+    def __init__(self, deployment: Deployment) -> None:
+        self._provider = deployment.provider.name
+        self._model = deployment.model
         self._splitter = SSESplitter()
-        self.usage: Usage | None = None
+        self._started = False
         self.done = False
-        self.events = 0
-        self.finish_reasons: dict[int, str] = {}
-        self.failed: GatewayError | None = None
+        self.usage: Usage | None = None
 
-    def feed(self, data: bytes) -> bytes:
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
-        if not block:
-            return b""
-        events = block.count(b"\n\n")
-        if not _plain(block, events):
-            return self._careful(block)
-        self.events += events
-        self.done = block.endswith(_DONE_EVENT)
-        dropped: list[tuple[int, int]] = []
-        for start in _notable(block):
-            end = block.find(b"\n\n", start) + 2
-            if not self._read(block[start : end - 2]):
-                dropped.append((start, end))
-        if not dropped:
-            return block
-        parts = []
-        position = 0
-        for start, end in dropped:
-            parts.append(block[position:start])
-            position = end
-        parts.append(block[position:])
-        return b"".join(parts)
-
-    def _careful(self, block: bytes) -> bytes:
-        """The per-event path for blocks with comments, multi-line events or garbage."""
-        events = block.split(b"\n\n")
-        events.pop()  # the block ends with a blank line
-        kept = []
-        for event in events:
-            payload = data_of(event)
-            if payload is None:
-                kept.append(event)  # a comment or keep-alive
-                continue
-            self.events += 1
-            if payload == _DONE:
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for payload in self._splitter.payloads(data, self._provider):
+            if payload == b"[DONE]":
                 self.done = True
-                kept.append(event)
-            elif self._read(event):
-                kept.append(event)
-        return b"".join(e + b"\n\n" for e in kept)
+                continue
+            self._chunk(payload, events)
+        return events
 
-    def _read(self, event: bytes) -> bool:
-        """Parse one event, record what it says; False when it must not reach the client."""
-        payload = data_of(event)
-        if payload is None or payload == _DONE:
-            return True
+    def _chunk(self, payload: bytes, events: list[StreamEvent]) -> None:
+        provider = self._provider
         try:
             chunk = orjson.loads(payload)
         except orjson.JSONDecodeError:
             raise UpstreamProtocolError(
-                f"provider {self._provider!r} sent a malformed stream chunk", provider=self._provider
+                f"provider {provider!r} sent a malformed stream chunk", provider=provider
             ) from None
         if not isinstance(chunk, dict):
             raise UpstreamProtocolError(
-                f"provider {self._provider!r} sent a stream chunk that is not an object",
-                provider=self._provider,
+                f"provider {provider!r} sent a stream chunk that is not an object", provider=provider
             )
         error = chunk.get("error")
-        if isinstance(error, dict) and self.failed is None:  # an in-band error, relayed as sent
-            message = error.get("message")
-            self.failed = UpstreamError(
-                f"provider {self._provider!r} failed mid-stream: {message}"
-                if isinstance(message, str)
-                else f"provider {self._provider!r} failed mid-stream",
-                provider=self._provider,
+        if error:
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise UpstreamError(f"provider {provider!r} failed mid-stream: {message}", provider=provider)
+        if not self._started:
+            self._started = True
+            events.append(
+                StreamStart(
+                    id=str(chunk.get("id") or f"chatcmpl-{time.time_ns():x}"),
+                    model=str(chunk.get("model") or self._model),
+                    created=int(chunk.get("created") or time.time()),
+                )
             )
-        choices = chunk.get("choices")
-        if choices:
-            for choice in choices:
-                if isinstance(choice, dict) and choice.get("finish_reason"):
-                    self.finish_reasons[choice.get("index", 0)] = choice["finish_reason"]
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict):
+                continue
+            index = int(choice.get("index", 0))
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                events.append(ReasoningDelta(index, reasoning))
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                events.append(TextDelta(index, content))
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") or {}
+                events.append(
+                    ToolCallDelta(
+                        index=index,
+                        call_index=int(call.get("index", 0)),
+                        id=call.get("id"),
+                        name=function.get("name"),
+                        arguments=function.get("arguments") or "",
+                    )
+                )
+            native = choice.get("finish_reason")
+            if isinstance(native, str):
+                events.append(Finish(index, FINISH.get(native, "stop"), native))
         usage = chunk.get("usage")
         if usage:
             self.usage = Usage.from_openai(usage)
-            if self._drop_usage and not choices:
-                return False
-        return True
+            events.append(UsageEvent(self.usage))
 
-    def finish(self) -> bytes:
-        if self.done:
-            return b""
-        if self._splitter.pending.strip():
-            reason = "ended in the middle of an event"
-        else:
-            reason = "ended the stream without [DONE]"
-        return self.error(
-            UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
-        )
-
-    def error(self, exc: GatewayError) -> bytes:
-        self.done = True
-        self.failed = exc
-        body = orjson.dumps(
-            {
-                "object": "chat.completion.chunk",
-                "error": {"message": exc.message, "type": exc.type, "param": None, "code": exc.code},
-                "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
-            }
-        )
-        return b"data: " + body + b"\n\ndata: [DONE]\n\n"
+    def finish(self) -> list[StreamEvent]:
+        if not self.done:
+            reason = (
+                "ended in the middle of an event"
+                if self._splitter.pending.strip()
+                else "ended without [DONE]"
+            )
+            raise UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
+        return []

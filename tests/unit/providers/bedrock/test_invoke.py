@@ -12,7 +12,7 @@ import pytest
 
 from switchgear.core.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusError
 from switchgear.core.usage import Usage
-from switchgear.providers.bedrock.invoke import BedrockInvokeRelay
+from switchgear.providers.bedrock.relay import BedrockInvokeRelay
 from tests.unit.providers.bedrock.frames import encode_message, event, exception
 from tests.unit.providers.bedrock.support import ADAPTER, AKID, deployment
 from tests.unit.providers.bedrock.test_adapter import TOKEN, resigned_by_botocore

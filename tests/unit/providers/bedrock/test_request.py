@@ -20,7 +20,7 @@ from switchgear.core.types import (
     ToolChoice,
     ToolDef,
 )
-from switchgear.providers.bedrock.request import converse_body
+from switchgear.providers.bedrock.request import request_body
 from tests.unit.providers.bedrock.support import ADAPTER, deployment, golden, validate_converse
 
 CLAUDE = "us.anthropic.claude-sonnet-4-20250514-v1:0"
@@ -193,14 +193,14 @@ def test_body_is_compact_utf8_json() -> None:
 def test_image_url_is_refused() -> None:
     request = ChatRequest(model="m", messages=[user("look", ImagePart.from_url("https://example.com/a.png"))])
     with pytest.raises(InvalidRequest, match="Bedrock needs inline images") as caught:
-        converse_body(request, NOVA)
+        request_body(request, NOVA)
     assert caught.value.param == "messages[0].content[1]"
 
 
 def test_unsupported_image_type_is_refused() -> None:
     request = ChatRequest(model="m", messages=[user(ImagePart(media_type="image/bmp", data="Qk0="))])
     with pytest.raises(InvalidRequest, match="png, jpeg, gif and webp") as caught:
-        converse_body(request, NOVA)
+        request_body(request, NOVA)
     assert caught.value.param == "messages[0].content[0]"
 
 
@@ -209,13 +209,13 @@ def test_webp_and_gif_formats() -> None:
         ImagePart(media_type="image/webp", data="UklGRg=="),
         ImagePart(media_type="image/GIF", data="R0lG"),
     ]
-    body = converse_body(ChatRequest(model="m", messages=[Message("user", list(parts))]), NOVA)
+    body = request_body(ChatRequest(model="m", messages=[Message("user", list(parts))]), NOVA)
     assert [b["image"]["format"] for b in body["messages"][0]["content"]] == ["webp", "gif"]
 
 
 def test_more_than_one_choice_is_refused() -> None:
     with pytest.raises(InvalidRequest) as caught:
-        converse_body(ChatRequest(model="m", messages=[user("hi")], n=2), LLAMA)
+        request_body(ChatRequest(model="m", messages=[user("hi")], n=2), LLAMA)
     assert caught.value.param == "n"
 
 
@@ -227,33 +227,33 @@ def test_bad_tool_call_arguments_name_the_message(arguments: str, what: str) -> 
         tools=[WEATHER],
     )
     with pytest.raises(InvalidRequest, match=what) as caught:
-        converse_body(request, CLAUDE)
+        request_body(request, CLAUDE)
     assert caught.value.param == "messages[1].tool_calls[0].function.arguments"
 
 
 def test_tool_names_outside_bedrock_pattern_are_refused() -> None:
     request = ChatRequest(model="m", messages=[user("hi")], tools=[WEATHER, ToolDef(name="weather.get")])
     with pytest.raises(InvalidRequest) as caught:
-        converse_body(request, CLAUDE)
+        request_body(request, CLAUDE)
     assert caught.value.param == "tools[1].function.name"
 
 
 def test_tool_message_needs_its_call_id() -> None:
     request = ChatRequest(model="m", messages=[user("hi"), Message("tool", [TextPart("x")])])
     with pytest.raises(InvalidRequest) as caught:
-        converse_body(request, CLAUDE)
+        request_body(request, CLAUDE)
     assert caught.value.param == "messages[1].tool_call_id"
 
 
 def test_history_must_hold_a_turn() -> None:
     with pytest.raises(InvalidRequest) as caught:
-        converse_body(ChatRequest(model="m", messages=[Message("system", [TextPart("s")])]), LLAMA)
+        request_body(ChatRequest(model="m", messages=[Message("system", [TextPart("s")])]), LLAMA)
     assert caught.value.param == "messages"
 
 
 def test_history_opening_with_the_assistant_gets_a_user_turn_first() -> None:
     request = ChatRequest(model="m", messages=[Message("assistant", [TextPart("Hi! Ask me.")]), user("Why?")])
-    assert converse_body(request, LLAMA)["messages"] == [
+    assert request_body(request, LLAMA)["messages"] == [
         {"role": "user", "content": [{"text": "."}]},
         {"role": "assistant", "content": [{"text": "Hi! Ask me."}]},
         {"role": "user", "content": [{"text": "Why?"}]},
@@ -265,7 +265,7 @@ def test_blank_text_is_dropped_and_empty_turns_vanish() -> None:
         model="m",
         messages=[user("a"), Message("assistant", [TextPart("  ")]), user(" "), user("b")],
     )
-    assert converse_body(request, LLAMA)["messages"] == [
+    assert request_body(request, LLAMA)["messages"] == [
         {"role": "user", "content": [{"text": "a"}, {"text": "b"}]}
     ]
 
@@ -281,7 +281,7 @@ def test_tool_results_lead_their_user_turn() -> None:
         ],
         tools=[WEATHER],
     )
-    last = converse_body(request, CLAUDE)["messages"][-1]
+    last = request_body(request, CLAUDE)["messages"][-1]
     assert last == {
         "role": "user",
         "content": [
@@ -299,7 +299,7 @@ def test_tool_error_status_only_for_models_that_take_it() -> None:
     ]
     request = ChatRequest(model="m", messages=messages, tools=[WEATHER])
     results = {
-        model: converse_body(request, model)["messages"][-1]["content"][0]["toolResult"]
+        model: request_body(request, model)["messages"][-1]["content"][0]["toolResult"]
         for model in (CLAUDE, NOVA, LLAMA)
     }
     assert results[CLAUDE]["status"] == results[NOVA]["status"] == "error"
@@ -314,7 +314,7 @@ def test_tool_choice_mapping() -> None:
             tools=[WEATHER, CLOCK],
             tool_choice=ToolChoice(mode, name),  # type: ignore[arg-type]
         )
-        return converse_body(request, CLAUDE).get("toolConfig", {}).get("toolChoice", "absent")
+        return request_body(request, CLAUDE).get("toolConfig", {}).get("toolChoice", "absent")
 
     assert choice("auto") == {"auto": {}}
     assert choice("required") == {"any": {}}
@@ -323,7 +323,7 @@ def test_tool_choice_mapping() -> None:
         choice("named", "nope")
     assert caught.value.param == "tool_choice"
     request = ChatRequest(model="m", messages=[user("hi")], tools=[WEATHER])
-    assert converse_body(request, CLAUDE)["toolConfig"] == {
+    assert request_body(request, CLAUDE)["toolConfig"] == {
         "tools": [
             {
                 "toolSpec": {
@@ -338,10 +338,10 @@ def test_tool_choice_mapping() -> None:
 
 def test_tool_choice_none_omits_tools_unless_the_history_uses_them() -> None:
     fresh = ChatRequest(model="m", messages=[user("hi")], tools=[WEATHER], tool_choice=ToolChoice("none"))
-    assert "toolConfig" not in converse_body(fresh, CLAUDE)
+    assert "toolConfig" not in request_body(fresh, CLAUDE)
     used = tool_round_trip()
     used.tool_choice = ToolChoice("none")
-    config = converse_body(used, CLAUDE)["toolConfig"]
+    config = request_body(used, CLAUDE)["toolConfig"]
     assert [t["toolSpec"]["name"] for t in config["tools"]] == ["get_weather", "get_time"]
     assert "toolChoice" not in config
 
@@ -350,7 +350,7 @@ def test_history_tools_without_declared_tools_are_declared_open() -> None:
     request = tool_round_trip()
     request.tools = []
     request.tool_choice = None
-    body = converse_body(request, CLAUDE)
+    body = request_body(request, CLAUDE)
     assert body["toolConfig"] == {
         "tools": [
             {
@@ -367,7 +367,7 @@ def test_history_tools_without_declared_tools_are_declared_open() -> None:
 
 def test_tool_cache_control_and_strict() -> None:
     tool = ToolDef(name="t", parameters=None, strict=True, cache_control={"type": "ephemeral"})
-    body = converse_body(ChatRequest(model="m", messages=[user("hi")], tools=[tool]), CLAUDE)
+    body = request_body(ChatRequest(model="m", messages=[user("hi")], tools=[tool]), CLAUDE)
     assert body["toolConfig"]["tools"] == [
         {
             "toolSpec": {
@@ -385,21 +385,21 @@ def test_json_object_is_asked_for_in_the_system_prompt() -> None:
     request = ChatRequest(
         model="m", messages=[user("a city")], response_format=ResponseFormat(type="json_object")
     )
-    assert converse_body(request, LLAMA)["system"] == [
+    assert request_body(request, LLAMA)["system"] == [
         {"text": "Respond only with a single valid JSON object."}
     ]
 
 
 def test_json_schema_without_schema_asks_for_an_object() -> None:
     request = ChatRequest(model="m", messages=[user("x")], response_format=ResponseFormat(type="json_schema"))
-    assert converse_body(request, CLAUDE)["outputConfig"] == {
+    assert request_body(request, CLAUDE)["outputConfig"] == {
         "textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": '{"type":"object"}'}}}
     }
 
 
 def test_temperature_is_clamped_to_bedrock_range() -> None:
     request = ChatRequest(model="m", messages=[user("x")], temperature=1.7)
-    assert converse_body(request, LLAMA)["inferenceConfig"] == {"temperature": 1.0}
+    assert request_body(request, LLAMA)["inferenceConfig"] == {"temperature": 1.0}
 
 
 @pytest.mark.parametrize(
@@ -418,7 +418,7 @@ def test_thinking_budget_and_max_tokens(
     reasoning: Reasoning, max_tokens: int | None, cap: int | None, expected_max: int, expected_budget: int
 ) -> None:
     request = ChatRequest(model="m", messages=[user("x")], max_tokens=max_tokens, reasoning=reasoning)
-    body = converse_body(request, CLAUDE, max_output=cap)
+    body = request_body(request, CLAUDE, max_output=cap)
     assert body["inferenceConfig"]["maxTokens"] == expected_max
     assert body["additionalModelRequestFields"] == {
         "thinking": {"type": "enabled", "budget_tokens": expected_budget}
@@ -427,28 +427,28 @@ def test_thinking_budget_and_max_tokens(
 
 @pytest.mark.parametrize("reasoning", [Reasoning(effort="none"), Reasoning(), Reasoning(budget_tokens=0)])
 def test_no_thinking_when_off(reasoning: Reasoning) -> None:
-    body = converse_body(ChatRequest(model="m", messages=[user("x")], reasoning=reasoning), CLAUDE)
+    body = request_body(ChatRequest(model="m", messages=[user("x")], reasoning=reasoning), CLAUDE)
     assert "additionalModelRequestFields" not in body
 
 
 def test_thinking_that_cannot_fit_the_cap_is_refused() -> None:
     request = ChatRequest(model="m", messages=[user("x")], reasoning=Reasoning(effort="high"))
     with pytest.raises(InvalidRequest) as caught:
-        converse_body(request, CLAUDE, max_output=1024)
+        request_body(request, CLAUDE, max_output=1024)
     assert caught.value.param == "max_tokens"
 
 
 def test_unknown_effort_is_refused() -> None:
     request = ChatRequest(model="m", messages=[user("x")], reasoning=Reasoning(effort="extreme"))
     with pytest.raises(InvalidRequest):
-        converse_body(request, CLAUDE)
+        request_body(request, CLAUDE)
 
 
 def test_reasoning_is_not_sent_to_models_without_thinking() -> None:
     request = ChatRequest(
         model="m", messages=[user("x")], reasoning=Reasoning(effort="high"), temperature=0.3
     )
-    body = converse_body(request, LLAMA)
+    body = request_body(request, LLAMA)
     assert "additionalModelRequestFields" not in body
     assert body["inferenceConfig"] == {"temperature": 0.3}
 

@@ -12,7 +12,7 @@ from openai.types.responses import ResponseStreamEvent
 from switchgear.core.errors import UpstreamProtocolError, UpstreamTimeout
 from switchgear.core.usage import Usage
 from switchgear.providers.base import StreamRelay
-from switchgear.providers.openai.responses_passthrough import (
+from switchgear.providers.openai.responses_relay import (
     ResponsesStreamRelay,
     read_responses_answer,
     responses_usage,

@@ -23,9 +23,10 @@ import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.usage import Usage
+from switchgear.providers.anthropic.errors import in_band_error
+from switchgear.providers.anthropic.relay import AnthropicStreamRelay
 from switchgear.providers.anthropic.request import dumps, loads
-from switchgear.providers.anthropic.response import in_band_error, load_object, read_usage
-from switchgear.providers.anthropic.stream import AnthropicStreamRelay
+from switchgear.providers.anthropic.response import load_object, read_usage
 from switchgear.providers.bedrock.errors import error_from_stream, make_error
 from switchgear.providers.bedrock.eventstream import EventStreamDecoder, EventStreamError, HeaderValue
 

@@ -1,0 +1,174 @@
+"""Relay of an OpenAI-family SSE stream: forward bytes unchanged, record usage, catch garbage.
+
+The bytes forwarded are the provider's own. Work is done per block of complete events, not per
+event, with C-speed byte counts and searches: counts check that every event is a ``data:``
+line whose payload is wrapped in braces (or the final ``[DONE]``), searches find the few events
+worth reading (usage, an error), and only those are parsed (finish reasons are recorded from
+those). Plain content chunks are not parsed: a payload that is braces around garbage reaches the
+client as the provider sent it (a truncated or non-object payload is caught).
+Anything unusual (comments, multi-line events, garbage) takes the careful per-event path. The
+usage-only chunk the gateway asked for on the client's behalf is dropped.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
+from switchgear.core.usage import Usage
+from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+
+_DONE = b"[DONE]"
+_DONE_EVENT = b"data: [DONE]\n\n"
+# Markers of the events the relay must read: usage, or an in-band error.
+_NOTABLE = (b'"usage"', b'"error"')
+
+
+def _plain(block: bytes, events: int) -> bool:
+    """Every event of ``block`` is ``data: {...}``, except perhaps a final ``data: [DONE]``."""
+    objects = block.count(b"\n\ndata: {") + block.startswith(b"data: {")
+    done = block.endswith(_DONE_EVENT)
+    return objects + done == events and block.count(b"}\n\n") == objects
+
+
+def _notable(block: bytes) -> list[int]:
+    """Start offsets of the events holding a marker, in order, each once."""
+    starts: set[int] = set()
+    for marker in _NOTABLE:
+        at = block.find(marker)
+        while at >= 0:
+            if not block.startswith(b":null", at + len(marker)):  # "usage":null carries nothing
+                previous = block.rfind(b"\n\n", 0, at)
+                starts.add(previous + 2 if previous >= 0 else 0)
+            at = block.find(marker, at + len(marker))
+    return sorted(starts)
+
+
+class OpenAIStreamRelay:
+    __slots__ = (
+        "_drop_usage",
+        "_provider",
+        "_splitter",
+        "done",
+        "events",
+        "failed",
+        "finish_reasons",
+        "usage",
+    )
+
+    def __init__(self, provider: str, *, drop_usage_chunk: bool) -> None:
+        self._provider = provider
+        self._drop_usage = drop_usage_chunk
+        self._splitter = SSESplitter()
+        self.usage: Usage | None = None
+        self.done = False
+        self.events = 0
+        self.finish_reasons: dict[int, str] = {}
+        self.failed: GatewayError | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            block = self._splitter.feed(data)
+        except SSEOverflow as exc:
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r}: {exc}", provider=self._provider
+            ) from None
+        if not block:
+            return b""
+        events = block.count(b"\n\n")
+        if not _plain(block, events):
+            return self._careful(block)
+        self.events += events
+        self.done = block.endswith(_DONE_EVENT)
+        dropped: list[tuple[int, int]] = []
+        for start in _notable(block):
+            end = block.find(b"\n\n", start) + 2
+            if not self._read(block[start : end - 2]):
+                dropped.append((start, end))
+        if not dropped:
+            return block
+        parts = []
+        position = 0
+        for start, end in dropped:
+            parts.append(block[position:start])
+            position = end
+        parts.append(block[position:])
+        return b"".join(parts)
+
+    def _careful(self, block: bytes) -> bytes:
+        """The per-event path for blocks with comments, multi-line events or garbage."""
+        events = block.split(b"\n\n")
+        events.pop()  # the block ends with a blank line
+        kept = []
+        for event in events:
+            payload = data_of(event)
+            if payload is None:
+                kept.append(event)  # a comment or keep-alive
+                continue
+            self.events += 1
+            if payload == _DONE:
+                self.done = True
+                kept.append(event)
+            elif self._read(event):
+                kept.append(event)
+        return b"".join(e + b"\n\n" for e in kept)
+
+    def _read(self, event: bytes) -> bool:
+        """Parse one event, record what it says; False when it must not reach the client."""
+        payload = data_of(event)
+        if payload is None or payload == _DONE:
+            return True
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r} sent a malformed stream chunk", provider=self._provider
+            ) from None
+        if not isinstance(chunk, dict):
+            raise UpstreamProtocolError(
+                f"provider {self._provider!r} sent a stream chunk that is not an object",
+                provider=self._provider,
+            )
+        error = chunk.get("error")
+        if isinstance(error, dict) and self.failed is None:  # an in-band error, relayed as sent
+            message = error.get("message")
+            self.failed = UpstreamError(
+                f"provider {self._provider!r} failed mid-stream: {message}"
+                if isinstance(message, str)
+                else f"provider {self._provider!r} failed mid-stream",
+                provider=self._provider,
+            )
+        choices = chunk.get("choices")
+        if choices:
+            for choice in choices:
+                if isinstance(choice, dict) and choice.get("finish_reason"):
+                    self.finish_reasons[choice.get("index", 0)] = choice["finish_reason"]
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = Usage.from_openai(usage)
+            if self._drop_usage and not choices:
+                return False
+        return True
+
+    def finish(self) -> bytes:
+        if self.done:
+            return b""
+        if self._splitter.pending.strip():
+            reason = "ended in the middle of an event"
+        else:
+            reason = "ended the stream without [DONE]"
+        return self.error(
+            UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
+        )
+
+    def error(self, exc: GatewayError) -> bytes:
+        self.done = True
+        self.failed = exc
+        body = orjson.dumps(
+            {
+                "object": "chat.completion.chunk",
+                "error": {"message": exc.message, "type": exc.type, "param": None, "code": exc.code},
+                "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+            }
+        )
+        return b"data: " + body + b"\n\ndata: [DONE]\n\n"
