@@ -62,13 +62,14 @@ def test_success_carries_principal_tags_usage_and_cost(gw: GatewayThread) -> Non
             messages=MESSAGES,  # type: ignore[arg-type]
             user="end-user-7",
             metadata={"tags": "ignored-not-a-list"},
+            extra_body={"tags": ["batch", "from-body", 7]},
             extra_headers={"x-request-id": "rid-success", "x-switchgear-tags": "as-key, team-a ,batch"},
         )
     record = one(gw, "rid-success")
     assert record.status == 200 and record.error_type is None and not record.in_band
     assert record.principal == Principal("key-1", "user-1", "team-1", "org-1")
     assert record.end_user == "end-user-7"
-    assert record.tags == ("as-key", "team-a", "batch")
+    assert record.tags == ("as-key", "team-a", "batch", "from-body")
     assert record.model == "priced" and record.provider == "sim" and record.served_model == "sim-small"
     assert answer.usage is not None and record.usage is not None
     assert record.usage.prompt_tokens == answer.usage.prompt_tokens > 0

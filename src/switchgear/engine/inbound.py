@@ -21,9 +21,16 @@ from switchgear.stages.request import Prepared
 def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
     api = cast(Endpoint, api_name)
     if api in ("chat", "completions", "embeddings"):
+        tags = _strings(body.get("tags")) if isinstance(body, dict) else ()
         checked = check(api, body)
         return Prepared(
-            api, checked.body, checked.model, checked.stream, checked.wants_usage, checked.fallbacks
+            api,
+            checked.body,
+            checked.model,
+            checked.stream,
+            checked.wants_usage,
+            checked.fallbacks,
+            tags=tags,
         )
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
@@ -35,7 +42,13 @@ def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
         raise InvalidRequest("'stream' must be a boolean", param="stream")
     size = len(body)
     fallbacks = _fallbacks(body)
-    return Prepared(api, body, model, stream, True, fallbacks, raw if len(body) == size else None)
+    tags = _strings(body.pop("tags", None))
+    return Prepared(api, body, model, stream, True, fallbacks, raw if len(body) == size else None, tags)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """The strings of a ``tags`` list (anything else in it, or a non-list, is ignored)."""
+    return tuple(t for t in value if isinstance(t, str)) if isinstance(value, list) else ()
 
 
 def _fallbacks(body: dict[str, Any]) -> list[str]:
@@ -63,8 +76,8 @@ def identify(ctx: RequestContext, request: Prepared, tags_header: bytes | None) 
     """The end-user, tags and metadata a request names, onto its context (for stages and records).
 
     End-user: ``user`` (Anthropic: ``metadata.user_id``). Tags: the ``x-switchgear-tags`` header
-    (comma-separated) and ``metadata.tags`` (a list of strings), in that order, each once; at most
-    32 tags of at most 128 characters are kept.
+    (comma-separated), the body's ``tags`` and ``metadata.tags`` (lists of strings), in that order,
+    each once; at most 32 tags of at most 128 characters are kept.
     """
     body = request.body
     metadata = body.get("metadata")
@@ -77,8 +90,8 @@ def identify(ctx: RequestContext, request: Prepared, tags_header: bytes | None) 
     if tags_header:
         tags.extend(t.strip() for t in tags_header.decode("latin-1").split(","))
     listed = metadata.get("tags") if isinstance(metadata, dict) else None
-    if isinstance(listed, list):
-        tags.extend(t.strip() for t in listed if isinstance(t, str))
+    tags.extend(t.strip() for t in request.tags)
+    tags.extend(t.strip() for t in _strings(listed))
     if tags:
         kept = dict.fromkeys(t for t in tags if t and len(t) <= _MAX_TAG_LENGTH)
         ctx.tags = tuple(kept)[:_MAX_TAGS]

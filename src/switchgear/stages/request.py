@@ -20,3 +20,4 @@ class Prepared:
     wants_usage: bool
     fallbacks: list[str]
     raw: bytes | None = None  # the body as sent, while it still equals ``body`` (passthrough keeps its bytes)
+    tags: tuple[str, ...] = ()  # the body's ``tags`` (a gateway control, not forwarded)
