@@ -132,7 +132,7 @@ def test_default_clock_signs_with_the_current_time() -> None:
 
 def test_family_profile_and_messages_passthrough() -> None:
     assert ADAPTER.family == "bedrock"
-    assert ADAPTER.passthrough_endpoints == frozenset({"messages"})  # Claude only (test_invoke.py)
+    assert ADAPTER.passthrough_endpoints == frozenset({"messages"})  # Claude only (test_relay.py)
     profile = PROFILES["bedrock"]
     assert (profile.family, profile.title, profile.base_url, profile.env_key, profile.key_required) == (
         "bedrock",

@@ -18,7 +18,7 @@ from switchgear.providers.base import Deployment
 from switchgear.providers.openai import OpenAIAdapter
 from switchgear.transport.client import HttpRequest
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "openai"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "openai"
 UPSTREAM_GOLDENS = sorted(p.name for p in FIXTURES.glob("upstream_*.json"))
 
 PROVIDERS = build_providers(

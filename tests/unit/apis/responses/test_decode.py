@@ -9,7 +9,7 @@ import pytest
 
 from switchgear.apis.base import InboundCodec
 from switchgear.apis.responses.codec import ResponsesCodec
-from tests.unit.providers.responses.goldens import golden, to_json
+from tests.unit.apis.responses.goldens import golden, to_json
 
 CODEC = ResponsesCodec()
 GOLDENS = ["decode_string_input.json", "decode_conversation.json", "decode_tool_loop.json"]

@@ -23,7 +23,7 @@ from switchgear.core.types import (
     ToolChoice,
     ToolDef,
 )
-from tests.unit.providers.anthropic_inbound.conftest import fixture
+from tests.unit.apis.anthropic.conftest import fixture
 
 codec = AnthropicMessagesCodec()
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}

@@ -23,8 +23,8 @@ from switchgear.core.types import (
     UsageEvent,
 )
 from switchgear.core.usage import Usage
-from tests.unit.providers.anthropic_inbound.cases import STREAMS
-from tests.unit.providers.anthropic_inbound.conftest import FIXTURES, ReplayServer
+from tests.unit.apis.anthropic.cases import STREAMS
+from tests.unit.apis.anthropic.conftest import FIXTURES, ReplayServer
 
 codec = AnthropicMessagesCodec()
 START = StreamStart("chatcmpl-1", "upstream-model", 0)

@@ -10,7 +10,7 @@ import pytest
 from switchgear.core.errors import UpstreamProtocolError
 from switchgear.providers.openai.relay import OpenAIStreamRelay
 
-GOLDEN = (Path(__file__).resolve().parents[2] / "fixtures" / "openai" / "chat_stream.sse").read_bytes()
+GOLDEN = (Path(__file__).resolve().parents[3] / "fixtures" / "openai" / "chat_stream.sse").read_bytes()
 EVENTS = [event + b"\n\n" for event in GOLDEN.split(b"\n\n")[:-1]]
 USAGE_EVENT = EVENTS[-2]
 SPLITS = range(1, 65)

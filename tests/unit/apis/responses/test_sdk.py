@@ -21,7 +21,7 @@ from openai.types.responses import FunctionToolParam, Response
 from switchgear.apis.responses.codec import ResponsesCodec
 from switchgear.core.errors import UpstreamTimeout
 from switchgear.providers.openai.responses_relay import ResponsesStreamRelay
-from tests.unit.providers.responses.goldens import chat_response, golden, golden_bytes, stream_of
+from tests.unit.apis.responses.goldens import chat_response, golden, golden_bytes, stream_of
 
 CODEC = ResponsesCodec()
 SCENARIOS = {

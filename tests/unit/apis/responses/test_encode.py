@@ -14,7 +14,7 @@ from switchgear.apis.responses.codec import ResponsesCodec
 from switchgear.core.errors import InvalidRequest, RateLimited, UpstreamStatusError, UpstreamTimeout
 from switchgear.core.types import ChatResponse, Choice, ImagePart, Message, TextPart, ToolCall
 from switchgear.core.usage import Usage
-from tests.unit.providers.responses.goldens import chat_response, golden
+from tests.unit.apis.responses.goldens import chat_response, golden
 
 CODEC = ResponsesCodec()
 GOLDENS = [

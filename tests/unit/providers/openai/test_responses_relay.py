@@ -17,7 +17,7 @@ from switchgear.providers.openai.responses_relay import (
     read_responses_answer,
     responses_usage,
 )
-from tests.unit.providers.responses.goldens import golden, golden_bytes, parse_sse
+from tests.unit.apis.responses.goldens import golden, golden_bytes, parse_sse
 
 GOLDEN = golden_bytes("openai_stream.sse")
 EVENTS = [event + b"\n\n" for event in GOLDEN.split(b"\n\n")[:-1]]

@@ -12,9 +12,9 @@ from switchgear.apis.anthropic.tokens import count_tokens_estimate
 from switchgear.apis.base import InboundCodec
 from switchgear.core.errors import InvalidRequest, NoDeploymentAvailable, RateLimited, UpstreamTimeout
 from switchgear.core.types import ChatRequest, ImagePart, Message, TextPart, ToolCall, ToolDef
-from tests.unit.providers.anthropic_inbound.cases import RESPONSES
-from tests.unit.providers.anthropic_inbound.conftest import ReplayServer, fixture
-from tests.unit.providers.anthropic_inbound.test_decode import BASE, WEATHER
+from tests.unit.apis.anthropic.cases import RESPONSES
+from tests.unit.apis.anthropic.conftest import ReplayServer, fixture
+from tests.unit.apis.anthropic.test_decode import BASE, WEATHER
 
 codec = AnthropicMessagesCodec()
 GOLDEN = fixture("responses.json")

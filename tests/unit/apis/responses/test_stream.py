@@ -25,7 +25,7 @@ from switchgear.core.types import (
     UsageEvent,
 )
 from switchgear.core.usage import Usage
-from tests.unit.providers.responses.goldens import chat_response, golden, golden_bytes, parse_sse, stream_of
+from tests.unit.apis.responses.goldens import chat_response, golden, golden_bytes, parse_sse, stream_of
 
 CODEC = ResponsesCodec()
 EVENT = pydantic.TypeAdapter(ResponseStreamEvent)
