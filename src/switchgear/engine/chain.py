@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from switchgear.config.model import SettleSettings
 from switchgear.core.types import ChatResponse
-from switchgear.providers.base import Deployment
+from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.stages.base import EarlyAnswer, Stage, StreamTransform, overrides
 from switchgear.stages.context import Attempt, RequestContext
 from switchgear.stages.record import RequestRecord
@@ -23,6 +23,8 @@ Plan = Callable[[RequestContext, list[Deployment]], Awaitable[list[Deployment]]]
 Outcome = Callable[[RequestContext, Attempt], None]
 Transform = Callable[[RequestContext], StreamTransform | None]
 AnswerTransform = Callable[[RequestContext, ChatResponse], Awaitable[ChatResponse]]
+WrapRelay = Callable[[RequestContext, StreamRelay], StreamRelay]
+BodyTransform = Callable[[RequestContext, bytes], Awaitable[bytes]]
 
 
 class StageChain:
@@ -41,6 +43,8 @@ class StageChain:
         self.answer: tuple[AnswerTransform, ...] = tuple(
             s.answer_transform for s in hooks("answer_transform")
         )
+        self.wrap: tuple[WrapRelay, ...] = tuple(s.wrap_relay for s in hooks("wrap_relay"))
+        self.body: tuple[BodyTransform, ...] = tuple(s.body_transform for s in hooks("body_transform"))
         self.queues = tuple(
             SettleQueue(s, size=settle.queue_size, overflow=settle.overflow, batch=settle.batch_size)
             for s in hooks("settle")

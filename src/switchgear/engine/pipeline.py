@@ -261,16 +261,18 @@ class Engine:
     ) -> Answer:
         raw = await response.read()
         adapter = deployment.provider.adapter
-        usage: Usage
         if passthrough:
             body, usage = adapter.read_answer(request.api, request.body, raw, deployment)
+            self._served(ctx, deployment, usage)  # before any transform: a refused answer was still paid for
         else:
             answer = adapter.parse_response(raw, deployment)
+            usage = answer.usage
+            self._served(ctx, deployment, usage)
             for transform in self.chain.answer:
                 answer = await transform(ctx, answer)
             body = self.codecs[request.api].encode_response(answer, request.model, request=ctx.canonical)
-            usage = answer.usage
-        self._served(ctx, deployment, usage)
+        for rewrite in self.chain.body:
+            body = await rewrite(ctx, body)
         return Answer(200, body, deployment, usage)
 
     async def _open_stream(
@@ -301,6 +303,8 @@ class Engine:
             )
             transforms = self.chain.transforms(ctx) if self.chain.stream else []
             relay = TranslatingRelay(adapter.stream_decoder(deployment), encoder, transforms)
+        for wrap in self.chain.wrap:
+            relay = wrap(ctx, relay)
         loop = asyncio.get_running_loop()
         first = b""
         while not first:

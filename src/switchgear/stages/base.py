@@ -10,7 +10,11 @@ one falsy check per request). The points, in the order a request meets them::
     plan             filter and reorder the candidate deployments
     attempt_outcome  told each upstream attempt's deployment, status, latency, error class
     stream_transform / answer_transform
-                     see, hold back, rewrite or end the answer on its way to the client
+                     see, hold back, rewrite or end the decoded answer (canonical events or a
+                     whole response) on its way to the client
+    wrap_relay / body_transform
+                     the same on the client's bytes (a stream relay wrapped, a whole body), with
+                     no decoding: same-family passthrough stays byte-for-byte
     settle           the finished request's record, in batches, off the request path
 
 Rules: a hook never blocks the event loop (CPU-heavy work goes to an executor, I/O is awaited
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 from switchgear.core.types import ChatResponse, StreamEvent
 
 if TYPE_CHECKING:
-    from switchgear.providers.base import Deployment
+    from switchgear.providers.base import Deployment, StreamRelay
     from switchgear.stages.context import Attempt, RequestContext
     from switchgear.stages.record import RequestRecord
 
@@ -46,6 +50,8 @@ HOOKS = (
     "attempt_outcome",
     "stream_transform",
     "answer_transform",
+    "wrap_relay",
+    "body_transform",
     "settle",
 )
 
@@ -105,6 +111,15 @@ class Stage:
     async def answer_transform(self, ctx: RequestContext, response: ChatResponse) -> ChatResponse:
         """Inspect or rewrite a whole answer (needs ``reads_answer``); raise to refuse it."""
         return response
+
+    def wrap_relay(self, ctx: RequestContext, relay: StreamRelay) -> StreamRelay:
+        """A relay around ``relay`` that sees (holds back, rewrites, ends) the client's stream bytes
+        chunk by chunk; works on passthrough streams, no decoding. Return ``relay`` to skip."""
+        return relay
+
+    async def body_transform(self, ctx: RequestContext, body: bytes) -> bytes:
+        """Inspect or rewrite a whole answer's bytes as the client will get them; raise to refuse."""
+        return body
 
     async def settle(self, records: Sequence[RequestRecord]) -> None:
         """Finished requests, in batches, in a background task (never on the request path)."""
