@@ -1,7 +1,7 @@
 """The Bedrock InvokeModel routes for Claude: ``POST /model/{modelId}/invoke`` and
 ``/invoke-with-response-stream``.
 
-A request must be SigV4-signed as for Converse (:func:`.bedrock_request.verify_sigv4`) and carry
+A request must be SigV4-signed as for Converse (:func:`.bedrock_request.authenticate`) and carry
 an Anthropic Messages body the Bedrock way: ``"anthropic_version": "bedrock-2023-05-31"``, no
 ``model`` or ``stream`` (the model is the path's, streaming is the route's) and betas as an
 ``anthropic_beta`` list. The body is then checked and answered exactly as the simulated Anthropic
@@ -27,8 +27,7 @@ from switchgear.simulator import anthropic_wire, text
 from switchgear.simulator import bedrock_eventstream as eventstream
 from switchgear.simulator.anthropic_request import read_messages_request
 from switchgear.simulator.bedrock_eventstream import aws_error, aws_reject, error_name
-from switchgear.simulator.bedrock_request import DEFAULT_CREDENTIALS, verify_sigv4
-from switchgear.simulator.bedrock_wire import BEDROCK_CREDENTIALS
+from switchgear.simulator.bedrock_request import authenticate
 from switchgear.simulator.delivery import Reject, scripted_failure, send_body, send_stream, state_of
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
@@ -48,22 +47,6 @@ class _MessagesView:
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self._request.get(key, default)
-
-
-def _authenticate(request: web.Request, body: bytes) -> None:
-    headers: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
-        headers.setdefault(name.lower(), []).append(value)
-    raw_path, _, raw_query = request.raw_path.partition("?")
-    credentials: dict[str, str] = request.app.get(BEDROCK_CREDENTIALS) or DEFAULT_CREDENTIALS
-    verify_sigv4(
-        method=request.method,
-        raw_path=raw_path,
-        raw_query=raw_query,
-        headers=headers,
-        body=body,
-        credentials=credentials,
-    )
 
 
 def chunk(event: bytes) -> bytes:
@@ -115,7 +98,7 @@ def _metrics(usage: dict[str, Any] | None, latency_ms: int) -> dict[str, Any]:
 
 async def _invoke(request: web.Request, streaming: bool) -> web.StreamResponse:
     body = await request.read()
-    _authenticate(request, body)
+    authenticate(request, body)
     model = request.match_info["model_id"]
     try:
         payload = orjson.loads(body)

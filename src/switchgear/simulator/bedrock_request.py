@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+from aiohttp import web
 
 from switchgear.simulator.bedrock_eventstream import aws_reject
 from switchgear.simulator.delivery import Reject
@@ -32,6 +33,7 @@ from switchgear.simulator.delivery import Reject
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 DEFAULT_CREDENTIALS: dict[str, str] = {"AKIDSIMULATOR": "sim-secret"}
+BEDROCK_CREDENTIALS: web.AppKey[dict[str, str]] = web.AppKey("switchgear_sim_bedrock_credentials", dict)
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS "
     "Secret Access Key and signing method. Consult the service documentation for details."
@@ -174,6 +176,23 @@ def verify_sigv4(
         expected, auth.signature
     ):
         raise _refuse(SIGNATURE_MISMATCH)
+
+
+def authenticate(request: web.Request, body: bytes) -> None:
+    """Check a received request's signature against ``app[BEDROCK_CREDENTIALS]`` (403 otherwise)."""
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    credentials: dict[str, str] = request.app.get(BEDROCK_CREDENTIALS) or DEFAULT_CREDENTIALS
+    verify_sigv4(
+        method=request.method,
+        raw_path=raw_path,
+        raw_query=raw_query,
+        headers=headers,
+        body=body,
+        credentials=credentials,
+    )
 
 
 # ---------------------------------------------------------------------------------- validation

@@ -25,11 +25,16 @@ from aiohttp import web
 from switchgear.simulator import bedrock_eventstream as eventstream
 from switchgear.simulator import text
 from switchgear.simulator.bedrock_eventstream import aws_error, aws_reject
-from switchgear.simulator.bedrock_request import DEFAULT_CREDENTIALS, parse_payload, validate, verify_sigv4
+from switchgear.simulator.bedrock_request import (
+    BEDROCK_CREDENTIALS,
+    DEFAULT_CREDENTIALS,
+    authenticate,
+    parse_payload,
+    validate,
+)
 from switchgear.simulator.delivery import scripted_failure, send_body, send_stream
 from switchgear.simulator.script import Script, ScriptError, build_script, header_params, split_model
 
-BEDROCK_CREDENTIALS: web.AppKey[dict[str, str]] = web.AppKey("switchgear_sim_bedrock_credentials", dict)
 MALFORMED_FRAME = eventstream.corrupt(
     eventstream.event("contentBlockDelta", {"delta": {"text": ""}, "contentBlockIndex": 0})
 )
@@ -124,22 +129,6 @@ def read_script(request: web.Request, model_id: str) -> tuple[Script, BedrockScr
         raise aws_reject(exc.message + known) from None
     key = "|".join([model_id, *(f"{k}={v}" for k, v in sorted(params.items()))])
     return script, BedrockScript(**local), key
-
-
-def _authenticate(request: web.Request, body: bytes) -> None:
-    headers: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
-        headers.setdefault(name.lower(), []).append(value)
-    raw_path, _, raw_query = request.raw_path.partition("?")
-    credentials: dict[str, str] = request.app.get(BEDROCK_CREDENTIALS) or DEFAULT_CREDENTIALS
-    verify_sigv4(
-        method=request.method,
-        raw_path=raw_path,
-        raw_query=raw_query,
-        headers=headers,
-        body=body,
-        credentials=credentials,
-    )
 
 
 def declared_tools(payload: dict[str, Any]) -> dict[str, Any]:
@@ -340,7 +329,7 @@ def _error_body(status: int, error_type: str | None, message: str | None, code: 
 
 async def _converse(request: web.Request, streaming: bool) -> web.StreamResponse:
     body = await request.read()
-    _authenticate(request, body)
+    authenticate(request, body)
     script, extra, key = read_script(request, request.match_info["model_id"])
     payload = parse_payload(body)
     validate(payload)

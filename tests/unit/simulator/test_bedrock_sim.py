@@ -31,7 +31,8 @@ from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 from yarl import URL
 
 from switchgear.simulator import bedrock_eventstream as eventstream
-from switchgear.simulator.bedrock_wire import BEDROCK_CREDENTIALS, register
+from switchgear.simulator.bedrock_request import BEDROCK_CREDENTIALS
+from switchgear.simulator.bedrock_wire import register
 from switchgear.simulator.delivery import STATE_KEY
 from switchgear.simulator.recording import SimState
 from switchgear.simulator.server import create_app
