@@ -22,7 +22,7 @@ from aiohttp import web
 from switchgear.simulator import text
 from switchgear.simulator.anthropic_blocks import Bad, Turn, check_blocks, check_pairing, check_thinking_start
 from switchgear.simulator.delivery import ErrorFormatter, Reject, record_of
-from switchgear.simulator.script import Script, ScriptError, read_script
+from switchgear.simulator.script import Script, scripted
 
 MESSAGE_OVERHEAD = 3
 MIN_THINKING_BUDGET = 1024
@@ -146,11 +146,7 @@ async def read_messages_request(request: web.Request, *, counting: bool) -> Mess
     model = payload.get("model")
     if not isinstance(model, str) or not model.strip():
         raise bad("model: Field required")
-    try:
-        name, script, params = read_script(request.headers, model)
-    except ScriptError as exc:
-        raise bad(exc.message) from None
-    fail_key = "|".join([model, *(f"{k}={v}" for k, v in sorted(params.items()))])
+    name, script, fail_key = scripted(request.headers, model, lambda exc: bad(exc.message))
     max_tokens = 0
     if not counting:
         max_tokens = _max_tokens(bad, payload)

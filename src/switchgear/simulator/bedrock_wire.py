@@ -33,7 +33,16 @@ from switchgear.simulator.bedrock_request import (
     validate,
 )
 from switchgear.simulator.delivery import scripted_failure, send_body, send_stream
-from switchgear.simulator.script import Script, ScriptError, build_script, header_params, split_model
+from switchgear.simulator.script import (
+    Script,
+    ScriptError,
+    build_script,
+    fail_key,
+    header_params,
+    non_negative_int,
+    parse_value,
+    split_model,
+)
 
 MALFORMED_FRAME = eventstream.corrupt(
     eventstream.event("contentBlockDelta", {"delta": {"text": ""}, "contentBlockIndex": 0})
@@ -47,13 +56,6 @@ _EXCEPTION_MESSAGES = {
 }
 
 
-def _count(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("must be a non-negative integer")
-    return value
-
-
 def _exception_name(raw: str) -> str:
     name = raw.strip()
     if not name:
@@ -62,7 +64,7 @@ def _exception_name(raw: str) -> str:
 
 
 LOCAL_PARAMETERS: dict[str, Callable[[str], Any]] = {
-    "exception_after": _count,
+    "exception_after": non_negative_int,
     "exception_type": _exception_name,
     "exception_message": str,
     "cache_read_tokens": int,
@@ -115,20 +117,14 @@ def read_script(request: web.Request, model_id: str) -> tuple[Script, BedrockScr
         params.update(header_params(request.headers))
         local: dict[str, Any] = {}
         for name, raw in params.items():
-            try:
-                if name in LOCAL_PARAMETERS:
-                    local[name] = LOCAL_PARAMETERS[name](raw if name == "exception_message" else raw.strip())
-            except ValueError as exc:
-                detail = "must be an integer" if "invalid literal" in str(exc) else str(exc)
-                raise ScriptError(
-                    name, f"Invalid value {raw!r} for simulator parameter {name!r}: {detail}"
-                ) from None
+            if name in LOCAL_PARAMETERS:
+                verbatim = name == "exception_message"
+                local[name] = parse_value(name, raw, LOCAL_PARAMETERS[name], verbatim=verbatim)
         script = build_script({k: v for k, v in params.items() if k not in LOCAL_PARAMETERS})
     except ScriptError as exc:
         known = f" (Bedrock-only: {', '.join(LOCAL_PARAMETERS)})" if exc.message.startswith("Unknown") else ""
         raise aws_reject(exc.message + known) from None
-    key = "|".join([model_id, *(f"{k}={v}" for k, v in sorted(params.items()))])
-    return script, BedrockScript(**local), key
+    return script, BedrockScript(**local), fail_key(model_id, params)
 
 
 def declared_tools(payload: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from switchgear.simulator.delivery import (
     send_stream,
     state_of,
 )
-from switchgear.simulator.script import ScriptError, read_script
+from switchgear.simulator.script import scripted
 
 ROUTE = "/v2/chat"
 JSON_PIECE_CHARS = 12
@@ -349,12 +349,10 @@ async def chat(request: web.Request) -> web.StreamResponse:
     model = payload.get("model")
     if not isinstance(model, str) or not model.strip():
         raise reject("invalid request: model must be a non-empty string")
-    try:
-        name, script, params = read_script(request.headers, model)
-    except ScriptError as exc:
-        raise reject(f"invalid request: {exc.message}") from None
+    name, script, key = scripted(
+        request.headers, model, lambda exc: reject(f"invalid request: {exc.message}")
+    )
     req = read_chat_request(payload, name or model)
-    key = "|".join([model, *(f"{k}={v}" for k, v in sorted(params.items()))])
     fails_midway = False
     if req.stream and script.error_after is not None and script.wants_error:
         fails_midway = state_of(request).should_fail(script.fail_key or key, script.fail_times)

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from switchgear.simulator import text
 from switchgear.simulator.delivery import ErrorFormatter, Reject
-from switchgear.simulator.script import Script, ScriptError, read_script
+from switchgear.simulator.script import Script, scripted
 
 MEDIA_TOKENS = 258  # what Gemini counts for one image
 DATA_FIELDS: tuple[str, ...] = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
@@ -150,11 +150,7 @@ def check_auth(request: web.Request, target: Target) -> None:
 
 def read_model(request: web.Request, target: Target) -> tuple[str, Script, str]:
     """(bare model name, script, default ``fail_times`` key) of the request."""
-    try:
-        name, script, params = read_script(request.headers, target.model)
-    except ScriptError as exc:
-        raise reject(exc.message) from None
-    key = "|".join([target.model, *(f"{k}={v}" for k, v in sorted(params.items()))])
+    name, script, key = scripted(request.headers, target.model, lambda exc: reject(exc.message))
     return name or target.model, script, key
 
 

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from switchgear.simulator import text
 from switchgear.simulator.delivery import Reject, scripted_failure, send_body
-from switchgear.simulator.script import Script, ScriptError, read_script
+from switchgear.simulator.script import Script, ScriptError, scripted
 
 MODELS = ("sim-small", "sim-large", "sim-embed")
 MODELS_CREATED = 1_700_000_000
@@ -74,12 +74,11 @@ def reject(message: str, *, param: str | None = None, code: str | None = None, s
 
 def request_script(request: web.Request, model: str | None) -> tuple[str | None, Script, str]:
     """(bare model name, script, default ``fail_times`` key) of a request; 400 on a bad script."""
-    try:
-        name, script, params = read_script(request.headers, model)
-    except ScriptError as exc:
-        raise reject(exc.message, param=exc.name, code="invalid_simulator_parameter") from None
-    key = "|".join([model or request.path, *(f"{k}={v}" for k, v in sorted(params.items()))])
-    return name, script, key
+
+    def refuse(exc: ScriptError) -> Reject:
+        return reject(exc.message, param=exc.name, code="invalid_simulator_parameter")
+
+    return scripted(request.headers, model, refuse, key_model=model or request.path)
 
 
 async def read_payload(request: web.Request) -> tuple[dict[str, Any], str, Script, str]:

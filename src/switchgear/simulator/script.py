@@ -84,7 +84,8 @@ def _non_negative_float(raw: str) -> float:
     return value
 
 
-def _non_negative_int(raw: str) -> int:
+def non_negative_int(raw: str) -> int:
+    """A count that may be zero (``ValueError`` otherwise)."""
     value = int(raw)
     if value < 0:
         raise ValueError("must be a non-negative integer")
@@ -156,17 +157,17 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "error_type": _text,
     "error_message": _text,
     "error_code": _text,
-    "fail_times": _non_negative_int,
+    "fail_times": non_negative_int,
     "fail_key": _text,
-    "stall_after": _non_negative_int,
-    "disconnect_after": _non_negative_int,
-    "malformed_after": _non_negative_int,
+    "stall_after": non_negative_int,
+    "disconnect_after": non_negative_int,
+    "malformed_after": non_negative_int,
     "tool_calls": _names,
     "finish_reason": _text,
     "echo_headers": _flag,
     "cache_read": int,
     "cache_write": int,
-    "error_after": _non_negative_int,
+    "error_after": non_negative_int,
     "safety": _safety,
 }
 
@@ -213,14 +214,17 @@ def build_script(params: Mapping[str, str]) -> Script:
         if parser is None:
             known = ", ".join(sorted(PARSERS))
             raise ScriptError(name, f"Unknown simulator parameter {name!r}; known parameters: {known}")
-        try:
-            values[name] = parser(raw.strip() if name not in ("content", "error_body") else raw)
-        except ValueError as exc:
-            detail = str(exc) if not str(exc).startswith("invalid literal") else "must be an integer"
-            raise ScriptError(
-                name, f"Invalid value {raw!r} for simulator parameter {name!r}: {detail}"
-            ) from None
+        values[name] = parse_value(name, raw, parser, verbatim=name in ("content", "error_body"))
     return Script(**values)
+
+
+def parse_value(name: str, raw: str, parser: Callable[[str], Any], *, verbatim: bool = False) -> Any:
+    """One parameter's value (stripped unless ``verbatim``); :class:`ScriptError` naming it if bad."""
+    try:
+        return parser(raw if verbatim else raw.strip())
+    except ValueError as exc:
+        detail = str(exc) if not str(exc).startswith("invalid literal") else "must be an integer"
+        raise ScriptError(name, f"Invalid value {raw!r} for simulator parameter {name!r}: {detail}") from None
 
 
 def read_script(headers: Mapping[str, str], model: str | None) -> tuple[str | None, Script, dict[str, str]]:
@@ -231,3 +235,27 @@ def read_script(headers: Mapping[str, str], model: str | None) -> tuple[str | No
         name, params = split_model(model)
     params.update(header_params(headers))
     return name, build_script(params), params
+
+
+def fail_key(model: str, params: Mapping[str, str]) -> str:
+    """The default ``fail_times`` key: the model and every raw parameter, in name order."""
+    return "|".join([model, *(f"{k}={v}" for k, v in sorted(params.items()))])
+
+
+def scripted(
+    headers: Mapping[str, str],
+    model: str | None,
+    refuse: Callable[[ScriptError], Exception],
+    *,
+    key_model: str | None = None,
+) -> tuple[str | None, Script, str]:
+    """(bare model name, script, default fail key); a bad script raises ``refuse(error)``.
+
+    The fail key is built on ``model`` (``key_model`` when given), so a wire family only says
+    how it refuses a bad parameter in its own error shape.
+    """
+    try:
+        name, script, params = read_script(headers, model)
+    except ScriptError as exc:
+        raise refuse(exc) from None
+    return name, script, fail_key(key_model or model or "", params)
