@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,12 +37,21 @@ OPAQUE_TYPES = frozenset(
         "search_result", "mcp_tool_use", "mcp_tool_result", "tool_reference",
     }
 )  # fmt: skip
+_RESULT_PART_TYPES = ("text", "image", "document", "search_result", "tool_reference")
 _ONLY_IN = {"image": "user", "document": "user", "tool_result": "user"}
 _ONLY_IN |= {"tool_use": "assistant", "thinking": "assistant", "redacted_thinking": "assistant"}
 SIGNATURE_MAGIC = b"sgsim1"
 _SNIFF = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
 
 Bad = Callable[[str], Reject]
+
+
+def unknown_tag(where: str, kind: Any, tags: Iterable[str]) -> str:
+    """The API's wording for a ``type`` that is none of a tagged union's ``tags``."""
+    expected = ", ".join(f"'{tag}'" for tag in tags)
+    return (
+        f"{where}: Input tag {kind!r} found using 'type' does not match any of the expected tags: {expected}"
+    )
 
 
 @dataclass
@@ -169,11 +178,7 @@ def check_blocks(bad: Bad, where: str, role: str, content: Any, final_assistant:
             case str() if kind in OPAQUE_TYPES:
                 pass
             case _:
-                expected = ", ".join(f"'{t}'" for t in BLOCK_TYPES)
-                raise bad(
-                    f"{block_where}: Input tag {kind!r} found using 'type' does not match any of the "
-                    f"expected tags: {expected}"
-                )
+                raise bad(unknown_tag(block_where, kind, BLOCK_TYPES))
     turn.text = " ".join(t for t in texts if t)
     return turn
 
@@ -237,10 +242,7 @@ def _image(bad: Bad, where: str, source: Any) -> None:
             if not isinstance(source.get("file_id"), str):
                 raise bad(f"{where}.source.file.file_id: Field required")
         case other:
-            raise bad(
-                f"{where}.source: Input tag {other!r} found using 'type' does not match any of the "
-                "expected tags: 'base64', 'url', 'file'"
-            )
+            raise bad(unknown_tag(f"{where}.source", other, ("base64", "url", "file")))
 
 
 def _document(bad: Bad, where: str, source: Any) -> int:
@@ -261,10 +263,7 @@ def _document(bad: Bad, where: str, source: Any) -> int:
         case "content" | "url" | "file":
             return MEDIA_TOKENS
         case other:
-            raise bad(
-                f"{where}.source: Input tag {other!r} found using 'type' does not match any of the "
-                "expected tags: 'base64', 'text', 'content', 'url', 'file'"
-            )
+            raise bad(unknown_tag(f"{where}.source", other, ("base64", "text", "content", "url", "file")))
 
 
 def _tool_use(bad: Bad, where: str, block: dict[str, Any]) -> int:
@@ -307,10 +306,7 @@ def _tool_result(bad: Bad, where: str, block: dict[str, Any]) -> tuple[int, str]
             case "search_result" | "tool_reference":
                 pass
             case _:
-                raise bad(
-                    f"{part_where}: Input tag {kind!r} found using 'type' does not match any of the "
-                    "expected tags: 'text', 'image', 'document', 'search_result', 'tool_reference'"
-                )
+                raise bad(unknown_tag(part_where, kind, _RESULT_PART_TYPES))
     return tokens, " ".join(texts)
 
 

@@ -20,12 +20,20 @@ import orjson
 from aiohttp import web
 
 from switchgear.simulator import text
-from switchgear.simulator.anthropic_blocks import Bad, Turn, check_blocks, check_pairing, check_thinking_start
+from switchgear.simulator.anthropic_blocks import (
+    Bad,
+    Turn,
+    check_blocks,
+    check_pairing,
+    check_thinking_start,
+    unknown_tag,
+)
 from switchgear.simulator.delivery import ErrorFormatter, Reject, record_of
 from switchgear.simulator.script import Script, scripted
 
 MESSAGE_OVERHEAD = 3
 MIN_THINKING_BUDGET = 1024
+THINKING_TYPES = ("enabled", "disabled", "adaptive", "between_tools")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _SHARED_FIELDS = frozenset(
     {
@@ -274,17 +282,20 @@ def _tools(bad: Bad, tools: Any) -> tuple[dict[str, Any], int]:
     return declared, tokens
 
 
-def _tool_choice(bad: Bad, choice: Any, tools: dict[str, Any]) -> dict[str, Any]:
-    if choice is None:
+def _tagged(bad: Bad, where: str, value: Any, tags: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """An object of a tagged union (``{"type": <one of tags>, ...}``) and its tag."""
+    if not isinstance(value, dict):
+        raise bad(f"{where}: Input should be a valid dictionary")
+    kind = value.get("type")
+    if kind not in tags:
+        raise bad(unknown_tag(where, kind, tags))
+    return value, kind
+
+
+def _tool_choice(bad: Bad, raw: Any, tools: dict[str, Any]) -> dict[str, Any]:
+    if raw is None:
         return {}
-    if not isinstance(choice, dict):
-        raise bad("tool_choice: Input should be a valid dictionary")
-    kind = choice.get("type")
-    if kind not in ("auto", "any", "tool", "none"):
-        raise bad(
-            f"tool_choice: Input tag {kind!r} found using 'type' does not match any of the expected "
-            "tags: 'auto', 'any', 'tool', 'none'"
-        )
+    choice, kind = _tagged(bad, "tool_choice", raw, ("auto", "any", "tool", "none"))
     if not isinstance(choice.get("disable_parallel_tool_use", False), bool):
         raise bad(f"tool_choice.{kind}.disable_parallel_tool_use: Input should be a valid boolean")
     if kind in ("any", "tool") and not tools:
@@ -301,17 +312,9 @@ def _tool_choice(bad: Bad, choice: Any, tools: dict[str, Any]) -> dict[str, Any]
 def _thinking(
     bad: Bad, payload: dict[str, Any], max_tokens: int | None, choice: dict[str, Any]
 ) -> Thinking | None:
-    config = payload.get("thinking")
-    if config is None:
+    if payload.get("thinking") is None:
         return None
-    if not isinstance(config, dict):
-        raise bad("thinking: Input should be a valid dictionary")
-    kind = config.get("type")
-    if kind not in ("enabled", "adaptive", "disabled", "between_tools"):
-        raise bad(
-            f"thinking: Input tag {kind!r} found using 'type' does not match any of the expected "
-            "tags: 'enabled', 'disabled', 'adaptive', 'between_tools'"
-        )
+    config, kind = _tagged(bad, "thinking", payload["thinking"], THINKING_TYPES)
     if kind in ("disabled", "between_tools"):
         return None
     display = config.get("display")
