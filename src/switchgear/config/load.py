@@ -2,7 +2,8 @@
 
 ``${NAME}`` is replaced by the environment variable (an unset variable is an error naming it and
 the key); ``${NAME:-default}`` falls back to the default; ``$${`` is a literal ``${``. Errors carry
-the key path (``providers.openai.api_key``) and never the value of a secret.
+the key path (``providers.openai.api_key``) and never the value of a secret. The outbound proxy
+and CA bundle default to the usual variables (``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``...).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from switchgear.config.model import Settings
+from switchgear.config.model import Settings, proxy_url
 
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # ``${...}`` is not a valid plain scalar inside a YAML flow mapping ({a: ${X}}); it is swapped for
@@ -68,7 +69,7 @@ def _restore(node: Any, references: list[str]) -> Any:
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     """Validate an already-parsed configuration tree."""
-    tree = _interpolate(dict(raw), "", environ)
+    tree = _network_defaults(_interpolate(dict(raw), "", environ), environ)
     try:
         return Settings.model_validate(tree)
     except ValidationError as exc:
@@ -95,6 +96,41 @@ def _interpolate(node: Any, path: str, environ: Mapping[str, str]) -> Any:
 
         return _VAR.sub(replace, node)
     return node
+
+
+# upstream key -> the environment variables that set it when the configuration does not, in the
+# order of precedence of the usual clients (curl, requests, httpx): the lower-case name first.
+_NETWORK_ENV = {
+    "https_proxy": ("https_proxy", "HTTPS_PROXY"),
+    "http_proxy": ("http_proxy", "HTTP_PROXY"),
+    "no_proxy": ("no_proxy", "NO_PROXY"),
+    "ca_file": ("SSL_CERT_FILE",),
+}
+
+
+def _network_defaults(tree: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Fill ``upstream``'s proxy and CA settings from the environment where the file leaves them out."""
+    found = {}
+    for key, names in _NETWORK_ENV.items():
+        for name in names:
+            value = environ.get(name, "").strip()
+            if value:
+                found[key] = (name, value)
+                break
+    upstream = tree.get("upstream")
+    if not found or not isinstance(upstream, dict | None):
+        return tree
+    upstream = dict(upstream or {})
+    for key, (name, value) in found.items():
+        if key in upstream:
+            continue
+        try:
+            upstream[key] = proxy_url(value) if key.endswith("_proxy") else value
+        except ValueError as exc:
+            raise ConfigError(
+                f"environment variable {name}: {exc} (set upstream.{key}: none to ignore it)"
+            ) from None
+    return {**tree, "upstream": upstream}
 
 
 def _describe(exc: ValidationError) -> str:

@@ -47,6 +47,7 @@ def _not_bool(value: Any) -> Any:
 
 
 Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+DurationOrZero = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
 Size = Annotated[int, BeforeValidator(_size), Field(gt=0)]
 
 
@@ -73,12 +74,68 @@ class PartialTimeouts(_Model):
         return base.model_copy(update=self.model_dump(exclude_none=True))
 
 
+_PROXY_SCHEMES = ("http://", "https://")
+
+
+def proxy_url(value: Any) -> Any:
+    """A proxy URL (``http://`` or ``https://``, a bare ``host:port`` is http) or "none" for no proxy;
+    ``false`` and an empty string are "none"."""
+    if value is False or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return "none"
+    if isinstance(value, bool) or not isinstance(value, str | SecretStr):
+        raise ValueError("a proxy is a URL such as 'http://proxy.internal:3128', or none / false")
+    url = value.get_secret_value() if isinstance(value, SecretStr) else value.strip()
+    if "://" not in url:
+        url = "http://" + url
+    scheme = url.split("://", 1)[0].lower()
+    if not url.lower().startswith(_PROXY_SCHEMES):
+        raise ValueError(
+            f"{scheme}:// proxies are not supported (http:// and https:// proxies are), or none to go direct"
+        )
+    if not re.match(r"^https?://([^/\s]*@)?(\[[0-9A-Fa-f:.]+\]|[^:/\s@\[\]]+)(:\d{1,5})?/?$", url, re.I):
+        raise ValueError(
+            "a proxy URL is scheme://[user:password@]host[:port] with no path "
+            "(percent-encode '/' in a user name or password)"
+        )
+    return url
+
+
+# A proxy URL may carry credentials: it is a secret and never printed.
+ProxyURL = Annotated[SecretStr, BeforeValidator(proxy_url)]
+
+
 class UpstreamSettings(_Model):
-    """The shared outbound HTTP client."""
+    """The shared outbound HTTP client.
+
+    ``https_proxy`` / ``http_proxy`` / ``no_proxy`` / ``ca_file`` default to the environment's
+    ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` / ``SSL_CERT_FILE`` (see ``config.load``).
+    """
 
     timeouts: Timeouts = Timeouts()
     max_connections: int = Field(default=2000, ge=1)
+    max_connections_per_origin: int = Field(default=1000, ge=1)
     keepalive: Duration = 30.0
+    dns_ttl: DurationOrZero = 30.0  # how long a name lookup's answer is reused; 0: look up every time
+    https_proxy: ProxyURL | None = None  # for https:// upstreams (CONNECT tunnel)
+    http_proxy: ProxyURL | None = None  # for http:// upstreams (absolute-form requests)
+    no_proxy: str | None = None  # hosts reached directly: "localhost,.internal,10.0.0.0/8,*"
+    ca_file: str | None = None  # PEM bundle replacing the system's trusted CAs
+
+
+class TlsSettings(_Model):
+    """A provider's TLS: its own trusted CAs, a client certificate (mTLS), or no verification (a lab)."""
+
+    ca_file: str | None = None  # PEM bundle replacing the trusted CAs for this provider
+    cert_file: str | None = None  # client certificate chain (PEM), may also hold the key
+    key_file: str | None = None
+    key_password: SecretStr | None = None
+    verify: bool = True
+
+    @model_validator(mode="after")
+    def _pairs(self) -> TlsSettings:
+        if (self.key_file or self.key_password) and not self.cert_file:
+            raise ValueError("key_file and key_password need cert_file (the client certificate)")
+        return self
 
 
 class SettleSettings(_Model):
@@ -119,6 +176,8 @@ class ProviderSettings(_Model):
     api_version: str | None = None
     headers: dict[str, SecretStr] = {}
     timeouts: PartialTimeouts | None = None
+    proxy: ProxyURL | None = None  # overrides upstream.https_proxy / http_proxy; "none" goes direct
+    tls: TlsSettings | None = None
     # Google Vertex AI
     project: str | None = None
     location: str | None = None

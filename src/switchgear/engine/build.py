@@ -77,7 +77,8 @@ def load_stage(path: str, settings: Settings) -> Stage:
 
 def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Runtime:
     router = build_router(settings)
-    client = HttpClient(settings.upstream)
+    networks = {p.name: p.network for p in router.providers.values() if p.network is not None}
+    client = HttpClient(settings.upstream, networks)
     master = settings.server.master_key
     engine = Engine(
         router,

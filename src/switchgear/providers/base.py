@@ -18,6 +18,7 @@ from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
 from switchgear.core.usage import Usage
 from switchgear.transport.client import HttpRequest
+from switchgear.transport.network import Network
 
 Endpoint = Literal["chat", "completions", "embeddings", "messages", "responses", "count_tokens"]
 
@@ -61,6 +62,8 @@ class Provider:
     # Short-lived access tokens minted at run time (Vertex service accounts): awaited before each
     # translated request, handed to ``build_request(..., access_token=...)``.
     token_source: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
+    # How its origins are reached (proxy, TLS), built at start-up; None: the client's default.
+    network: Network | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from switchgear.providers.gemini.credentials import ServiceAccountTokens
 from switchgear.providers.gemini.profiles import location_of, vertex_base_url
 from switchgear.providers.openai import PROFILES as OPENAI_PROFILES
 from switchgear.providers.openai import OpenAIAdapter
+from switchgear.transport.network import Networks
 
 _ADAPTERS: dict[str, Adapter] = {
     "openai": OpenAIAdapter(),
@@ -60,6 +61,10 @@ def profile_for(type_: str) -> Profile:
 def build_providers(settings: Settings) -> dict[str, Provider]:
     providers: dict[str, Provider] = {}
     errors: list[str] = []
+    try:
+        networks = Networks(settings.upstream)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration:\n  upstream.{exc}") from None
     for name, conf in settings.providers.items():
         where = f"providers.{name}"
         try:
@@ -126,6 +131,11 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
         timeouts = (
             conf.timeouts.over(settings.upstream.timeouts) if conf.timeouts else settings.upstream.timeouts
         )
+        try:
+            network = networks.network(conf.proxy, conf.tls)
+        except ValueError as exc:
+            errors.append(f"{where}.{exc}")
+            continue
         providers[name] = Provider(
             name=name,
             profile=profile,
@@ -138,6 +148,7 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             options=options,
             credentials=credentials,
             token_source=token_source,
+            network=network,
         )
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))

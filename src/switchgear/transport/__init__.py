@@ -1,6 +1,7 @@
-"""The shared outbound HTTP client (pooled keep-alive connections, deadlines) and SSE framing."""
+"""The shared outbound HTTP client (pooled connections, deadlines, proxies, TLS) and SSE framing."""
 
 from switchgear.transport.client import HttpClient, HttpRequest, UpstreamResponse
+from switchgear.transport.network import Network, Networks
 from switchgear.transport.sse import SSESplitter
 
-__all__ = ["HttpClient", "HttpRequest", "SSESplitter", "UpstreamResponse"]
+__all__ = ["HttpClient", "HttpRequest", "Network", "Networks", "SSESplitter", "UpstreamResponse"]

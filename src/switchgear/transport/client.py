@@ -1,18 +1,19 @@
 """One outbound HTTP client for every provider: pooled keep-alive connections and four deadlines.
 
 Deadlines per attempt (``Timeouts``): ``connect``; ``first_byte`` — until the response headers
-and, for streams, the first body chunk (a whole answer's body too); ``chunk_gap`` — the longest
-silence between stream chunks; ``total`` — the whole exchange. The wire is ``transport.http1``;
-this module owns the pool (idle connections per origin, a global cap with FIFO waiters), request
-encoding, and failures as gateway errors naming the provider and its host:port, never a URL
-(query strings may hold keys). Cancelling the awaiting task closes the upstream connection.
+and, for streams, the first body chunk (a whole answer's body too); ``chunk_gap`` — the longest a
+stream may go without completing an event (silence, or bytes that trickle in without ending one);
+``total`` — the whole exchange. The wire is ``transport.http1``, the pool ``transport.pool``, the
+way to each origin (proxy, TLS) ``transport.network``, one per provider, built at start-up. This
+module encodes requests and turns failures into gateway errors naming the provider, its host:port
+and any proxy (credentials masked), never a URL (query strings may hold keys). Cancelling the
+awaiting task closes the upstream connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections import deque
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,19 +22,20 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from switchgear.config.model import Timeouts, UpstreamSettings
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnreachable
+from switchgear.transport.dns import Resolver
 from switchgear.transport.http1 import (
-    BUSY,
-    DEAD,
-    IDLE,
     BodyTooLarge,
     ConnectFailed,
     Connection,
     ConnectionClosed,
     DeadlineExceeded,
     Http1Error,
-    Origin,
-    dial,
+    ProxyRefused,
 )
+from switchgear.transport.network import Endpoint, Network, Networks, Origin
+from switchgear.transport.pool import Pool
+
+log = logging.getLogger("switchgear.transport")
 
 
 @dataclass(slots=True)
@@ -50,7 +52,7 @@ class UpstreamResponse:
 
     __slots__ = ("_conn", "_headers", "_pool", "_raw", "host", "provider", "started", "status")
 
-    def __init__(self, conn: Connection, pool: _Pool, provider: str, host: str) -> None:
+    def __init__(self, conn: Connection, pool: Pool, provider: str, host: str) -> None:
         self._conn: Connection | None = conn
         self._pool = pool
         self._raw = conn.raw_headers
@@ -123,16 +125,36 @@ class UpstreamResponse:
 
 
 class HttpClient:
-    """The one pooled client; built at startup from ``UpstreamSettings`` and closed at shutdown."""
+    """The one pooled client; built at startup from ``UpstreamSettings`` (and each provider's
+    ``Network``, by provider name) and closed at shutdown."""
 
-    def __init__(self, settings: UpstreamSettings) -> None:
+    def __init__(self, settings: UpstreamSettings, networks: Mapping[str, Network] | None = None) -> None:
         self._settings = settings
-        self._pool: _Pool | None = None
+        self._networks = dict(networks or {})
+        self._default: Network | None = None  # for a provider without a network of its own
+        self._pool: Pool | None = None
+
+    @property
+    def resolver(self) -> Resolver | None:
+        return self._pool.resolver if self._pool is not None else None
 
     async def start(self) -> None:
         settings = self._settings
         loop = asyncio.get_running_loop()
-        self._pool = _Pool(loop, settings.max_connections, settings.keepalive, ssl.create_default_context())
+        resolver = Resolver(loop, settings.dns_ttl)
+        self._pool = Pool(
+            loop, settings.max_connections, settings.max_connections_per_origin, settings.keepalive, resolver
+        )
+        for provider, network in self._networks.items():
+            if not network.verify:
+                log.warning(
+                    "provider %r: TLS certificates are NOT verified (tls.verify: false); "
+                    "anyone on the path can read and change its traffic",
+                    provider,
+                )
+            route = network.describe()
+            if route != "direct":
+                log.info("provider %r: %s", provider, route)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -147,15 +169,17 @@ class HttpClient:
         if pool is None:
             raise RuntimeError("HttpClient.start() was not called")
         target = _target(request.url)
-        data = _encode(request, target)
+        network = self._networks.get(provider) or self._default or self._default_network()
+        endpoint = network.endpoint(target.origin)
+        data = _encode(request, target, endpoint)
         started = pool.loop.time()
         head = request.method == "HEAD"
         retry = True
-        conn = pool.idle(target.origin)
+        conn = pool.idle(endpoint)
         try:
             while True:
                 if conn is None:
-                    conn = await pool.connect(target.origin, started, timeouts)
+                    conn = await pool.connect(endpoint, started, timeouts)
                 try:
                     conn.begin(data, started, timeouts, stream=stream, head=head)
                     await conn.response()
@@ -169,176 +193,24 @@ class HttpClient:
                 except BaseException:
                     pool.discard(conn)
                     raise
-                return UpstreamResponse(conn, pool, provider, target.label)
+                if conn.status == 407 and endpoint.proxy is not None:
+                    pool.discard(conn)
+                    raise ProxyRefused(407, "Proxy Authentication Required")
+                return UpstreamResponse(conn, pool, provider, endpoint.label)
         except Http1Error as exc:
-            raise _network_error(exc, provider, target.label) from None
+            raise _network_error(exc, provider, endpoint.label) from None
 
-
-class _Pool:
-    """Every open connection: idle ones per origin (LIFO), a global cap with FIFO waiters, dialling."""
-
-    __slots__ = ("_all", "_closed", "_idle", "_keepalive", "_limit", "_open", "_ssl", "_waiters", "loop")
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, limit: int, keepalive: float, tls: ssl.SSLContext
-    ) -> None:
-        self.loop = loop
-        self._limit = limit
-        self._keepalive = keepalive
-        self._ssl = tls
-        self._open = 0  # connections open or being opened, idle or not
-        self._all: set[Connection] = set()
-        self._idle: dict[Origin, list[Connection]] = {}
-        self._waiters: deque[tuple[Origin, asyncio.Future[Connection | None]]] = deque()
-        self._closed = False
-
-    def idle(self, origin: Origin) -> Connection | None:
-        """The most recently used live idle connection to ``origin``; stale ones are closed."""
-        conns = self._idle.get(origin)
-        if not conns:
-            return None
-        now = self.loop.time()
-        while conns:
-            conn = conns.pop()
-            if now - conn.idle_since <= self._keepalive and not conn.is_closing():
-                conn.state = BUSY
-                conn.reused = True
-                return conn
-            self.discard(conn)
-        return None
-
-    async def connect(self, origin: Origin, started: float, timeouts: Timeouts) -> Connection:
-        """A connection to ``origin`` for a new exchange: a new one, or one handed over under the cap."""
-        deadline = started + min(timeouts.first_byte, timeouts.total)
-        if self._open < self._limit:
-            self._open += 1
-        elif not self._evict():
-            handed = await self._wait(origin, deadline)
-            if handed is not None:
-                return handed
-        tls = self._ssl if origin[0] == "https" else None
-        try:  # a slot is ours
-            conn = await dial(
-                self.loop, origin, tls, deadline, connect=timeouts.connect, on_idle_lost=self.discard
-            )
-        except BaseException:
-            self._open -= 1
-            self._grant()
-            raise
-        if self._closed:  # the client closed while this connection was being opened
-            conn.shutdown()
-            raise ConnectionClosed("connecting", before_response=True)
-        self._all.add(conn)
-        return conn
-
-    def release(self, conn: Connection) -> None:
-        """Take back a connection whose exchange ended: keep it for reuse if it can carry another."""
-        if conn.state != BUSY:
-            return
-        if not self._closed and conn.lingerable():
-            conn.linger(_LINGER, self._lingered)  # e.g. a stream read up to [DONE]: its end is near
-            return
-        if self._closed or not conn.reusable():
-            self.discard(conn)
-            return
-        conn.park()
-        waiters = self._waiters
-        while waiters:
-            origin, waiter = waiters.popleft()
-            if waiter.done():
-                continue
-            if origin == conn.origin:
-                conn.reused = True
-                waiter.set_result(conn)
-            else:  # the slot serves another origin: close this connection for it
-                self._drop(conn)
-                waiter.set_result(None)
-            return
-        conn.state = IDLE
-        conn.idle_since = self.loop.time()
-        self._idle.setdefault(conn.origin, []).append(conn)
-
-    def _lingered(self, conn: Connection, ok: bool) -> None:
-        if ok:
-            self.release(conn)
-        else:
-            self.discard(conn)
-
-    def discard(self, conn: Connection) -> None:
-        """Close a connection and free its slot (idempotent)."""
-        if conn.state == DEAD:
-            return
-        if conn.state == IDLE:
-            conns = self._idle.get(conn.origin)
-            if conns is not None and conn in conns:
-                conns.remove(conn)
-        self._drop(conn)
-        self._open -= 1
-        self._grant()
-
-    def close(self) -> None:
-        """Close every connection and fail every waiter; the pool serves nothing more."""
-        self._closed = True
-        for conn in list(self._all):
-            self._drop(conn)
-        self._idle.clear()
-        self._open = 0
-        while self._waiters:
-            _, waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(ConnectionClosed("waiting for a connection", before_response=True))
-
-    def _drop(self, conn: Connection) -> None:
-        self._all.discard(conn)
-        conn.shutdown()
-
-    def _grant(self) -> None:
-        """A slot is free: hand it to the first live waiter (who dials a new connection)."""
-        waiters = self._waiters
-        while waiters and not self._closed:
-            _, waiter = waiters.popleft()
-            if not waiter.done():
-                self._open += 1
-                waiter.set_result(None)
-                return
-
-    def _evict(self) -> bool:
-        """At the cap: close the oldest idle connection of some origin; its slot becomes the caller's."""
-        for conns in self._idle.values():
-            if conns:
-                self._drop(conns.pop(0))
-                return True
-        return False
-
-    async def _wait(self, origin: Origin, deadline: float) -> Connection | None:
-        waiter: asyncio.Future[Connection | None] = self.loop.create_future()
-        self._waiters.append((origin, waiter))
-        try:
-            async with asyncio.timeout_at(deadline):
-                return await waiter
-        except BaseException as exc:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                handed = waiter.result()  # handed over just as the wait ended: pass it on
-                if handed is None:
-                    self._open -= 1
-                    self._grant()
-                else:
-                    self.release(handed)
-            else:
-                waiter.cancel()
-            if isinstance(exc, TimeoutError):
-                raise DeadlineExceeded("first_byte", "waiting for a free connection") from None
-            raise
+    def _default_network(self) -> Network:
+        self._default = Networks(self._settings).default
+        return self._default
 
 
 class _Target(NamedTuple):
     origin: Origin
     host_header: str
     path: str  # path and query, percent-encoded
-    label: str  # host:port, for messages
 
 
-_LINGER = 1.0  # seconds a connection may wait for the end of a body its reader stopped early
 _SAFE = "/%:@!$&'()*+,;=~"  # left as they are in a path or query
 
 
@@ -355,19 +227,21 @@ def _target(url: str) -> _Target:
     path = quote(parts.path or "/", safe=_SAFE)
     if parts.query:
         path = f"{path}?{quote(parts.query, safe=_SAFE + '?')}"
-    label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return _Target((scheme, host, port), parts.netloc.rsplit("@", 1)[-1], path, label)
+    return _Target((scheme, host, port), parts.netloc.rsplit("@", 1)[-1], path)
 
 
-_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
+_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "proxy-authorization"})
 
 
-def _encode(request: HttpRequest, target: _Target) -> bytes:
-    """The request head and body as one buffer; CR or LF in a header (or the path) is a ValueError."""
+def _encode(request: HttpRequest, target: _Target, endpoint: Endpoint) -> bytes:
+    """The request head and body as one buffer; CR or LF in a header (or the path) is a ValueError.
+    Through a proxy, an http:// request goes in absolute form with the proxy's credentials."""
     path = target.path
     if request.params:
         path = f"{path}{'&' if '?' in path else '?'}{urlencode(request.params)}"
     host = target.host_header
+    if endpoint.absolute:
+        path = f"http://{host}{path}"
     lines = [f"{request.method} {path} HTTP/1.1\r\n"]
     for name, value in request.headers.items():
         lower = name.lower()
@@ -377,6 +251,8 @@ def _encode(request: HttpRequest, target: _Target) -> bytes:
             continue
         lines.append(f"{name}: {value}\r\n")
     body = request.body
+    if endpoint.absolute and endpoint.proxy is not None and endpoint.proxy.authorization is not None:
+        lines.append(f"Proxy-Authorization: {endpoint.proxy.authorization}\r\n")
     lines.append(f"Host: {host}\r\nContent-Length: {len(body)}\r\n\r\n")
     text = "".join(lines)
     breaks = len(lines) + 2
@@ -385,7 +261,12 @@ def _encode(request: HttpRequest, target: _Target) -> bytes:
     return text.encode() + body if body else text.encode()
 
 
-_KINDS = {"first_byte": "first-byte deadline", "chunk_gap": "chunk-gap deadline", "total": "total deadline"}
+_KINDS = {
+    "first_byte": "first-byte deadline",
+    "chunk_gap": "chunk-gap deadline",
+    "trickle": "chunk-gap deadline: no complete event",
+    "total": "total deadline",
+}
 
 
 def _network_error(exc: Http1Error, provider: str, host: str) -> UpstreamError:
@@ -396,7 +277,13 @@ def _network_error(exc: Http1Error, provider: str, host: str) -> UpstreamError:
         return UpstreamTimeout(f"{where} timed out {exc.phase} ({_KINDS[exc.kind]})", provider=provider)
     if isinstance(exc, ConnectFailed):
         return UpstreamUnreachable(f"cannot connect to {where}: {exc.reason}", provider=provider)
+    if isinstance(exc, ProxyRefused):
+        return UpstreamUnreachable(
+            f"the proxy refused {where}: {exc.status} {exc.reason}".rstrip(), provider=provider
+        )
     if isinstance(exc, ConnectionClosed):
+        if exc.tls is not None:
+            return UpstreamUnreachable(f"{where}: {exc.tls}, {exc.phase}", provider=provider)
         return UpstreamUnreachable(f"{where} closed the connection {exc.phase}", provider=provider)
     if isinstance(exc, BodyTooLarge):
         return UpstreamProtocolError(f"{where} sent a body {exc.phase}", provider=provider)

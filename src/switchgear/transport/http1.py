@@ -5,6 +5,9 @@ writes the request, arms the exchange's deadlines as loop timer handles (no task
 ``asyncio.timeout`` on the fast path), buffers the body with backpressure, decodes gzip/deflate and
 says when it can carry another exchange. Failures are ``Http1Error`` subclasses naming the phase
 ("waiting for the response"); ``transport.client`` turns them into gateway errors.
+
+The chunk-gap deadline of a stream runs from its last complete event, not its last byte: a stream
+whose bytes trickle in without ever ending an event (``transport.progress``) is a stall too.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from typing import Final, cast
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from switchgear.config.model import Timeouts
-
-Origin = tuple[str, str, int]  # scheme, host, port
+from switchgear.transport.network import Endpoint
+from switchgear.transport.progress import Tracker, tracker
 
 HIGH_WATER: Final = 1024 * 1024  # unread body bytes above which reading from the socket pauses
 IDLE: Final = 0  # Connection.state: in the pool's idle list
@@ -40,26 +43,50 @@ class Http1Error(Exception):
 class DeadlineExceeded(Http1Error):
     def __init__(self, kind: str, phase: str) -> None:
         super().__init__(phase)
-        self.kind = kind  # connect, first_byte, chunk_gap or total
+        self.kind = kind  # connect, first_byte, chunk_gap, trickle (bytes but no event) or total
 
 
 class ConnectionClosed(Http1Error):
-    def __init__(self, phase: str, *, before_response: bool) -> None:
+    def __init__(self, phase: str, *, before_response: bool, tls: str | None = None) -> None:
         super().__init__(phase)
         self.before_response = before_response  # not one response byte arrived: safe to retry
+        self.tls = tls  # the TLS alert or error that closed it, if one did
 
 
 class ConnectFailed(Http1Error):
     def __init__(self, exc: OSError) -> None:
         super().__init__("connecting")
         if isinstance(exc, ssl.SSLError):
-            self.reason = f"TLS error ({exc.reason or type(exc).__name__})"
+            self.reason = tls_problem(exc)
         elif isinstance(exc, socket.gaierror):
             self.reason = exc.strerror or "name resolution failed"
         elif exc.errno is not None and exc.errno > 0:
             self.reason = os.strerror(exc.errno)
         else:
             self.reason = exc.strerror or str(exc) or type(exc).__name__
+
+
+class ProxyRefused(Http1Error):
+    """The proxy answered CONNECT with something other than 2xx."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__("opening a tunnel")
+        self.status = status
+        self.reason = reason
+
+
+def tls_problem(exc: ssl.SSLError) -> str:
+    """What went wrong in TLS, with the setting that fixes it where there is one."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"TLS certificate verification failed: {exc.verify_message or exc.reason} "
+            "(to trust the server's CA set tls.ca_file, or SSL_CERT_FILE / upstream.ca_file)"
+        )
+    reason = str(exc.reason or type(exc).__name__)
+    lower = reason.lower()
+    if "certificate_required" in lower or ("alert" in lower and "certificate" in lower):
+        return f"TLS error ({reason}): the server wants a client certificate (tls.cert_file / tls.key_file)"
+    return f"TLS error ({reason})"
 
 
 class MalformedResponse(Http1Error):
@@ -74,19 +101,19 @@ class Connection(asyncio.Protocol):
     """One keep-alive connection and the state of the exchange it carries."""
 
     __slots__ = (
-        "_answered", "_body_seen", "_buffered", "_chunks", "_complete", "_decoder", "_encoding", "_error",
-        "_fb_timer", "_first_byte", "_framed", "_gap", "_head", "_headers_done", "_high_water",
-        "_interim", "_keep_alive", "_linger", "_loop", "_lost", "_on_idle_lost", "_parser", "_paused",
-        "_total_timer",
-        "_transport", "_waiter", "_whole", "idle_since", "origin", "raw_headers", "reused", "state",
+        "_answered", "_body_seen", "_buffered", "_chunks", "_complete", "_content_type", "_decoder",
+        "_encoding", "_error", "_event_at", "_fb_timer", "_first_byte", "_framed", "_gap", "_head",
+        "_headers_done", "_high_water", "_interim", "_keep_alive", "_linger", "_loop", "_lost",
+        "_on_idle_lost", "_parser", "_paused", "_progress", "_progressed", "_total_timer", "_transport",
+        "_trickled", "_waiter", "_whole", "endpoint", "idle_since", "raw_headers", "reused", "state",
         "status",
     )  # fmt: skip
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, origin: Origin, on_idle_lost: Callable[[Connection], None]
+        self, loop: asyncio.AbstractEventLoop, endpoint: Endpoint, on_idle_lost: Callable[[Connection], None]
     ) -> None:
         self._loop = loop
-        self.origin = origin
+        self.endpoint = endpoint  # the pool's key: the origin and the way it is reached
         self._on_idle_lost = on_idle_lost  # the pool forgets an idle connection the server closed
         self._parser = HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
@@ -112,7 +139,11 @@ class Connection(asyncio.Protocol):
         self._head = head
         self._error: Http1Error | None = None
         self._encoding: bytes | None = None
+        self._content_type: bytes | None = None
         self._decoder: zlib._Decompress | None = None
+        self._progress: Tracker | None = None  # says whether a block of a stream ends an event
+        self._progressed = self._trickled = False  # an event ended / bytes without one, since _event_at
+        self._event_at = 0.0  # when the stream last made progress (its first chunk, then event ends)
 
     # -- the exchange, driven by transport.client ------------------------------------------------
 
@@ -146,6 +177,11 @@ class Connection(asyncio.Protocol):
             self._buffered = 0
             if self._paused:
                 self._resume()
+            progress = self._progress
+            if progress is None or progress(data):
+                self._progressed = True
+            else:
+                self._trickled = True
             return data
         if self._error is not None:
             raise self._error
@@ -206,8 +242,11 @@ class Connection(asyncio.Protocol):
         loop = self._loop
         waiter = self._waiter = loop.create_future()
         gap = None
-        if self._fb_timer is None:  # a stream past its first chunk: bound this wait by the chunk gap
-            gap = loop.call_at(loop.time() + self._gap, self._passed, "chunk_gap")
+        if self._fb_timer is None:  # a stream past its first chunk: the next event is due a chunk gap
+            if self._progressed:  # after the last one (bytes that end no event do not count)
+                self._progressed = self._trickled = False
+                self._event_at = loop.time()
+            gap = loop.call_at(self._event_at + self._gap, self._passed, "chunk_gap")
         try:
             await waiter
         finally:
@@ -270,7 +309,10 @@ class Connection(asyncio.Protocol):
             self._total_timer = None
 
     def _passed(self, kind: str) -> None:
-        self._fail(DeadlineExceeded(kind, self._phase()))
+        if kind == "chunk_gap" and self._trickled:
+            self._fail(DeadlineExceeded("trickle", "sending bytes that completed no stream event"))
+        else:
+            self._fail(DeadlineExceeded(kind, self._phase()))
 
     def _resume(self) -> None:
         self._paused = False
@@ -310,7 +352,8 @@ class Connection(asyncio.Protocol):
             if self._headers_done and not self._framed and not self._interim:
                 self.on_message_complete()  # a body delimited by the end of the connection
             else:
-                self._fail(ConnectionClosed(self._phase(), before_response=not self._answered))
+                tls = tls_problem(exc) if isinstance(exc, ssl.SSLError) else None
+                self._fail(ConnectionClosed(self._phase(), before_response=not self._answered, tls=tls))
 
     # -- httptools callbacks ---------------------------------------------------------------------
 
@@ -321,12 +364,14 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self.raw_headers.append((name, value))
         size = len(name)
-        if size in {14, 16, 17}:
+        if size in {12, 14, 16, 17}:
             lower = name.lower()
             if lower == b"content-encoding":
                 self._encoding = value.strip().lower()
             elif lower in {b"content-length", b"transfer-encoding"}:
                 self._framed = True
+            elif lower == b"content-type":
+                self._content_type = value
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -334,12 +379,14 @@ class Connection(asyncio.Protocol):
         if status < 200:  # an interim answer (100 Continue, 103 Early Hints): the real one follows
             self._interim = True
             self.raw_headers = []
-            self._encoding = None
+            self._encoding = self._content_type = None
             self._framed = False
             return
         self.status = status
         self._keep_alive = parser.should_keep_alive()
         self._headers_done = True
+        if not self._whole:
+            self._progress = tracker(self._content_type)
         encoding = self._encoding
         if encoding in {b"gzip", b"x-gzip"}:
             self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -366,6 +413,7 @@ class Connection(asyncio.Protocol):
             if not self._whole and self._fb_timer is not None:  # a stream's first chunk is in
                 self._fb_timer.cancel()
                 self._fb_timer = None
+                self._event_at = self._loop.time()
         if self._buffered > self._high_water:
             if not self._paused and self._transport is not None:
                 self._paused = True
@@ -392,31 +440,3 @@ class Connection(asyncio.Protocol):
         self._stop_timers()
         self._wake()
         self._end_linger(True)
-
-
-async def dial(
-    loop: asyncio.AbstractEventLoop,
-    origin: Origin,
-    tls: ssl.SSLContext | None,
-    deadline: float,
-    *,
-    connect: float,
-    on_idle_lost: Callable[[Connection], None],
-) -> Connection:
-    """A new connection to ``origin`` within ``connect`` seconds (and before ``deadline``)."""
-    _, host, port = origin
-    conn = Connection(loop, origin, on_idle_lost)
-    connect_at = loop.time() + connect
-    try:
-        async with asyncio.timeout_at(min(connect_at, deadline)):
-            await loop.create_connection(
-                lambda: conn, host, port, ssl=tls, server_hostname=host if tls is not None else None
-            )
-    except TimeoutError:
-        raise DeadlineExceeded("connect" if connect_at <= deadline else "first_byte", "connecting") from None
-    except OSError as exc:
-        raise ConnectFailed(exc) from None
-    except BaseException:
-        conn.shutdown()
-        raise
-    return conn
