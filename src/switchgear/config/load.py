@@ -125,7 +125,7 @@ def _network_defaults(tree: dict[str, Any], environ: Mapping[str, str]) -> dict[
         if key in upstream:
             continue
         try:
-            upstream[key] = proxy_url(value) if key.endswith("_proxy") else value
+            upstream[key] = proxy_url(value) if key in ("https_proxy", "http_proxy") else value
         except ValueError as exc:
             raise ConfigError(
                 f"environment variable {name}: {exc} (set upstream.{key}: none to ignore it)"

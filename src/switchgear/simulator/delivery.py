@@ -171,8 +171,9 @@ async def send_stream(
 ) -> web.StreamResponse:
     """Deliver a stream of pre-encoded frames, paced and broken as the script says.
 
-    A "chunk" for ``stall_after``/``disconnect_after``/``malformed_after`` is one frame (for SSE,
-    one ``data:`` event, the initial role chunk and the ``[DONE]`` marker included).
+    A "chunk" for ``stall_after``/``disconnect_after``/``malformed_after``/``drip_after`` is one
+    frame (for SSE, one ``data:`` event, the initial role chunk and the ``[DONE]`` marker included).
+    From frame ``drip_after`` on, the frames trickle one byte at a time, ``gap_ms`` (else 1 s) apart.
     """
     await sleep_ms(script.latency_ms)
     response = web.StreamResponse(status=200, headers={"Cache-Control": "no-cache"})
@@ -192,6 +193,9 @@ async def send_stream(
                 await sleep_ms(script.gap_ms)
             if index == script.malformed_after:
                 await response.write(malformed)
+            if script.drip_after is not None and index >= script.drip_after:
+                await _drip(response, frames[index], script.gap_ms or 1000.0)
+                continue
             await response.write(frames[index])
         await response.write_eof()
     except ConnectionError:
@@ -201,6 +205,13 @@ async def send_stream(
     if record is not None:
         record.mark_completed()
     return response
+
+
+async def _drip(response: web.StreamResponse, frame: bytes, gap_ms: float) -> None:
+    for i in range(len(frame)):
+        if i:
+            await sleep_ms(gap_ms)
+        await response.write(frame[i : i + 1])
 
 
 def _cancelled(request: web.Request) -> None:

@@ -60,6 +60,7 @@ class Script:
     cache_write: int | None = None
     error_after: int | None = None
     safety: str | None = None
+    drip_after: int | None = None
 
     @property
     def wants_error(self) -> bool:
@@ -169,6 +170,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "cache_write": int,
     "error_after": non_negative_int,
     "safety": _safety,
+    "drip_after": _non_negative_int,
 }
 
 assert set(PARSERS) == {field.name for field in fields(Script)}

@@ -283,7 +283,8 @@ def _network_error(exc: Http1Error, provider: str, host: str) -> UpstreamError:
         )
     if isinstance(exc, ConnectionClosed):
         if exc.tls is not None:
-            return UpstreamUnreachable(f"{where}: {exc.tls}, {exc.phase}", provider=provider)
+            message = f"{where} closed the connection {exc.phase}: {exc.tls}"
+            return UpstreamUnreachable(message, provider=provider)
         return UpstreamUnreachable(f"{where} closed the connection {exc.phase}", provider=provider)
     if isinstance(exc, BodyTooLarge):
         return UpstreamProtocolError(f"{where} sent a body {exc.phase}", provider=provider)

@@ -261,10 +261,18 @@ def _cert_problem(exc: ssl.SSLError, tls: TlsSettings) -> str:
     reason = _reason(exc)
     if "KEY_VALUES_MISMATCH" in reason:
         return f"key_file {tls.key_file!r} is not the key of cert_file {tls.cert_file!r}"
-    if "BAD_DECRYPT" in reason or "bad decrypt" in str(exc):
+    if "BAD_DECRYPT" in reason or "bad decrypt" in str(exc) or _encrypted(tls.key_file or tls.cert_file):
         return "the client key is encrypted: key_password is missing or wrong"
     files = f"cert_file {tls.cert_file!r} / key_file {tls.key_file!r}"
     return f"{files}: not a PEM certificate and key ({reason})"
+
+
+def _encrypted(path: str | None) -> bool:
+    try:
+        with open(path or "", "rb") as file:
+            return b"ENCRYPTED" in file.read(1 << 20)
+    except OSError:
+        return False
 
 
 def _reason(exc: ssl.SSLError) -> str:
