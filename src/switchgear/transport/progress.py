@@ -33,14 +33,14 @@ class SSEEnds:
     __slots__ = ("_tail",)
 
     def __init__(self) -> None:
-        self._tail = b""  # the last two bytes of the previous block
+        self._tail = b""  # the last two bytes of the stream so far
 
     def feed(self, data: bytes) -> bool:
         ended = b"\n\n" in data or (b"\r" in data and (b"\n\r\n" in data or b"\r\r" in data))
         if not ended and self._tail:
             probe = self._tail + data[:2]
             ended = b"\n\n" in probe or b"\n\r\n" in probe or b"\r\r" in probe
-        self._tail = data[-2:]
+        self._tail = data[-2:] if len(data) > 1 else self._tail[-1:] + data
         return ended
 
 
