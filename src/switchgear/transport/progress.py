@@ -5,7 +5,8 @@ provider dripping a byte a second) are no progress. ``tracker(content_type)`` gi
 connection feeds each block of body bytes it hands out; it says whether an event ended in that
 block. SSE events end at a blank line (``\\n\\n``, ``\\r\\n\\r\\n`` or ``\\r\\r``), AWS event-stream
 frames after the length their prelude states. Other streams have no tracker: any bytes are progress.
-The checks are C-speed byte searches (SSE) or a few integer steps per frame (event-stream).
+The checks cost tens of nanoseconds per block: an ``endswith`` for the usual block of whole SSE
+events (byte searches otherwise), a few integer steps per event-stream frame.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def tracker(content_type: bytes | None) -> Tracker | None:
     return None
 
 
+_WHOLE = (b"\n\n", b"\r\n\r\n")
+
+
 class SSEEnds:
     """Blank lines in a byte stream, also across the blocks it arrives in."""
 
@@ -36,6 +40,9 @@ class SSEEnds:
         self._tail = b""  # the last two bytes of the stream so far
 
     def feed(self, data: bytes) -> bool:
+        if data.endswith(_WHOLE):  # a block of whole events, the common case: one cheap check
+            self._tail = b""  # (no event end can straddle the start of the next block)
+            return True
         ended = b"\n\n" in data or (b"\r" in data and (b"\n\r\n" in data or b"\r\r" in data))
         if not ended and self._tail:
             probe = self._tail + data[:2]
