@@ -170,7 +170,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "cache_write": int,
     "error_after": non_negative_int,
     "safety": _safety,
-    "drip_after": _non_negative_int,
+    "drip_after": non_negative_int,
 }
 
 assert set(PARSERS) == {field.name for field in fields(Script)}
