@@ -7,19 +7,10 @@ upstream stream with the same ``error`` / ``response.failed`` events.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
-
 from switchgear.core.errors import GatewayError
-
-
-def dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # integers beyond 64 bits (in a client's JSON schema): rare, but valid JSON
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+from switchgear.core.jsoncodec import dumps
 
 
 def sse(type_: str, sequence: int, fields: dict[str, Any]) -> bytes:

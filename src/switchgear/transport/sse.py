@@ -1,7 +1,8 @@
 """Server-sent-events framing: split a byte stream into complete events, incrementally.
 
 Events end with a blank line; ``\\r\\n`` is accepted and normalised to ``\\n``. The splitter
-bounds what it buffers, so a provider that never ends an event cannot exhaust memory.
+bounds what it buffers, so a provider that never ends an event cannot exhaust memory: an overlong
+event is the provider's fault, an ``UpstreamProtocolError`` naming it.
 """
 
 from __future__ import annotations
@@ -9,16 +10,15 @@ from __future__ import annotations
 from switchgear.core.errors import UpstreamProtocolError
 
 
-class SSEOverflow(Exception):
-    """An event grew past the buffer bound without ending."""
-
-
 class SSESplitter:
-    __slots__ = ("_buf", "_limit")
+    """The events of one provider's stream (``provider`` is named in the errors it raises)."""
 
-    def __init__(self, limit: int = 16 * 1024 * 1024) -> None:
+    __slots__ = ("_buf", "_limit", "_provider")
+
+    def __init__(self, provider: str, limit: int = 16 * 1024 * 1024) -> None:
         self._buf = b""
         self._limit = limit
+        self._provider = provider
 
     def feed(self, data: bytes) -> bytes:
         """Add ``data``; return the complete events now available (ending in a blank line) or b""."""
@@ -30,19 +30,18 @@ class SSESplitter:
         end = buf.rfind(b"\n\n")
         if end < 0:
             if len(buf) > self._limit:
-                raise SSEOverflow(f"a stream event exceeded {self._limit} bytes")
+                provider = self._provider
+                raise UpstreamProtocolError(
+                    f"provider {provider!r}: a stream event exceeded {self._limit} bytes", provider=provider
+                )
             self._buf = buf
             return b""
         self._buf = buf[end + 2 :]
         return buf[: end + 2]
 
-    def payloads(self, data: bytes, provider: str) -> list[bytes]:
-        """Add ``data``; the ``data:`` payloads of the events now complete (comments skipped).
-        An overlong event is the provider's fault: UpstreamProtocolError naming it."""
-        try:
-            block = self.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(f"provider {provider!r}: {exc}", provider=provider) from None
+    def payloads(self, data: bytes) -> list[bytes]:
+        """Add ``data``; the ``data:`` payloads of the events now complete (comments skipped)."""
+        block = self.feed(data)
         if not block:
             return []
         found = (data_of(event) for event in block.split(b"\n\n")[:-1])
@@ -52,6 +51,14 @@ class SSESplitter:
     def pending(self) -> bytes:
         """Bytes received after the last complete event."""
         return self._buf
+
+    def cut(
+        self, otherwise: str, mid_event: str = "ended in the middle of an event"
+    ) -> UpstreamProtocolError:
+        """The error for a stream that ended before its end: ``mid_event`` when an event was left
+        unfinished, else ``otherwise`` (say "ended the stream without [DONE]")."""
+        reason = mid_event if self._buf.strip() else otherwise
+        return UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
 
 
 def data_of(event: bytes) -> bytes | None:

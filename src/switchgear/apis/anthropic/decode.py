@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from switchgear.apis.anthropic.encode import dumps
 from switchgear.core.errors import InvalidRequest
+from switchgear.core.jsoncodec import dumps
 from switchgear.core.types import (
     ChatRequest,
     ContentPart,

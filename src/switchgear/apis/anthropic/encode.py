@@ -12,8 +12,7 @@ import json
 import os
 from typing import Any
 
-import orjson
-
+from switchgear.core.jsoncodec import dumps
 from switchgear.core.types import (
     ChatResponse,
     FinishReason,
@@ -21,14 +20,6 @@ from switchgear.core.types import (
     TextPart,
 )
 from switchgear.core.usage import Usage
-
-
-def dumps(value: Any) -> bytes:
-    """Compact JSON; falls back to ``json`` for integers beyond 64 bits (valid JSON, rare)."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def message_id(upstream_id: str) -> str:

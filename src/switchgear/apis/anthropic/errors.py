@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from switchgear.apis.anthropic.encode import dumps
 from switchgear.core.errors import GatewayError
+from switchgear.core.jsoncodec import dumps
 
 
 def error_body(exc: GatewayError) -> bytes:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from switchgear.apis.anthropic.encode import dumps, message_id, stop_reason, tool_id, usage_body
+from switchgear.apis.anthropic.encode import message_id, stop_reason, tool_id, usage_body
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
+from switchgear.core.jsoncodec import dumps
 from switchgear.core.types import (
     Finish,
     FinishReason,

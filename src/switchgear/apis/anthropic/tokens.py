@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from switchgear.apis.anthropic.encode import dumps
+from switchgear.core.jsoncodec import dumps
 from switchgear.core.types import (
     ChatRequest,
     ImagePart,

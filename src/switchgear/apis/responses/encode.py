@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any
 
-from switchgear.core.responses_events import dumps
+from switchgear.core.jsoncodec import dumps
 from switchgear.core.types import (
     ChatRequest,
     ChatResponse,

@@ -13,6 +13,7 @@ from typing import Any
 
 from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamProtocolError
 from switchgear.core.jsonbytes import swap_model
+from switchgear.core.jsoncodec import dumps, load_object
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic import errors as _errors
@@ -69,7 +70,7 @@ class AnthropicAdapter:
         if payload is None:
             out = dict(body)
             out["model"] = deployment.model
-            payload = _request.dumps(out)
+            payload = dumps(out)
         return HttpRequest("POST", provider.base_url.rstrip("/") + path, headers, payload)
 
     def read_answer(
@@ -81,7 +82,7 @@ class AnthropicAdapter:
     ) -> tuple[bytes, Usage]:
         """The upstream bytes unchanged and the usage they report (count_tokens costs nothing)."""
         provider = deployment.provider.name
-        answer = _response.load_object(raw, provider)
+        answer = load_object(raw, provider, exact=True)
         if answer.get("type") == "error":
             raise _errors.in_band_error(answer.get("error"), provider)
         if endpoint == "count_tokens":

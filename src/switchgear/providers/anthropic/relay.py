@@ -9,11 +9,12 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
+from switchgear.core.jsoncodec import load_object
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic.errors import in_band_error
 from switchgear.providers.anthropic.response import read_usage
-from switchgear.providers.anthropic.stream import load_event
-from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+from switchgear.providers.anthropic.stream import EVENT
+from switchgear.transport.sse import SSESplitter, data_of
 
 _NOTABLE = (b"message_", b"error")  # only events naming these are read; the rest pass unparsed
 
@@ -25,7 +26,7 @@ class AnthropicStreamRelay:
 
     def __init__(self, provider: str) -> None:
         self._provider = provider
-        self._splitter = SSESplitter()
+        self._splitter = SSESplitter(provider)
         self._raw_usage: dict[str, Any] = {}
         self.usage: Usage | None = None
         self.done = False
@@ -33,12 +34,7 @@ class AnthropicStreamRelay:
         self.failed: GatewayError | None = None  # an in-band error event the upstream sent, or a cut
 
     def feed(self, data: bytes) -> bytes:
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
+        block = self._splitter.feed(data)
         if not block:
             return b""
         if not any(marker in block for marker in _NOTABLE):
@@ -63,7 +59,7 @@ class AnthropicStreamRelay:
             raise UpstreamProtocolError(
                 f"provider {self._provider!r} sent a {name} event without data", provider=self._provider
             )
-        body = load_event(payload, self._provider)
+        body = load_object(payload, self._provider, EVENT)
         if name == "error":
             self.done = True
             self.failed = in_band_error(body.get("error"), self._provider)
@@ -83,13 +79,7 @@ class AnthropicStreamRelay:
     def finish(self) -> bytes:
         if self.done:
             return b""
-        if self._splitter.pending.strip():
-            reason = "ended in the middle of an event"
-        else:
-            reason = "ended the stream before message_stop"
-        return self.error(
-            UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
-        )
+        return self.error(self._splitter.cut("ended the stream before message_stop"))
 
     def error(self, exc: GatewayError) -> bytes:
         self.done = True

@@ -10,15 +10,12 @@ structured-output and thinking controls. Also owns the upstream headers, shared 
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import orjson
-
 from switchgear.core.errors import InvalidRequest
+from switchgear.core.jsoncodec import dumps, loads_exact
 from switchgear.core.types import (
     EFFORT_BUDGETS,
     ChatRequest,
@@ -38,7 +35,6 @@ MIN_THINKING_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens
 JSON_OBJECT_INSTRUCTION = "Respond with a single JSON object only, with no text before or after it."
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
-_LONG_NUMBER = re.compile(rb"\d{19}")  # may not fit 64 bits
 
 
 def build_request(request: ChatRequest, deployment: Deployment) -> HttpRequest:
@@ -111,22 +107,6 @@ def upstream_headers(
             case "none":
                 pass
     return headers
-
-
-def loads(raw: bytes | str) -> Any:
-    """JSON with integers of any size kept exact (orjson turns those beyond 64 bits into floats).
-    Raises ValueError (``json.JSONDecodeError``) on garbage."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    if _LONG_NUMBER.search(data):
-        return json.loads(data)
-    return orjson.loads(data)
-
-
-def dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # integers beyond 64 bits: rare, but valid JSON
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -266,7 +246,7 @@ def _arguments(arguments: str, where: str) -> dict[str, Any]:
     if not arguments.strip():
         return {}
     try:
-        value = loads(arguments)
+        value = loads_exact(arguments)
     except ValueError:
         raise InvalidRequest(
             f"{where}: the tool call arguments are not valid JSON", param=f"{where}.arguments"

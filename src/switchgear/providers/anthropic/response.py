@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.jsoncodec import dumps, load_object
 from switchgear.core.types import (
     ChatResponse,
     Choice,
@@ -20,7 +21,6 @@ from switchgear.core.types import (
 )
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic.errors import in_band_error
-from switchgear.providers.anthropic.request import dumps, loads
 from switchgear.providers.base import Deployment
 
 FINISH: dict[str, FinishReason] = {
@@ -55,25 +55,10 @@ def read_usage(raw: Any) -> Usage:
     return usage
 
 
-def load_object(raw: bytes, provider: str) -> dict[str, Any]:
-    """The JSON object of an answer body; UpstreamProtocolError for anything else."""
-    try:
-        answer = loads(raw)
-    except ValueError:
-        raise UpstreamProtocolError(
-            f"provider {provider!r} answered with a body that is not JSON", provider=provider
-        ) from None
-    if not isinstance(answer, dict):
-        raise UpstreamProtocolError(
-            f"provider {provider!r} answered with a non-object body", provider=provider
-        )
-    return answer
-
-
 def parse_response(raw: bytes, deployment: Deployment) -> ChatResponse:
     """A non-streamed Messages answer as a canonical response (one choice)."""
     provider = deployment.provider.name
-    answer = load_object(raw, provider)
+    answer = load_object(raw, provider, exact=True)
     if answer.get("type") == "error":
         raise in_band_error(answer.get("error"), provider)
     content = answer.get("content")

@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
-import orjson
-
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.jsoncodec import dumps, load_object
 from switchgear.core.types import (
     Finish,
     ReasoningDelta,
@@ -29,7 +28,6 @@ from switchgear.core.types import (
 )
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic.errors import in_band_error
-from switchgear.providers.anthropic.request import dumps
 from switchgear.providers.anthropic.response import finish_reason, read_usage
 from switchgear.providers.base import Deployment
 from switchgear.transport.sse import SSESplitter
@@ -62,7 +60,7 @@ class AnthropicStreamDecoder:
     def __init__(self, deployment: Deployment) -> None:
         self._provider = deployment.provider.name
         self._model = deployment.model
-        self._splitter = SSESplitter()
+        self._splitter = SSESplitter(self._provider)
         self._blocks: dict[int, _Block] = {}
         self._calls = 0
         self._started = False
@@ -76,11 +74,11 @@ class AnthropicStreamDecoder:
         if self._pending_error is not None:
             raise self._pending_error
         events: list[StreamEvent] = []
-        for payload in self._splitter.payloads(data, self._provider):
+        for payload in self._splitter.payloads(data):
             if self.done:
                 continue
             try:
-                self._event(load_event(payload, self._provider), events)
+                self._event(load_object(payload, self._provider, EVENT), events)
             except UpstreamError as exc:
                 if not events:
                     raise
@@ -92,12 +90,7 @@ class AnthropicStreamDecoder:
         if self._pending_error is not None:
             raise self._pending_error
         if not self.done:
-            reason = (
-                "ended in the middle of an event"
-                if self._splitter.pending.strip()
-                else "ended the stream before message_stop"
-            )
-            raise UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
+            raise self._splitter.cut("ended the stream before message_stop")
         return []
 
     def _event(self, event: dict[str, Any], events: list[StreamEvent]) -> None:
@@ -239,16 +232,5 @@ class AnthropicStreamDecoder:
         raise UpstreamProtocolError(f"provider {self._provider!r} {what}", provider=self._provider)
 
 
-def load_event(payload: bytes, provider: str) -> dict[str, Any]:
-    # Plain orjson: big integers only matter inside tool input, which streams as JSON *text*.
-    try:
-        event = orjson.loads(payload)
-    except ValueError:
-        raise UpstreamProtocolError(
-            f"provider {provider!r} sent a malformed stream event", provider=provider
-        ) from None
-    if not isinstance(event, dict):
-        raise UpstreamProtocolError(
-            f"provider {provider!r} sent a stream event that is not an object", provider=provider
-        )
-    return event
+# Read with plain orjson: big integers only matter inside tool input, which streams as JSON *text*.
+EVENT = ("sent a malformed stream event", "sent a stream event that is not an object")

@@ -22,11 +22,11 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
+from switchgear.core.jsoncodec import dumps, load_object, loads_exact
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic.errors import in_band_error
 from switchgear.providers.anthropic.relay import AnthropicStreamRelay
-from switchgear.providers.anthropic.request import dumps, loads
-from switchgear.providers.anthropic.response import load_object, read_usage
+from switchgear.providers.anthropic.response import read_usage
 from switchgear.providers.bedrock.errors import error_from_stream, make_error
 from switchgear.providers.bedrock.eventstream import EventStreamDecoder, EventStreamError, HeaderValue
 
@@ -59,7 +59,7 @@ def invoke_body(body: Mapping[str, Any], client_headers: Mapping[str, str] | Non
 
 def read_message(raw: bytes, provider: str) -> tuple[bytes, Usage]:
     """A successful InvokeModel answer: the bytes unchanged and the usage they report."""
-    answer = load_object(raw, provider)
+    answer = load_object(raw, provider, exact=True)
     if answer.get("type") == "error":
         raise in_band_error(answer.get("error"), provider)
     if answer.get("type") != "message" or not isinstance(answer.get("content"), list):
@@ -155,7 +155,7 @@ class BedrockInvokeRelay:
         try:
             wrapper = orjson.loads(payload)
             data = base64.b64decode(wrapper["bytes"], validate=True)
-            event = loads(data)
+            event = loads_exact(data)
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise self._garbage("sent a chunk that is not base64 JSON") from None
         kind = event.get("type") if isinstance(event, dict) else None

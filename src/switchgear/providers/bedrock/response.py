@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.jsoncodec import load_json
 from switchgear.core.types import (
     ChatResponse,
     Choice,
@@ -91,12 +92,7 @@ def _count(value: Any) -> int | None:
 
 def parse_response(raw: bytes, *, model: str, created: int, provider: str) -> ChatResponse:
     """A Converse answer body as a canonical response; UpstreamProtocolError on garbage."""
-    try:
-        answer = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError(
-            f"provider {provider!r} answered with a body that is not JSON", provider=provider
-        ) from None
+    answer = load_json(raw, provider)
     output = answer.get("output") if isinstance(answer, dict) else None
     message = output.get("message") if isinstance(output, dict) else None
     content = message.get("content") if isinstance(message, dict) else None

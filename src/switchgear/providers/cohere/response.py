@@ -14,9 +14,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.jsoncodec import load_object, sent
 from switchgear.core.types import (
     ChatResponse,
     Choice,
@@ -72,21 +71,6 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def load_object(raw: bytes, provider: str, what: str) -> dict[str, Any]:
-    """Parse a JSON object from the provider, or raise UpstreamProtocolError."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError(
-            f"provider {provider!r} sent {what} that is not JSON", provider=provider
-        ) from None
-    if not isinstance(value, dict):
-        raise UpstreamProtocolError(
-            f"provider {provider!r} sent {what} that is not a JSON object", provider=provider
-        )
-    return value
-
-
 def response_id(value: Any) -> str:
     """Cohere's id, or a synthesized one."""
     return value if isinstance(value, str) and value else f"cohere-{time.time_ns():x}"
@@ -117,7 +101,7 @@ def tool_call(raw: Any, position: int, provider: str) -> ToolCall:
 def parse_response(raw: bytes, deployment: Deployment) -> ChatResponse:
     """A whole ``/v2/chat`` answer as a canonical response."""
     provider = deployment.provider.name
-    answer = load_object(raw, provider, "an answer")
+    answer = load_object(raw, provider, sent("an answer"))
     message = answer.get("message")
     if not isinstance(message, dict):
         raise UpstreamProtocolError(f"provider {provider!r} answered without a message", provider=provider)

@@ -17,9 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.jsoncodec import load_object
 from switchgear.core.types import (
     Finish,
     ReasoningDelta,
@@ -27,62 +26,25 @@ from switchgear.core.types import (
     StreamStart,
     TextDelta,
     ToolCallDelta,
-    UsageEvent,
 )
-from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment
 from switchgear.providers.cohere.errors import map_error
-from switchgear.providers.cohere.response import finish_reason, load_object, response_id, tool_call, usage_of
-from switchgear.transport.sse import SSESplitter, data_of
-
-_DONE = b"[DONE]"
+from switchgear.providers.cohere.response import finish_reason, response_id, tool_call, usage_of
+from switchgear.providers.jsonevents import EVENT, JsonEventDecoder
 
 
-class CohereStreamDecoder:
-    __slots__ = ("_args", "_calls", "_deployment", "_finished", "_provider", "_splitter", "_started", "usage")
+class CohereStreamDecoder(JsonEventDecoder):
+    __slots__ = ("_args", "_calls", "_finished")
+    MARKERS = frozenset({b"[DONE]"})
 
     def __init__(self, deployment: Deployment) -> None:
-        self._deployment = deployment
-        self._provider = deployment.provider.name
-        self._splitter = SSESplitter()
-        self._started = False
+        super().__init__(deployment)
         self._finished = False
         self._calls = 0  # tool calls started
         self._args = 0  # argument characters of the open call
-        self.usage: Usage | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for payload in self._splitter.payloads(data, self._provider):
-            if payload.strip() and payload.strip() != _DONE:
-                self._event(payload, events)
-        return events
-
-    def finish(self) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        pending = self._splitter.pending
-        if pending.strip():
-            # The last event may lack its blank line; take it only if it is whole.
-            payload = data_of(pending.rstrip(b"\r\n"))
-            if payload is None or not (payload.strip() == _DONE or _whole(payload)):
-                raise UpstreamProtocolError(
-                    f"provider {self._provider!r} ended the stream in the middle of an event",
-                    provider=self._provider,
-                )
-            if payload.strip() != _DONE:
-                self._event(payload, events)
-        if not self._started:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r} ended the stream without an answer", provider=self._provider
-            )
-        if not self._finished:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r} ended the stream before a finish reason",
-                provider=self._provider,
-            )
-        if self.usage is not None:
-            events.append(UsageEvent(self.usage))
-        return events
+    def _complete(self) -> bool:
+        return self._finished
 
     def _start(self, events: list[StreamEvent], event_id: Any = None) -> None:
         if not self._started:
@@ -91,7 +53,7 @@ class CohereStreamDecoder:
 
     def _event(self, payload: bytes, events: list[StreamEvent]) -> None:
         provider = self._provider
-        event = load_object(payload, provider, "a stream event")
+        event = load_object(payload, provider, EVENT)
         kind = event.get("type")
         if not isinstance(kind, str):
             if "message" in event:
@@ -175,11 +137,3 @@ def _arguments(raw_call: Any) -> str:
 
 def _now() -> int:
     return int(time.time())
-
-
-def _whole(payload: bytes) -> bool:
-    """``payload`` is a complete JSON object (not the first half of one)."""
-    try:
-        return isinstance(orjson.loads(payload), dict)
-    except orjson.JSONDecodeError:
-        return False

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.jsoncodec import load_object, sent
 from switchgear.core.types import (
     ChatResponse,
     Choice,
@@ -130,21 +131,6 @@ def _created(value: Any) -> int:
     return int(time.time())
 
 
-def load_object(raw: bytes, provider: str, what: str) -> dict[str, Any]:
-    """Parse a JSON object from the provider, or raise UpstreamProtocolError."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError(
-            f"provider {provider!r} sent {what} that is not JSON", provider=provider
-        ) from None
-    if not isinstance(value, dict):
-        raise UpstreamProtocolError(
-            f"provider {provider!r} sent {what} that is not a JSON object", provider=provider
-        )
-    return value
-
-
 def parts_of(candidate: dict[str, Any], provider: str) -> list[dict[str, Any]]:
     """The content parts of a candidate ([] when it has no content)."""
     content = candidate.get("content")
@@ -166,7 +152,7 @@ def blocked_reason(answer: dict[str, Any]) -> str | None:
 def parse_response(raw: bytes, deployment: Deployment) -> ChatResponse:
     """A whole ``generateContent`` answer as a canonical response."""
     provider = deployment.provider.name
-    answer = load_object(raw, provider, "an answer")
+    answer = load_object(raw, provider, sent("an answer"))
     candidates = answer.get("candidates")
     if candidates is not None and not (
         isinstance(candidates, list) and all(isinstance(c, dict) for c in candidates)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.jsoncodec import load_object
 from switchgear.core.types import (
     Finish,
     ReasoningDelta,
@@ -24,70 +23,34 @@ from switchgear.core.types import (
     StreamStart,
     TextDelta,
     ToolCallDelta,
-    UsageEvent,
 )
-from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment
 from switchgear.providers.gemini.errors import map_error
 from switchgear.providers.gemini.response import (
     blocked_reason,
     envelope,
     finish_reason,
-    load_object,
     parts_of,
     tool_call,
     usage_of,
 )
-from switchgear.transport.sse import SSESplitter, data_of
+from switchgear.providers.jsonevents import EVENT, JsonEventDecoder
 
 
-class GeminiStreamDecoder:
-    __slots__ = ("_calls", "_deployment", "_finished", "_provider", "_splitter", "_started", "usage")
+class GeminiStreamDecoder(JsonEventDecoder):
+    __slots__ = ("_calls", "_finished")
 
     def __init__(self, deployment: Deployment) -> None:
-        self._deployment = deployment
-        self._provider = deployment.provider.name
-        self._splitter = SSESplitter()
-        self._started = False
+        super().__init__(deployment)
         self._calls: dict[int, int] = {}  # choice index -> function calls seen (every seen choice is a key)
         self._finished: set[int] = set()
-        self.usage: Usage | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for payload in self._splitter.payloads(data, self._provider):
-            if payload.strip():
-                self._chunk(payload, events)
-        return events
+    def _complete(self) -> bool:
+        return bool(self._finished) and self._calls.keys() <= self._finished
 
-    def finish(self) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        pending = self._splitter.pending
-        if pending.strip():
-            # The last event may lack its blank line; take it only if it is whole.
-            payload = data_of(pending.rstrip(b"\r\n"))
-            if payload is None or not _whole(payload):
-                raise UpstreamProtocolError(
-                    f"provider {self._provider!r} ended the stream in the middle of an event",
-                    provider=self._provider,
-                )
-            self._chunk(payload, events)
-        if not self._started:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r} ended the stream without an answer", provider=self._provider
-            )
-        if not self._finished or not self._calls.keys() <= self._finished:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r} ended the stream before a finish reason",
-                provider=self._provider,
-            )
-        if self.usage is not None:
-            events.append(UsageEvent(self.usage))
-        return events
-
-    def _chunk(self, payload: bytes, events: list[StreamEvent]) -> None:
+    def _event(self, payload: bytes, events: list[StreamEvent]) -> None:
         provider = self._provider
-        chunk = load_object(payload, provider, "a stream event")
+        chunk = load_object(payload, provider, EVENT)
         if "error" in chunk and "candidates" not in chunk:
             raise map_error(200, {}, payload, provider)
         if not self._started:
@@ -139,11 +102,3 @@ class GeminiStreamDecoder:
         if isinstance(native, str) and index not in self._finished:
             self._finished.add(index)
             events.append(Finish(index, finish_reason(native, calls > 0), native))
-
-
-def _whole(payload: bytes) -> bool:
-    """``payload`` is a complete JSON object (not the first half of one)."""
-    try:
-        return isinstance(orjson.loads(payload), dict)
-    except orjson.JSONDecodeError:
-        return False

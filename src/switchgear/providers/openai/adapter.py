@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.jsoncodec import dumps, load_object
 from switchgear.core.redact import redact
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
@@ -102,10 +101,8 @@ class OpenAIAdapter:
             url = (
                 f"{provider.base_url}/openai/deployments/{quote(deployment.model, safe='')}{_PATHS[endpoint]}"
             )
-            return HttpRequest(
-                "POST", url, headers, _dumps(body), {"api-version": provider.api_version or ""}
-            )
-        return HttpRequest("POST", provider.base_url + _PATHS[endpoint], headers, _dumps(body))
+            return HttpRequest("POST", url, headers, dumps(body), {"api-version": provider.api_version or ""})
+        return HttpRequest("POST", provider.base_url + _PATHS[endpoint], headers, dumps(body))
 
     def read_answer(
         self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
@@ -113,16 +110,7 @@ class OpenAIAdapter:
         provider = deployment.provider.name
         if endpoint == "responses":
             return read_responses_answer(raw, provider)
-        try:
-            answer = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError(
-                f"provider {provider!r} answered with a body that is not JSON", provider=provider
-            ) from None
-        if not isinstance(answer, dict):
-            raise UpstreamProtocolError(
-                f"provider {provider!r} answered with a non-object body", provider=provider
-            )
+        answer = load_object(raw, provider)
         expected = "data" if endpoint == "embeddings" else "choices"
         if expected not in answer:
             if "error" in answer:
@@ -141,7 +129,7 @@ class OpenAIAdapter:
             and client_body.get("encoding_format") == "base64"
             and not deployment.provider.profile.embeddings_base64
         ):
-            raw = _dumps(_embeddings_to_base64(answer, provider))
+            raw = dumps(_embeddings_to_base64(answer, provider))
         return raw, usage
 
     def stream_relay(
@@ -156,15 +144,6 @@ class OpenAIAdapter:
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
         return map_error(status, headers, body, provider)
-
-
-def _dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # integers beyond 64 bits: rare, but valid JSON
-        import json
-
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _embeddings_to_base64(answer: dict[str, Any], provider: str) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import orjson
 
-from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
+from switchgear.core.errors import GatewayError, UpstreamError
+from switchgear.core.jsoncodec import load_object
 from switchgear.core.usage import Usage
-from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+from switchgear.providers.openai.stream import CHUNK
+from switchgear.transport.sse import SSESplitter, data_of
 
 _DONE = b"[DONE]"
 _DONE_EVENT = b"data: [DONE]\n\n"
@@ -59,7 +61,7 @@ class OpenAIStreamRelay:
     def __init__(self, provider: str, *, drop_usage_chunk: bool) -> None:
         self._provider = provider
         self._drop_usage = drop_usage_chunk
-        self._splitter = SSESplitter()
+        self._splitter = SSESplitter(provider)
         self.usage: Usage | None = None
         self.done = False
         self.events = 0
@@ -67,12 +69,7 @@ class OpenAIStreamRelay:
         self.failed: GatewayError | None = None
 
     def feed(self, data: bytes) -> bytes:
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
+        block = self._splitter.feed(data)
         if not block:
             return b""
         events = block.count(b"\n\n")
@@ -118,17 +115,7 @@ class OpenAIStreamRelay:
         payload = data_of(event)
         if payload is None or payload == _DONE:
             return True
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r} sent a malformed stream chunk", provider=self._provider
-            ) from None
-        if not isinstance(chunk, dict):
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r} sent a stream chunk that is not an object",
-                provider=self._provider,
-            )
+        chunk = load_object(payload, self._provider, CHUNK)
         error = chunk.get("error")
         if isinstance(error, dict) and self.failed is None:  # an in-band error, relayed as sent
             message = error.get("message")
@@ -153,13 +140,7 @@ class OpenAIStreamRelay:
     def finish(self) -> bytes:
         if self.done:
             return b""
-        if self._splitter.pending.strip():
-            reason = "ended in the middle of an event"
-        else:
-            reason = "ended the stream without [DONE]"
-        return self.error(
-            UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
-        )
+        return self.error(self._splitter.cut("ended the stream without [DONE]"))
 
     def error(self, exc: GatewayError) -> bytes:
         self.done = True

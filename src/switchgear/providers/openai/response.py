@@ -9,9 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.jsoncodec import load_json
 from switchgear.core.types import (
     ChatResponse,
     Choice,
@@ -37,12 +36,7 @@ FINISH: dict[str, FinishReason] = {
 
 def parse_response(raw: bytes, deployment: Deployment) -> ChatResponse:
     provider = deployment.provider.name
-    try:
-        answer = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError(
-            f"provider {provider!r} answered with a body that is not JSON", provider=provider
-        ) from None
+    answer = load_json(raw, provider)
     if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
         raise UpstreamProtocolError(f"provider {provider!r} answered without 'choices'", provider=provider)
     choices = []

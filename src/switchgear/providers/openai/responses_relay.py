@@ -17,9 +17,10 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
+from switchgear.core.jsoncodec import load_json
 from switchgear.core.responses_events import error_events
 from switchgear.core.usage import Usage
-from switchgear.transport.sse import SSEOverflow, SSESplitter, data_of
+from switchgear.transport.sse import SSESplitter, data_of
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 # Byte markers of the events the relay reads. A false hit (in a delta's text, or the
@@ -50,12 +51,7 @@ def responses_usage(answer: dict[str, Any]) -> Usage:
 
 def read_responses_answer(raw: bytes, provider: str) -> tuple[bytes, Usage]:
     """Check a non-streamed Responses answer; the bytes for the client (unchanged) and its usage."""
-    try:
-        answer = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError(
-            f"provider {provider!r} answered with a body that is not JSON", provider=provider
-        ) from None
+    answer = load_json(raw, provider)
     if not isinstance(answer, dict) or not isinstance(answer.get("output"), list):
         raise UpstreamProtocolError(
             f"provider {provider!r} answered without 'output': not an OpenAI Responses object",
@@ -71,7 +67,7 @@ class ResponsesStreamRelay:
 
     def __init__(self, provider: str) -> None:
         self._provider = provider
-        self._splitter = SSESplitter()
+        self._splitter = SSESplitter(provider)
         self._response: dict[str, Any] | None = None  # from response.created
         self.usage: Usage | None = None
         self.done = False
@@ -80,12 +76,7 @@ class ResponsesStreamRelay:
         self.failed: GatewayError | None = None
 
     def feed(self, data: bytes) -> bytes:
-        try:
-            block = self._splitter.feed(data)
-        except SSEOverflow as exc:
-            raise UpstreamProtocolError(
-                f"provider {self._provider!r}: {exc}", provider=self._provider
-            ) from None
+        block = self._splitter.feed(data)
         if not block:
             return b""
         if any(marker in block for marker in _MARKERS) or block.count(b"data: {") != block.count(b"\n\n"):
@@ -130,10 +121,9 @@ class ResponsesStreamRelay:
     def finish(self) -> bytes:
         if self.done:
             return b""
-        reason = "in the middle of an event" if self._splitter.pending.strip() else "without a terminal event"
         return self.error(
-            UpstreamProtocolError(
-                f"provider {self._provider!r} ended the stream {reason}", provider=self._provider
+            self._splitter.cut(
+                "ended the stream without a terminal event", "ended the stream in the middle of an event"
             )
         )
 

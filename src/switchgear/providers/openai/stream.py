@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import time
 
-import orjson
-
-from switchgear.core.errors import UpstreamError, UpstreamProtocolError
+from switchgear.core.errors import UpstreamError
+from switchgear.core.jsoncodec import load_object
 from switchgear.core.types import (
     Finish,
     ReasoningDelta,
@@ -23,6 +22,8 @@ from switchgear.providers.base import Deployment
 from switchgear.providers.openai.response import FINISH
 from switchgear.transport.sse import SSESplitter
 
+CHUNK = ("sent a malformed stream chunk", "sent a stream chunk that is not an object")
+
 
 class OpenAIChatStreamDecoder:
     """Chat completion chunks to canonical events, over any byte split."""
@@ -32,14 +33,14 @@ class OpenAIChatStreamDecoder:
     def __init__(self, deployment: Deployment) -> None:
         self._provider = deployment.provider.name
         self._model = deployment.model
-        self._splitter = SSESplitter()
+        self._splitter = SSESplitter(self._provider)
         self._started = False
         self.done = False
         self.usage: Usage | None = None
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        for payload in self._splitter.payloads(data, self._provider):
+        for payload in self._splitter.payloads(data):
             if payload == b"[DONE]":
                 self.done = True
                 continue
@@ -48,16 +49,7 @@ class OpenAIChatStreamDecoder:
 
     def _chunk(self, payload: bytes, events: list[StreamEvent]) -> None:
         provider = self._provider
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError(
-                f"provider {provider!r} sent a malformed stream chunk", provider=provider
-            ) from None
-        if not isinstance(chunk, dict):
-            raise UpstreamProtocolError(
-                f"provider {provider!r} sent a stream chunk that is not an object", provider=provider
-            )
+        chunk = load_object(payload, provider, CHUNK)
         error = chunk.get("error")
         if error:
             message = error.get("message") if isinstance(error, dict) else str(error)
@@ -103,10 +95,5 @@ class OpenAIChatStreamDecoder:
 
     def finish(self) -> list[StreamEvent]:
         if not self.done:
-            reason = (
-                "ended in the middle of an event"
-                if self._splitter.pending.strip()
-                else "ended without [DONE]"
-            )
-            raise UpstreamProtocolError(f"provider {self._provider!r} {reason}", provider=self._provider)
+            raise self._splitter.cut("ended without [DONE]")
         return []
