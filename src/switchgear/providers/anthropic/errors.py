@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import UpstreamStatusError
-from switchgear.core.redact import redact
+from switchgear.providers.errors import body_text, status_error
 
 # Anthropic error type -> the HTTP status it comes with (for errors that arrive without one).
 ERROR_STATUS: dict[str, int] = {
@@ -30,7 +30,6 @@ ERROR_STATUS: dict[str, int] = {
     "timeout_error": 504,
     "overloaded_error": 529,
 }
-_MAX_MESSAGE = 1000
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _TOO_LONG = ("prompt is too long", "exceed context limit")
 
@@ -38,15 +37,11 @@ _TOO_LONG = ("prompt is too long", "exceed context limit")
 def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamStatusError:
     """An HTTP error answer (``{"type":"error","error":{type, message}}`` or anything else)."""
     type_, message = _error_fields(body)
-    if status >= 500 or not message:
-        # Provider-internal details stay out of the client's answer: who failed and how.
-        text = f"provider {provider!r} failed with HTTP {status}" + (f" ({type_})" if type_ else "")
-    else:
-        text = f"provider {provider!r}: {redact(message)[:_MAX_MESSAGE]}"
-    return UpstreamStatusError(
+    return status_error(
         status,
-        text,
-        provider=provider,
+        message,
+        provider,
+        masked=f"failed with HTTP {status}" + (f" ({type_})" if type_ else ""),
         upstream_type=type_,
         upstream_code=_code(status, message),
         retry_after=_retry_after(headers),
@@ -57,12 +52,13 @@ def in_band_error(error: Any, provider: str) -> UpstreamStatusError:
     """The ``error`` object of a 200 answer or a stream ``error`` event, mapped by its type."""
     type_, message = _fields(error)
     status = ERROR_STATUS.get(type_ or "", 500)
-    if status >= 500 or not message:
-        text = f"provider {provider!r} failed mid-answer" + (f" ({type_})" if type_ else "")
-    else:
-        text = f"provider {provider!r}: {redact(message)[:_MAX_MESSAGE]}"
-    return UpstreamStatusError(
-        status, text, provider=provider, upstream_type=type_, upstream_code=_code(status, message)
+    return status_error(
+        status,
+        message,
+        provider,
+        masked="failed mid-answer" + (f" ({type_})" if type_ else ""),
+        upstream_type=type_,
+        upstream_code=_code(status, message),
     )
 
 
@@ -70,7 +66,7 @@ def _error_fields(body: bytes) -> tuple[str | None, str]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None, body[:_MAX_MESSAGE].decode("utf-8", "replace").strip()
+        return None, body_text(body)
     if not isinstance(data, dict):
         return None, ""
     return _fields(data.get("error", data))

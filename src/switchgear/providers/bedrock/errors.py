@@ -17,9 +17,7 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import UpstreamStatusError
-from switchgear.core.redact import redact
-
-_MAX_MESSAGE = 1000
+from switchgear.providers.errors import body_text, status_error
 
 # exception name -> the HTTP status whose gateway class it belongs to
 _STATUS_OF: dict[str, int] = {
@@ -55,7 +53,7 @@ def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: st
         name = raw.rsplit("#", 1)[-1] if isinstance(raw, str) else ""
     message = data.get("message") or data.get("Message")
     if not isinstance(message, str):
-        message = "" if parsed is not None else body[:_MAX_MESSAGE].decode("utf-8", "replace").strip()
+        message = "" if parsed is not None else body_text(body)
     return make_error(name or None, message, provider, status=status, retry_after=lowered.get("retry-after"))
 
 
@@ -81,12 +79,14 @@ def make_error(
     if name == "ValidationException" and any(marker in message.lower() for marker in _TOO_LONG):
         code = "context_length_exceeded"
     what = f"HTTP {status}" if status is not None else "an in-stream error"
-    if mapped >= 500 or not message:
-        text = f"provider {provider!r} failed with {what}" + (f" ({name})" if name else "")
-    else:
-        text = f"provider {provider!r}: {redact(message)[:_MAX_MESSAGE]}"
-    error = UpstreamStatusError(
-        mapped, text, provider=provider, upstream_type=name, upstream_code=code, retry_after=retry_after
+    error = status_error(
+        mapped,
+        message,
+        provider,
+        masked=f"failed with {what}" + (f" ({name})" if name else ""),
+        upstream_type=name,
+        upstream_code=code,
+        retry_after=retry_after,
     )
     if status is not None and status != mapped:
         error.upstream_status = status  # what Bedrock answered, not the class it was mapped by

@@ -15,9 +15,8 @@ from collections.abc import Mapping
 import orjson
 
 from switchgear.core.errors import UpstreamStatusError
-from switchgear.core.redact import redact
+from switchgear.providers.errors import body_text, status_error
 
-MAX_MESSAGE = 1000
 # Cohere-only statuses -> the status the gateway's table knows (core.errors maps the rest).
 _STATUS: dict[int, int] = {498: 401, 499: 500}
 _CONTEXT_TOO_LONG = re.compile(
@@ -29,7 +28,7 @@ def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: st
     """The gateway error for a Cohere error answer (``status`` < 400: an in-band error, as a 500)."""
     message = _message(body)
     if message is None and status >= 400:
-        message = body[:MAX_MESSAGE].decode("utf-8", "replace").strip()
+        message = body_text(body)
     if status < 400:
         status = 500
     effective = _STATUS.get(status, status)
@@ -38,14 +37,11 @@ def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: st
         if effective == 400 and message and _CONTEXT_TOO_LONG.search(message)
         else None
     )
-    if effective >= 500 or not message:
-        text = f"provider {provider!r} failed with HTTP {status}"
-    else:
-        text = f"provider {provider!r}: {redact(message)[:MAX_MESSAGE]}"
-    return UpstreamStatusError(
+    return status_error(
         effective,
-        text,
-        provider=provider,
+        message,
+        provider,
+        masked=f"failed with HTTP {status}",
         upstream_type=str(status) if status in _STATUS else None,
         upstream_code=upstream_code,
         retry_after=headers.get("retry-after"),

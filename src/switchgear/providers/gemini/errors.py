@@ -18,9 +18,8 @@ from typing import Any
 import orjson
 
 from switchgear.core.errors import UpstreamStatusError
-from switchgear.core.redact import redact
+from switchgear.providers.errors import body_text, status_error
 
-MAX_MESSAGE = 1000
 # Google canonical status -> the HTTP status it stands for (WIRE-FORMATS 4.5).
 _STATUS: dict[str, int] = {
     "INVALID_ARGUMENT": 400,
@@ -54,7 +53,7 @@ def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: st
     error = _error_object(body)
     message = (_text(error.get("message")) or "").strip()
     if not error and status >= 400:
-        message = body[:MAX_MESSAGE].decode("utf-8", "replace").strip()
+        message = body_text(body)
     google_status = _text(error.get("status"))
     raw_details = error.get("details")
     details = [d for d in raw_details if isinstance(d, dict)] if isinstance(raw_details, list) else []
@@ -67,15 +66,12 @@ def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: st
     upstream_code = (
         "context_length_exceeded" if effective == 400 and _CONTEXT_TOO_LONG.search(message) else None
     )
-    if effective >= 500 or not message:
-        what = f"HTTP {status} ({google_status})" if google_status else f"HTTP {status}"
-        text = f"provider {provider!r} failed with {what}"
-    else:
-        text = f"provider {provider!r}: {redact(message)[:MAX_MESSAGE]}"
-    return UpstreamStatusError(
+    what = f"HTTP {status} ({google_status})" if google_status else f"HTTP {status}"
+    return status_error(
         effective,
-        text,
-        provider=provider,
+        message,
+        provider,
+        masked=f"failed with {what}",
         upstream_type=google_status,
         upstream_code=upstream_code,
         retry_after=headers.get("retry-after") or _retry_delay(details),

@@ -33,7 +33,7 @@ from switchgear.core.types import (
 )
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment
-from switchgear.providers.gemini.errors import MAX_MESSAGE
+from switchgear.providers.errors import MAX_MESSAGE
 
 _FINISH: dict[str, FinishReason] = {
     "STOP": "stop",

@@ -22,7 +22,8 @@ from switchgear.core.redact import redact
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment, Endpoint
-from switchgear.providers.openai.errors import MAX_MESSAGE, error_fields, map_error
+from switchgear.providers.errors import MAX_MESSAGE
+from switchgear.providers.openai.errors import error_fields, map_error
 from switchgear.providers.openai.relay import OpenAIStreamRelay
 from switchgear.providers.openai.request import request_body
 from switchgear.providers.openai.response import parse_response

@@ -9,24 +9,18 @@ from collections.abc import Mapping
 
 import orjson
 
-from switchgear.core.errors import UpstreamError, UpstreamStatusError
-from switchgear.core.redact import redact
-
-MAX_MESSAGE = 1000
+from switchgear.core.errors import UpstreamError
+from switchgear.providers.errors import body_text, status_error
 
 
 def map_error(status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
     """An upstream HTTP error answer as a gateway error."""
     message, type_, code, param = error_fields(body)
-    if status >= 500 or not message:
-        # Provider-internal details stay in the logs; the client learns who failed and how.
-        text = f"provider {provider!r} failed with HTTP {status}"
-    else:
-        text = f"provider {provider!r}: {redact(message)[:MAX_MESSAGE]}"
-    return UpstreamStatusError(
+    return status_error(
         status,
-        text,
-        provider=provider,
+        message,
+        provider,
+        masked=f"failed with HTTP {status}",
         upstream_type=type_,
         upstream_code=code,
         param=param,
@@ -39,7 +33,7 @@ def error_fields(body: bytes) -> tuple[str, str | None, str | None, str | None]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body[:MAX_MESSAGE].decode("utf-8", "replace").strip(), None, None, None
+        return body_text(body), None, None, None
     if not isinstance(data, dict):
         return "", None, None, None
     error = data.get("error", data)

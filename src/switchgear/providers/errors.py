@@ -1,0 +1,47 @@
+"""What every family's error mapper (``<family>/errors.py``) shares: the wording of an upstream
+failure as the client sees it.
+
+Upstream 5xx messages, and failures without a message, are masked: provider-internal details stay
+out of the client's answer, which says who failed and how. 4xx messages are kept, redacted and cut
+to ``MAX_MESSAGE`` characters, with the provider named.
+"""
+
+from __future__ import annotations
+
+from switchgear.core.errors import UpstreamStatusError
+from switchgear.core.redact import redact
+
+MAX_MESSAGE = 1000
+
+
+def body_text(body: bytes) -> str:
+    """The start of an error body that is not the JSON expected, as its message."""
+    return body[:MAX_MESSAGE].decode("utf-8", "replace").strip()
+
+
+def status_error(
+    status: int,
+    message: str | None,
+    provider: str,
+    *,
+    masked: str,
+    upstream_type: str | None = None,
+    upstream_code: str | None = None,
+    param: str | None = None,
+    retry_after: str | None = None,
+) -> UpstreamStatusError:
+    """The gateway error for an upstream failure of HTTP class ``status``: ``message`` kept for a
+    4xx, else ``provider '<name>' {masked}`` (say "failed with HTTP 503")."""
+    if status >= 500 or not message:
+        text = f"provider {provider!r} {masked}"
+    else:
+        text = f"provider {provider!r}: {redact(message)[:MAX_MESSAGE]}"
+    return UpstreamStatusError(
+        status,
+        text,
+        provider=provider,
+        upstream_type=upstream_type,
+        upstream_code=upstream_code,
+        param=param,
+        retry_after=retry_after,
+    )
