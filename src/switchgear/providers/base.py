@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 from switchgear.catalog import ModelInfo
 from switchgear.config.model import Timeouts
@@ -181,24 +181,7 @@ class TranslatedOnly:
     def passes_through(self, api: str, deployment: Deployment) -> bool:
         return False
 
-    def build_passthrough(
-        self,
-        endpoint: Endpoint,
-        body: dict[str, Any],
-        deployment: Deployment,
-        *,
-        want_usage: bool,
-        client_headers: Mapping[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> HttpRequest:
+    def _no_passthrough(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError(f"{type(self).__name__} has no passthrough")
 
-    def read_answer(
-        self, endpoint: Endpoint, client_body: dict[str, Any], raw: bytes, deployment: Deployment
-    ) -> tuple[bytes, Usage]:
-        raise RuntimeError(f"{type(self).__name__} has no passthrough")
-
-    def stream_relay(
-        self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
-    ) -> StreamRelay:
-        raise RuntimeError(f"{type(self).__name__} has no passthrough")
+    build_passthrough = read_answer = stream_relay = _no_passthrough

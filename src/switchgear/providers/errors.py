@@ -8,7 +8,7 @@ to ``MAX_MESSAGE`` characters, with the provider named.
 
 from __future__ import annotations
 
-from switchgear.core.errors import UpstreamStatusError
+from switchgear.core.errors import UpstreamError, UpstreamStatusError
 from switchgear.core.redact import redact
 
 MAX_MESSAGE = 1000
@@ -45,3 +45,9 @@ def status_error(
         param=param,
         retry_after=retry_after,
     )
+
+
+def misconfigured(provider: str, what: str) -> UpstreamError:
+    """A provider whose settings cannot make a request (``what`` it lacks). Not the client's fault,
+    and another deployment may work: an upstream failure to fail over from."""
+    return UpstreamError(f"provider {provider!r} {what}", provider=provider, code="provider_misconfigured")

@@ -8,24 +8,25 @@ streaming sets ``stream: true`` in the body and asks for ``text/event-stream``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import orjson
 
-from switchgear.core.errors import UpstreamError
-from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.types import ChatRequest
 from switchgear.providers.base import Adapter, Deployment, TranslatedOnly
-from switchgear.providers.cohere.errors import map_error
+from switchgear.providers.cohere import errors, response
 from switchgear.providers.cohere.profiles import CHAT_PATH
 from switchgear.providers.cohere.request import request_body
-from switchgear.providers.cohere.response import parse_response
 from switchgear.providers.cohere.stream import CohereStreamDecoder
+from switchgear.providers.errors import misconfigured
 from switchgear.transport.client import HttpRequest
 
 
 class CohereAdapter(TranslatedOnly):
     family = "cohere"
+    parse_response = staticmethod(response.parse_response)
+    stream_decoder = CohereStreamDecoder
+    map_error = staticmethod(errors.map_error)
 
     def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
         provider = deployment.provider
@@ -39,22 +40,8 @@ class CohereAdapter(TranslatedOnly):
             if provider.api_key:
                 headers["authorization"] = "Bearer " + provider.api_key
             elif provider.profile.key_required:
-                raise _misconfigured(provider.name, "has no api_key")
+                raise misconfigured(provider.name, "has no api_key")
         return HttpRequest("POST", provider.base_url.rstrip("/") + CHAT_PATH, headers, body)
-
-    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
-        return parse_response(raw, deployment)
-
-    def stream_decoder(self, deployment: Deployment) -> CohereStreamDecoder:
-        return CohereStreamDecoder(deployment)
-
-    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
-        return map_error(status, headers, body, provider)
-
-
-def _misconfigured(provider: str, what: str) -> UpstreamError:
-    # Not the client's fault, and another deployment may work: an upstream failure to fail over from.
-    return UpstreamError(f"provider {provider!r} {what}", provider=provider, code="provider_misconfigured")
 
 
 if TYPE_CHECKING:

@@ -10,25 +10,26 @@ name is percent-encoded into the URL (a leading ``models/`` is dropped). Streami
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import orjson
 
-from switchgear.core.errors import UpstreamError
-from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.types import ChatRequest
 from switchgear.providers.base import Adapter, Deployment, TranslatedOnly
-from switchgear.providers.gemini.errors import map_error
+from switchgear.providers.errors import misconfigured
+from switchgear.providers.gemini import errors, response
 from switchgear.providers.gemini.profiles import API_KEY_HEADER, GeminiProfile, location_of, vertex_base_url
 from switchgear.providers.gemini.request import request_body
-from switchgear.providers.gemini.response import parse_response
 from switchgear.providers.gemini.stream import GeminiStreamDecoder
 from switchgear.transport.client import HttpRequest
 
 
 class GeminiAdapter(TranslatedOnly):
     family = "gemini"
+    parse_response = staticmethod(response.parse_response)
+    stream_decoder = GeminiStreamDecoder
+    map_error = staticmethod(errors.map_error)
 
     def build_request(
         self, request: ChatRequest, deployment: Deployment, *, access_token: str | None = None
@@ -43,7 +44,7 @@ class GeminiAdapter(TranslatedOnly):
         if vertex:
             project = provider.options.get("project")
             if not project:
-                raise _misconfigured(provider.name, "has no project option (Vertex needs one)")
+                raise misconfigured(provider.name, "has no project option (Vertex needs one)")
             location = location_of(provider.options)
             base = provider.base_url or vertex_base_url(location)
             url = (
@@ -56,25 +57,11 @@ class GeminiAdapter(TranslatedOnly):
         key = access_token or provider.api_key
         if profile.auth == "bearer":
             if not key:
-                raise _misconfigured(provider.name, "has no access token (set api_key or credentials_file)")
+                raise misconfigured(provider.name, "has no access token (set api_key or credentials_file)")
             headers["authorization"] = "Bearer " + key
         elif profile.auth == "api-key" and key:
             headers[API_KEY_HEADER] = key
         return HttpRequest("POST", url, headers, body, {"alt": "sse"} if request.stream else {})
-
-    def parse_response(self, raw: bytes, deployment: Deployment) -> ChatResponse:
-        return parse_response(raw, deployment)
-
-    def stream_decoder(self, deployment: Deployment) -> GeminiStreamDecoder:
-        return GeminiStreamDecoder(deployment)
-
-    def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
-        return map_error(status, headers, body, provider)
-
-
-def _misconfigured(provider: str, what: str) -> UpstreamError:
-    # Not the client's fault, and another deployment may work: an upstream failure to fail over from.
-    return UpstreamError(f"provider {provider!r} {what}", provider=provider, code="provider_misconfigured")
 
 
 if TYPE_CHECKING:
