@@ -21,17 +21,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = [
-    "KNOWN_VENDORS",
-    "LOCAL_VENDORS",
-    "Catalog",
-    "ModelInfo",
-    "Prices",
-    "cost_nanousd",
-    "parse_usd_per_mtok",
-    "price_per_token_str",
-]
-
 KNOWN_VENDORS = frozenset(
     {
         "openai", "azure", "anthropic", "gemini", "vertex", "bedrock", "groq", "mistral", "deepseek",

@@ -8,10 +8,21 @@ to ``MAX_MESSAGE`` characters, with the provider named.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from switchgear.core.errors import UpstreamError, UpstreamStatusError
 from switchgear.core.redact import redact
 
 MAX_MESSAGE = 1000
+
+
+class UpstreamFields(TypedDict, total=False):
+    """What an ``UpstreamStatusError`` keeps of the upstream's own answer."""
+
+    upstream_type: str | None
+    upstream_code: str | None
+    param: str | None
+    retry_after: str | None
 
 
 def body_text(body: bytes) -> str:
@@ -20,15 +31,7 @@ def body_text(body: bytes) -> str:
 
 
 def status_error(
-    status: int,
-    message: str | None,
-    provider: str,
-    *,
-    masked: str,
-    upstream_type: str | None = None,
-    upstream_code: str | None = None,
-    param: str | None = None,
-    retry_after: str | None = None,
+    status: int, message: str | None, provider: str, *, masked: str, **fields: Unpack[UpstreamFields]
 ) -> UpstreamStatusError:
     """The gateway error for an upstream failure of HTTP class ``status``: ``message`` kept for a
     4xx, else ``provider '<name>' {masked}`` (say "failed with HTTP 503")."""
@@ -36,15 +39,7 @@ def status_error(
         text = f"provider {provider!r} {masked}"
     else:
         text = f"provider {provider!r}: {redact(message)[:MAX_MESSAGE]}"
-    return UpstreamStatusError(
-        status,
-        text,
-        provider=provider,
-        upstream_type=upstream_type,
-        upstream_code=upstream_code,
-        param=param,
-        retry_after=retry_after,
-    )
+    return UpstreamStatusError(status, text, provider=provider, **fields)
 
 
 def misconfigured(provider: str, what: str) -> UpstreamError:

@@ -7,7 +7,6 @@ without a master key serves them to anyone who can reach it, as it does the mode
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request, Response
@@ -19,6 +18,7 @@ from switchgear.core.errors import GatewayError, PermissionDenied
 from switchgear.engine.build import Runtime
 from switchgear.server.errors import openai_error_body
 from switchgear.stages.base import HOOKS, overrides
+from switchgear.stages.settle import SettleStats
 
 
 class StageInfo(BaseModel):
@@ -28,20 +28,10 @@ class StageInfo(BaseModel):
     reads_answer: bool
 
 
-class QueueInfo(BaseModel):
-    consumer: str
-    bound: int
-    overflow: str
-    depth: int
-    delivered: int
-    dropped: int
-    failed: int
-
-
 class Status(BaseModel):
     version: str
     stages: list[StageInfo]
-    settle_queues: list[QueueInfo]
+    settle_queues: list[SettleStats]
 
 
 def build_admin(runtime: Runtime) -> FastAPI:
@@ -90,7 +80,7 @@ def build_admin(runtime: Runtime) -> FastAPI:
                 )
                 for stage in chain.stages
             ],
-            settle_queues=[QueueInfo(**asdict(stats)) for stats in chain.stats()],
+            settle_queues=chain.stats(),
         )
 
     return app
