@@ -14,7 +14,6 @@ from switchgear.core.types import ChatResponse
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.stages.base import EarlyAnswer, Stage, StreamTransform, overrides
 from switchgear.stages.context import Attempt, RequestContext
-from switchgear.stages.record import RequestRecord
 from switchgear.stages.settle import SettleQueue, SettleStats
 
 Admit = Callable[[RequestContext], Awaitable[None]]
@@ -59,10 +58,8 @@ class StageChain:
 
     def settle(self, ctx: RequestContext) -> None:
         """Hand the finished request's record to every settle consumer (never blocks)."""
-        if self.queues:
-            record = RequestRecord.from_context(ctx)
-            for queue in self.queues:
-                queue.put(record)
+        for queue in self.queues:
+            queue.put(ctx)
 
     async def start(self) -> None:
         for stage in self.stages:

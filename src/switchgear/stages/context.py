@@ -18,6 +18,7 @@ from switchgear.core.usage import Usage
 if TYPE_CHECKING:
     from switchgear.providers.base import Deployment
     from switchgear.stages.base import Slot
+    from switchgear.stages.record import RequestRecord
     from switchgear.stages.request import Prepared
 
 
@@ -79,6 +80,7 @@ class RequestContext:
     ended_ns: int = 0
     response_headers: list[tuple[bytes, bytes]] | None = None  # added by stages (``add_header``)
     slots: dict[Slot[Any], Any] | None = None  # stages' own facts (``Slot.set`` / ``Slot.get``)
+    record: RequestRecord | None = None  # built once the request is settled, off the request path
 
     @property
     def model(self) -> str:

@@ -16,8 +16,11 @@ from switchgear.stages.context import Attempt, Principal, RequestContext
 CANCELLED_STATUS = 499  # nginx's "client closed request"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class RequestRecord:
+    """Treat as immutable: every consumer receives the same object (not frozen only because a
+    frozen dataclass costs microseconds more to build, on every request)."""
+
     request_id: str
     api: str
     model: str  # as the client asked for it
@@ -45,6 +48,14 @@ class RequestRecord:
     def suspicious_usage(self) -> bool:
         """The provider reported negative or absurd token counts (they were clamped)."""
         return self.usage is not None and self.usage.suspicious
+
+    @classmethod
+    def of(cls, ctx: RequestContext) -> RequestRecord:
+        """The record of a finished request, built once (consumers share it)."""
+        record = ctx.record
+        if record is None:
+            record = ctx.record = cls.from_context(ctx)
+        return record
 
     @classmethod
     def from_context(cls, ctx: RequestContext) -> RequestRecord:

@@ -1,8 +1,9 @@
 """Settle queues: finished requests' records leave the request path here.
 
 One bounded queue per settle consumer, drained in batches by a background task of the worker's
-event loop, so a slow consumer delays nobody else and a failing one fails no request. Putting a
-record is O(1) and never waits: when the queue is full the configured overflow policy drops the
+event loop, so a slow consumer delays nobody else and a failing one fails no request. The request
+path only queues the finished context (O(1), never waits); its record is built in the background,
+once for all consumers. When the queue is full the configured overflow policy drops the
 new record (``drop_new``) or the oldest one (``drop_old``), and counts it. Depth, drops and
 failures are visible (``stats``) on the operations routes.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from switchgear.stages.base import Stage
+from switchgear.stages.context import RequestContext
 from switchgear.stages.record import RequestRecord
 
 log = logging.getLogger("switchgear.settle")
@@ -45,14 +47,14 @@ class SettleQueue:
         self.delivered = 0
         self.dropped = 0
         self.failed = 0
-        self._items: deque[RequestRecord] = deque()
+        self._items: deque[RequestContext] = deque()
         self._wake: asyncio.Event | None = None
         self._idle = False
         self._task: asyncio.Task[None] | None = None
         self._reported_at = 0.0
 
-    def put(self, record: RequestRecord) -> None:
-        """Queue a record; never blocks, never raises."""
+    def put(self, record: RequestContext) -> None:
+        """Queue a finished request; never blocks, never raises."""
         items = self._items
         if len(items) >= self.size:
             self.dropped += 1
@@ -107,7 +109,7 @@ class SettleQueue:
                 await wake.wait()
                 await asyncio.sleep(0)  # let the requests of this loop turn add to the batch
             count = min(len(items), self.batch)
-            batch = [items.popleft() for _ in range(count)]
+            batch = [RequestRecord.of(items.popleft()) for _ in range(count)]
             try:
                 await self.stage.settle(batch)
             except Exception:

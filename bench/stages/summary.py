@@ -1,0 +1,38 @@
+"""Summarise bench/stages/compare.sh: per variant and scenario, the median over rounds of
+requests/s and p50 latency (ms), and each variant against `base`."""
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+results = Path(sys.argv[1])
+table: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+for path in sorted(results.glob("stages-*.json")):
+    data = json.loads(path.read_text())
+    variant = data["name"].removeprefix("stages-")
+    for row in data["rows"]:
+        cell = table[(variant, row["scenario"])]
+        cell["rps"].append(row["ok_rps"])
+        cell["p50"].append(row["p50_us"] / 1000)
+variants = ["base", "none", "noop", "log"]
+scenarios = sorted({s for _, s in table})
+print("| scenario | " + " | ".join(variants) + " |")
+print("|---|" + "---|" * len(variants))
+for scenario in scenarios:
+    base = table.get(("base", scenario))
+    cells = []
+    for variant in variants:
+        cell = table.get((variant, scenario))
+        if not cell:
+            cells.append("-")
+            continue
+        rps, p50 = statistics.median(cell["rps"]), statistics.median(cell["p50"])
+        text = f"{rps:,.0f}/s p50 {p50:.3f} ms (n={len(cell['rps'])})"
+        if base and variant != "base":
+            ratio = rps / statistics.median(base["rps"])
+            delta = p50 - statistics.median(base["p50"])
+            text += f" = {ratio:.1%}, {delta:+.3f} ms"
+        cells.append(text)
+    print(f"| {scenario} | " + " | ".join(cells) + " |")
