@@ -50,9 +50,11 @@ class Result:
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # id, name, arguments
     finish: str = ""
     usage: tuple[int, int] = (0, 0)  # all input tokens, output tokens
+    model: str = ""  # the answer's ``model``
 
-    def same_answer(self) -> tuple[str, list[tuple[str, dict[str, Any]]], str, tuple[int, int]]:
-        return self.text, [(name, args) for _, name, args in self.calls], self.finish, self.usage
+    def same_answer(self) -> tuple[str, list[tuple[str, dict[str, Any]]], str, tuple[int, int], str]:
+        calls = [(name, args) for _, name, args in self.calls]
+        return self.text, calls, self.finish, self.usage, self.model
 
 
 @dataclass
@@ -117,6 +119,7 @@ def via_chat(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Result:
             calls,
             choice.finish_reason,
             (answer.usage.prompt_tokens, answer.usage.completion_tokens),
+            answer.model,
         )
     result = Result()
     parts: dict[int, list[str]] = {}
@@ -127,6 +130,7 @@ def via_chat(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Result:
         stream_options={"include_usage": True},
         **extra,
     ):
+        result.model = chunk.model
         if chunk.usage is not None:
             result.usage = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
         for choice in chunk.choices:
@@ -191,6 +195,7 @@ def via_messages(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Resul
             + (usage.cache_creation_input_tokens or 0),
             usage.output_tokens,
         ),
+        message.model,
     )
 
 
@@ -226,9 +231,8 @@ def via_responses(gw: GatewayThread, model: str, ask: Ask, stream: bool) -> Resu
     ]
     finish = "tool_calls" if calls else ("stop" if response.status == "completed" else "length")
     assert response.usage is not None
-    return Result(
-        response.output_text, calls, finish, (response.usage.input_tokens, response.usage.output_tokens)
-    )
+    usage = (response.usage.input_tokens, response.usage.output_tokens)
+    return Result(response.output_text, calls, finish, usage, response.model)
 
 
 ASK = {"chat": via_chat, "messages": via_messages, "responses": via_responses}
@@ -322,6 +326,8 @@ def both(api: str, gw: GatewayThread, model: str, ask: Ask) -> Result:
 def test_plain_text(api: str, family: str, gw: GatewayThread, sim: SimulatorThread) -> None:
     answer = both(api, gw, FAMILIES[family], Ask())
     assert answer.text == f"Hello! You said: {PROMPT}" and answer.finish == "stop"
+    # one rule on every path: ``model`` is the model that answered, as its provider names it
+    assert answer.model == FAMILIES[family].split("/", 1)[1]
     assert PROMPT in json.dumps(received(sim))
 
 

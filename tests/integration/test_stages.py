@@ -130,7 +130,7 @@ def test_answer_early_serves_openai_clients_streamed_and_not(
     assert raw.headers["x-switchgear-cache"] == "HIT"
     whole = raw.parse()
     assert whole.choices[0].message.content == "made without an upstream"
-    assert whole.model == "fast" and whole.usage is not None and whole.usage.completion_tokens == 4
+    assert whole.model == "probe" and whole.usage is not None and whole.usage.completion_tokens == 4
     chunks = list(
         oai.chat.completions.create(
             model="fast",

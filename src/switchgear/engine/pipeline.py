@@ -152,7 +152,10 @@ class Engine:
         response = _whole(made)
         ctx.usage = response.usage
         return Answer(
-            200, codec.encode_response(response, request.model, request=canonical), None, response.usage
+            200,
+            codec.encode_response(response, response.model or request.model, request=canonical),
+            None,
+            response.usage,
         )
 
     async def _upstream_request(
@@ -270,7 +273,8 @@ class Engine:
             self._served(ctx, deployment, usage)
             for transform in self.chain.answer:
                 answer = await transform(ctx, answer)
-            body = self.codecs[request.api].encode_response(answer, request.model, request=ctx.canonical)
+            served = answer.model or deployment.model  # the model that answered, as its provider names it
+            body = self.codecs[request.api].encode_response(answer, served, request=ctx.canonical)
         for rewrite in self.chain.body:
             body = await rewrite(ctx, body)
         return Answer(200, body, deployment, usage)
@@ -298,8 +302,8 @@ class Engine:
                 deployment, client_wants_usage=request.wants_usage, endpoint=request.api
             )
         else:
-            encoder = self.codecs[request.api].stream_encoder(
-                request.model, include_usage=request.wants_usage, request=ctx.canonical
+            encoder = self.codecs[request.api].stream_encoder(  # the stream's own model name wins
+                deployment.model, include_usage=request.wants_usage, request=ctx.canonical
             )
             transforms = self.chain.transforms(ctx) if self.chain.stream else []
             relay = TranslatingRelay(adapter.stream_decoder(deployment), encoder, transforms)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from time import perf_counter_ns
 
 import orjson
@@ -77,11 +78,17 @@ def _id_headers(ctx: RequestContext) -> Headers:
     return [(b"x-request-id", rid)]
 
 
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,256}")  # visible ASCII: no CR/LF, no spaces, bounded
+
+
 def _answer_headers(ctx: RequestContext, headers: Headers) -> None:
     deployment = ctx.deployment
     if deployment is not None:
         headers.append((b"x-switchgear-provider", deployment.provider.name.encode()))
-        headers.append((b"x-switchgear-model", deployment.model.encode()))
+        if _HEADER_SAFE.fullmatch(deployment.model):
+            headers.append((b"x-switchgear-model", deployment.model.encode()))
+    if _HEADER_SAFE.fullmatch(ctx.model):  # the answer's ``model`` names who answered; this, what was asked
+        headers.append((b"x-switchgear-requested-model", ctx.model.encode()))
     headers.append((b"x-switchgear-attempts", str(len(ctx.attempts)).encode()))
     if ctx.cache is not None:
         headers.append((b"x-switchgear-cache", ctx.cache.encode()))
