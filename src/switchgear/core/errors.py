@@ -56,6 +56,7 @@ class GatewayError(Exception):
             self.status = status
         self.headers: tuple[tuple[str, str], ...] = tuple(headers)
         self.metadata: dict[str, object] = {}
+        self.request_id: str | None = None  # the gateway's id of the request that failed, once known
 
 
 class ClientError(GatewayError):

@@ -19,7 +19,7 @@ from time import perf_counter_ns
 
 import orjson
 
-from switchgear.apis.base import InboundCodec
+from switchgear.apis.base import InboundCodec, StreamEncoder
 from switchgear.config.model import SettleSettings
 from switchgear.core.assemble import events_of, response_of
 from switchgear.core.errors import (
@@ -302,11 +302,14 @@ class Engine:
                 deployment, client_wants_usage=request.wants_usage, endpoint=request.api
             )
         else:
-            encoder = self.codecs[request.api].stream_encoder(  # the stream's own model name wins
-                deployment.model, include_usage=request.wants_usage, request=ctx.canonical
-            )
+            codec, canonical, usage = self.codecs[request.api], ctx.canonical, request.wants_usage
+
+            def encoder(model: str) -> StreamEncoder:  # named by the stream's first event
+                return codec.stream_encoder(model, include_usage=usage, request=canonical)
+
             transforms = self.chain.transforms(ctx) if self.chain.stream else []
-            relay = TranslatingRelay(adapter.stream_decoder(deployment), encoder, transforms)
+            decoder = adapter.stream_decoder(deployment)
+            relay = TranslatingRelay(decoder, encoder, transforms, model=deployment.model)
         for wrap in self.chain.wrap:
             relay = wrap(ctx, relay)
         loop = asyncio.get_running_loop()

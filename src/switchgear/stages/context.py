@@ -105,6 +105,7 @@ class RequestContext:
 
     def fail(self, exc: GatewayError) -> None:
         """Record how the request failed (the first failure wins)."""
+        exc.request_id = self.request_id
         if self.error is None:
             self.error = exc
             self.status = exc.status

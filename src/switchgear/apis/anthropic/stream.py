@@ -57,8 +57,7 @@ class MessagesStreamEncoder:
             if self._ended:
                 break
             match event:
-                case StreamStart(id=upstream_id, model=model):
-                    self._model = model or self._model
+                case StreamStart(id=upstream_id):
                     self._start(out, upstream_id)
                 case TextDelta(index=index, text=text):
                     if index == 0 and text:

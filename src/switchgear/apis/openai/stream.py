@@ -61,9 +61,8 @@ class ChatStreamEncoder:
         out = []
         for event in events:
             match event:
-                case StreamStart(id=upstream_id, created=created, model=model):
+                case StreamStart(id=upstream_id, created=created):
                     self._id, self._created = upstream_id, created
-                    self._model = model or self._model
                     self._prefix = self._envelope()
                     out.append(self._chunk(0, {"content": ""}))
                 case TextDelta(index=index, text=text):

@@ -80,7 +80,6 @@ class ResponsesStreamEncoder:
                 break
             match event:
                 case StreamStart():
-                    self._model = event.model or self._model
                     self._start(out, event.id, event.created)
                 case TextDelta():
                     if event.index == 0 and event.text:
