@@ -153,6 +153,9 @@ class ServerSettings(_Model):
     max_body_size: Size = 20_000_000
     workers: Annotated[int, BeforeValidator(_not_bool)] = Field(default=1, ge=1, le=256)
     drain_timeout: Duration = 30.0
+    # SSE comments sent while a stream waits for its first event (off by default: they commit the
+    # response, so a failure after the first one is an in-band error, not a fail-over)
+    stream_keepalive: Duration | None = None
     log_format: Literal["text", "json"] = "text"
     access_log: bool = True  # one line per finished request, at info
     settle: SettleSettings = SettleSettings()
@@ -240,6 +243,7 @@ class ModelSettings(_Model):
     pricing: PricingSettings | None = None
     context_window: int | None = Field(default=None, ge=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
+    stream_keepalive: Duration | None = None  # overrides server.stream_keepalive for this model
 
 
 class Settings(_Model):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from switchgear.apis.registry import codecs
 from switchgear.catalog import Catalog
@@ -40,6 +40,12 @@ class Runtime:
     client: HttpClient
     engine: Engine
     auth: Authenticator
+    keepalive: dict[str, float] = field(default_factory=dict)  # per model name, where set
+    default_keepalive: float | None = None
+
+    def stream_keepalive(self, model: str) -> float | None:
+        """Seconds between SSE keep-alive comments while ``model``'s stream has not begun, or None."""
+        return self.keepalive.get(model, self.default_keepalive)
 
 
 def build_router(settings: Settings) -> Router:
@@ -93,4 +99,6 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         client=client,
         engine=engine,
         auth=Authenticator(master.get_secret_value() if master else None),
+        keepalive={m.name: m.stream_keepalive for m in settings.models if m.stream_keepalive},
+        default_keepalive=settings.server.stream_keepalive,
     )

@@ -16,7 +16,7 @@ import orjson
 
 from switchgear.core.errors import GatewayError, InvalidJSON, ModelNotFound
 from switchgear.core.ids import accept_client_id, new_request_id
-from switchgear.engine import Answer, RequestContext, StreamAnswer
+from switchgear.engine import Answer, RequestContext
 from switchgear.engine.build import Runtime
 from switchgear.engine.inbound import identify, prepare
 from switchgear.engine.models_view import find_model, list_models
@@ -35,6 +35,7 @@ from switchgear.server.asgi import (
     respond_json,
 )
 from switchgear.server.errors import error_headers
+from switchgear.server.keepalive import kept_alive
 from switchgear.stages.request import Prepared
 
 log = logging.getLogger("switchgear.server")
@@ -103,22 +104,41 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
     engine = runtime.engine
     codec = engine.codecs[api_name]
     headers = _id_headers(ctx)
-    started = False
+    started = committed = False
     watch: DisconnectWatch | None = None
+
+    async def write(data: bytes) -> None:
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def commit() -> None:  # a stream's status and headers, sent at most once
+        nonlocal committed
+        if not committed:
+            committed = True
+            await _start_stream(ctx, headers, send)
+
     try:
         request = await _read_request(runtime, ctx, scope, receive)
         watch = DisconnectWatch(receive, WATCH_DELAY)
-        answer = await engine.serve(ctx, request, _client_headers(scope))
-        _answer_headers(ctx, headers)
+        serving = engine.serve(ctx, request, _client_headers(scope))
+        interval = runtime.stream_keepalive(request.model) if request.stream else None
+        answer = await (kept_alive(serving, interval, commit, write) if interval else serving)
+        if not committed:
+            _answer_headers(ctx, headers)
         if isinstance(answer, Answer):
             ctx.first_byte_ns = perf_counter_ns()
             await respond(send, answer.status, answer.body, headers)
             return
         started = True
-        await _stream(ctx, answer, headers, send)
+        await commit()
+        await answer.pump(write)
+        await send({"type": "http.response.body", "body": b""})
     except GatewayError as exc:
         ctx.fail(exc)
-        if not started:
+        if committed and not started:  # keep-alive comments committed the status: an in-band error
+            encoder = codec.stream_encoder(ctx.model, include_usage=False, request=ctx.canonical)
+            await write(encoder.error(exc))
+            await send({"type": "http.response.body", "body": b""})
+        elif not started:
             headers.extend(error_headers(exc))
             await respond(send, exc.status, codec.error_body(exc), headers)
     except ClientGone:
@@ -142,17 +162,11 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
         engine.settle(ctx)
 
 
-async def _stream(ctx: RequestContext, answer: StreamAnswer, headers: Headers, send: Send) -> None:
+async def _start_stream(ctx: RequestContext, headers: Headers, send: Send) -> None:
     headers.append((b"content-type", SSE))
     headers.append((b"cache-control", b"no-cache"))
     ctx.first_byte_ns = perf_counter_ns()
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-
-    async def write(data: bytes) -> None:
-        await send({"type": "http.response.body", "body": data, "more_body": True})
-
-    await answer.pump(write)
-    await send({"type": "http.response.body", "body": b""})
 
 
 async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
