@@ -5,7 +5,8 @@
 #   run:   fake upstreams + gateway + ./run.sh (direct baseline and every scenario), then stop all
 # env:   CPUS (taskset list for the gateway, default 0), WORKERS (default 1), BENCH_PORT (14100),
 #        NAME (results name, default switchgear-<WORKERS>w), CONFIG (default switchgear-bench.yaml;
-#        switchgear-stages.yaml adds five no-op stages and a counting settle consumer)
+#        switchgear-stages.yaml adds five no-op stages and a counting settle consumer),
+#        ACCESS_LOG (false), LOG_LEVEL (warning; info writes the access log to run/switchgear.log)
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/lib/proc.sh"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
@@ -18,7 +19,7 @@ start() {
   [ -x "$ROOT/.venv/bin/switchgear" ] || { echo "install first: scripts/test.sh or pip install -e ." >&2; exit 1; }
   # shellcheck disable=SC2046
   start_service switchgear "$RUN_DIR/switchgear.log" $(pin_prefix "$CPUS") "$ROOT/.venv/bin/switchgear" serve \
-    --config "$BENCH_DIR/$CONFIG" --log-level warning
+    --config "$BENCH_DIR/$CONFIG" --log-level "${LOG_LEVEL:-warning}"
   wait_http "http://127.0.0.1:$BENCH_PORT/health/ready" 30
   echo "switchgear ready on http://127.0.0.1:$BENCH_PORT (workers=$WORKERS cpus=$CPUS)"
 }

@@ -16,7 +16,7 @@ for path in sorted(results.glob("stages-*.json")):
         cell = table[(variant, row["scenario"])]
         cell["rps"].append(row["ok_rps"])
         cell["p50"].append(row["p50_us"] / 1000)
-variants = ["base", "none", "noop", "log"]
+variants = ["base", "none", "noop", "log", "info"]
 scenarios = sorted({s for _, s in table})
 print("| scenario | " + " | ".join(variants) + " |")
 print("|---|" + "---|" * len(variants))
