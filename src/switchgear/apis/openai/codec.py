@@ -7,25 +7,18 @@ into canonical form, ``encode`` / ``stream`` write canonical answers back as the
 
 from __future__ import annotations
 
-from typing import Any
-
 from switchgear.apis.openai.decode import decode_request
 from switchgear.apis.openai.encode import encode_answer
 from switchgear.apis.openai.errors import error_body
 from switchgear.apis.openai.stream import ChatStreamEncoder
-from switchgear.core.errors import GatewayError
-from switchgear.core.types import (
-    ChatRequest,
-    ChatResponse,
-)
+from switchgear.core.types import ChatRequest, ChatResponse
 
 
 class OpenAIChatCodec:
     api = "chat"
     family = "openai"
-
-    def decode(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
-        return decode_request(body, headers)
+    decode = staticmethod(decode_request)
+    error_body = staticmethod(error_body)
 
     def encode_response(
         self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
@@ -36,6 +29,3 @@ class OpenAIChatCodec:
         self, model: str, *, include_usage: bool, request: ChatRequest | None = None
     ) -> ChatStreamEncoder:
         return ChatStreamEncoder(model, include_usage)
-
-    def error_body(self, exc: GatewayError) -> bytes:
-        return error_body(exc)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from switchgear.apis.responses.decode import decode_request
 from switchgear.apis.responses.encode import encode_answer
 from switchgear.apis.responses.errors import error_body
 from switchgear.apis.responses.stream import ResponsesStreamEncoder
-from switchgear.core.errors import GatewayError
-from switchgear.core.types import (
-    ChatRequest,
-    ChatResponse,
-)
+from switchgear.core.types import ChatRequest, ChatResponse
 
 
 class ResponsesCodec:
@@ -20,9 +14,8 @@ class ResponsesCodec:
 
     api = "responses"
     family = "openai-responses"
-
-    def decode(self, body: dict[str, Any], headers: dict[str, str]) -> ChatRequest:
-        return decode_request(body, headers)
+    decode = staticmethod(decode_request)
+    error_body = staticmethod(error_body)
 
     def encode_response(
         self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
@@ -34,6 +27,3 @@ class ResponsesCodec:
     ) -> ResponsesStreamEncoder:
         # Responses streams always carry usage in their terminal event: include_usage has no effect.
         return ResponsesStreamEncoder(model, request)
-
-    def error_body(self, exc: GatewayError) -> bytes:
-        return error_body(exc)

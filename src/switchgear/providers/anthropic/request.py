@@ -165,6 +165,11 @@ def _turn(turns: list[_Turn], role: Literal["user", "assistant"]) -> _Turn:
 
 
 def _system_blocks(message: Message, i: int) -> list[dict[str, Any]]:
+    return _text_blocks(message, i, "Anthropic takes only text in the system prompt")
+
+
+def _text_blocks(message: Message, i: int, no_images: str) -> list[dict[str, Any]]:
+    """The text blocks of a message that cannot hold images (``no_images`` says so if it does)."""
     blocks = []
     for j, part in enumerate(message.content):
         match part:
@@ -172,9 +177,7 @@ def _system_blocks(message: Message, i: int) -> list[dict[str, Any]]:
                 if part.text:
                     blocks.append(_text_block(part))
             case ImagePart():
-                raise InvalidRequest(
-                    "Anthropic takes only text in the system prompt", param=f"messages[{i}].content[{j}]"
-                )
+                raise InvalidRequest(no_images, param=f"messages[{i}].content[{j}]")
     return blocks
 
 
@@ -210,15 +213,7 @@ def _tool_result(message: Message, i: int) -> dict[str, Any]:
 
 def _assistant_blocks(message: Message, i: int) -> tuple[list[dict[str, Any]], list[str]]:
     blocks = [b for b in (_reasoning_block(p) for p in message.reasoning) if b is not None]
-    for j, part in enumerate(message.content):
-        match part:
-            case TextPart():
-                if part.text:
-                    blocks.append(_text_block(part))
-            case ImagePart():
-                raise InvalidRequest(
-                    "Anthropic assistant messages cannot hold images", param=f"messages[{i}].content[{j}]"
-                )
+    blocks += _text_blocks(message, i, "Anthropic assistant messages cannot hold images")
     call_ids = []
     for j, call in enumerate(message.tool_calls):
         where = f"messages[{i}].tool_calls[{j}]"

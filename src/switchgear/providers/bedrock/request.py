@@ -136,6 +136,11 @@ def _conversation(
 
 
 def _system_blocks(message: Message, where: str) -> list[Block]:
+    return _text_blocks(message, where, "a system message")
+
+
+def _text_blocks(message: Message, where: str, kind: str) -> list[Block]:
+    """The text blocks of a message of a ``kind`` that cannot hold images (blank text is dropped)."""
     blocks: list[Block] = []
     for j, part in enumerate(message.content):
         match part:
@@ -144,9 +149,7 @@ def _system_blocks(message: Message, where: str) -> list[Block]:
                     blocks.append({"text": text})
                     _cache_point(blocks, cache)
             case ImagePart():
-                raise InvalidRequest(
-                    "a system message cannot hold images on Bedrock", param=f"{where}.content[{j}]"
-                )
+                raise InvalidRequest(f"{kind} cannot hold images on Bedrock", param=f"{where}.content[{j}]")
     return blocks
 
 
@@ -174,16 +177,7 @@ def _assistant_blocks(message: Message, where: str) -> list[Block]:
             blocks.append(
                 {"reasoningContent": {"reasoningText": {"text": part.text, "signature": part.signature}}}
             )
-    for j, content in enumerate(message.content):
-        match content:
-            case TextPart(text=text, cache_control=cache):
-                if text.strip():
-                    blocks.append({"text": text})
-                    _cache_point(blocks, cache)
-            case ImagePart():
-                raise InvalidRequest(
-                    "an assistant message cannot hold images on Bedrock", param=f"{where}.content[{j}]"
-                )
+    blocks += _text_blocks(message, where, "an assistant message")
     for k, call in enumerate(message.tool_calls):
         blocks.append(
             {
