@@ -11,19 +11,15 @@ from switchgear.apis.openai.decode import decode_request
 from switchgear.apis.openai.encode import encode_answer
 from switchgear.apis.openai.errors import error_body
 from switchgear.apis.openai.stream import ChatStreamEncoder
-from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.types import ChatRequest
 
 
 class OpenAIChatCodec:
     api = "chat"
     family = "openai"
     decode = staticmethod(decode_request)
+    encode_response = staticmethod(encode_answer)
     error_body = staticmethod(error_body)
-
-    def encode_response(
-        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
-    ) -> bytes:
-        return encode_answer(response, model, request)
 
     def stream_encoder(
         self, model: str, *, include_usage: bool, request: ChatRequest | None = None

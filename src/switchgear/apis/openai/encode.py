@@ -17,7 +17,7 @@ from switchgear.core.types import (
 )
 
 
-def encode_answer(response: ChatResponse, model: str, request: ChatRequest | None = None) -> bytes:
+def encode_answer(response: ChatResponse, model: str, *, request: ChatRequest | None = None) -> bytes:
     """A whole canonical answer as a ``chat.completion`` body, named with the model the client asked for."""
     choices = []
     for choice in response.choices:

@@ -6,7 +6,7 @@ from switchgear.apis.responses.decode import decode_request
 from switchgear.apis.responses.encode import encode_answer
 from switchgear.apis.responses.errors import error_body
 from switchgear.apis.responses.stream import ResponsesStreamEncoder
-from switchgear.core.types import ChatRequest, ChatResponse
+from switchgear.core.types import ChatRequest
 
 
 class ResponsesCodec:
@@ -15,12 +15,8 @@ class ResponsesCodec:
     api = "responses"
     family = "openai-responses"
     decode = staticmethod(decode_request)
+    encode_response = staticmethod(encode_answer)
     error_body = staticmethod(error_body)
-
-    def encode_response(
-        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
-    ) -> bytes:
-        return encode_answer(response, model, request)
 
     def stream_encoder(
         self, model: str, *, include_usage: bool, request: ChatRequest | None = None

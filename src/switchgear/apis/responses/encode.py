@@ -148,7 +148,7 @@ def output_items(message: Message, base: str, incomplete: bool) -> list[dict[str
     return items
 
 
-def encode_answer(response: ChatResponse, model: str, request: ChatRequest | None) -> bytes:
+def encode_answer(response: ChatResponse, model: str, *, request: ChatRequest | None = None) -> bytes:
     """A whole canonical answer as a Responses object (``model``: the name the client asked for)."""
     base = id_base(response.id)
     choice = response.choices[0] if response.choices else None
