@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from time import perf_counter_ns
 
 import orjson
@@ -133,14 +134,13 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
         await answer.pump(write)
         await send({"type": "http.response.body", "body": b""})
     except GatewayError as exc:
-        ctx.fail(exc)
         if committed and not started:  # keep-alive comments committed the status: an in-band error
+            ctx.fail(exc)
             encoder = codec.stream_encoder(ctx.model, include_usage=False, request=ctx.canonical)
             await write(encoder.error(exc))
             await send({"type": "http.response.body", "body": b""})
-        elif not started:
-            headers.extend(error_headers(exc))
-            await respond(send, exc.status, codec.error_body(exc), headers)
+        else:
+            await _fail(ctx, exc, codec.error_body, headers, send, started=started)
     except ClientGone:
         ctx.cancelled = True
     except asyncio.CancelledError:
@@ -151,15 +151,34 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
         if current is not None:
             current.uncancel()
     except Exception:
-        log.exception("unexpected error in request %s", ctx.request_id)
-        error = GatewayError(f"internal error; quote request id {ctx.request_id} when reporting it")
-        ctx.fail(error)
-        if not started:
-            await respond(send, error.status, codec.error_body(error), headers)
+        await _fail(ctx, _internal(ctx), codec.error_body, headers, send, started=started)
     finally:
         if watch is not None:
             watch.close()
         engine.settle(ctx)
+
+
+async def _fail(
+    ctx: RequestContext,
+    exc: GatewayError,
+    error_body: Callable[[GatewayError], bytes],
+    headers: Headers,
+    send: Send,
+    *,
+    started: bool = False,
+) -> None:
+    """The request failed: the context records it; the client gets ``exc`` in its API's error shape
+    unless its answer has already begun (a stream ends with an in-band error instead)."""
+    ctx.fail(exc)
+    if not started:
+        headers.extend(error_headers(exc))
+        await respond(send, exc.status, error_body(exc), headers)
+
+
+def _internal(ctx: RequestContext) -> GatewayError:
+    """Log the unexpected exception being handled; the error the client sees instead of it."""
+    log.exception("unexpected error in request %s", ctx.request_id)
+    return GatewayError(f"internal error; quote request id {ctx.request_id} when reporting it")
 
 
 async def _start_stream(ctx: RequestContext, headers: Headers, send: Send) -> None:
@@ -180,16 +199,11 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
         ctx.first_byte_ns = perf_counter_ns()
         await respond(send, 200, answer, headers)
     except GatewayError as exc:
-        ctx.fail(exc)
-        headers.extend(error_headers(exc))
-        await respond(send, exc.status, codec.error_body(exc), headers)
+        await _fail(ctx, exc, codec.error_body, headers, send)
     except ClientGone:
         ctx.cancelled = True
     except Exception:
-        log.exception("unexpected error in request %s", ctx.request_id)
-        error = GatewayError(f"internal error; quote request id {ctx.request_id} when reporting it")
-        ctx.fail(error)
-        await respond(send, error.status, codec.error_body(error), headers)
+        await _fail(ctx, _internal(ctx), codec.error_body, headers, send)
     finally:
         runtime.engine.settle(ctx)
 
