@@ -4,6 +4,7 @@ encodes canonical answers, stream events and errors back into the client's wire 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
 from switchgear.core.errors import GatewayError
@@ -24,6 +25,24 @@ class StreamEncoder(Protocol):
     def error(self, exc: GatewayError) -> bytes:
         """An in-band error for a failure after the first byte, ending the stream."""
         ...
+
+
+class EndsOnce(ABC):
+    """A ``StreamEncoder`` whose stream ends with one closing sequence (``_end``): sent once
+    ``Finish`` and the usage after it are known, or at ``finish()``, and never twice."""
+
+    __slots__ = ()
+    _ended: bool  # the closing sequence (or an in-band error) has been sent
+
+    @abstractmethod
+    def _end(self, out: list[bytes]) -> None:
+        """Append the closing events (their usage is the latest known) and set ``_ended``."""
+
+    def finish(self) -> bytes:
+        out: list[bytes] = []
+        if not self._ended:
+            self._end(out)
+        return b"".join(out)
 
 
 class InboundCodec(Protocol):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from switchgear.apis.anthropic.encode import message_id, stop_reason, tool_id, usage_body
+from switchgear.apis.base import EndsOnce
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.jsoncodec import dumps
 from switchgear.core.types import (
@@ -33,7 +34,7 @@ def _event(kind: str, body: dict[str, Any]) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + dumps({"type": kind, **body}) + b"\n\n"
 
 
-class MessagesStreamEncoder:
+class MessagesStreamEncoder(EndsOnce):
     """Canonical events (choice 0) to Anthropic SSE. One block is open at a time; a delta of
     another kind closes it. ``message_delta`` goes out once both ``Finish`` and the usage after it
     are known, or at ``finish()``."""
@@ -77,12 +78,6 @@ class MessagesStreamEncoder:
                     self._usage = usage
                     if self._finish is not None:
                         self._end(out)
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        out: list[bytes] = []
-        if not self._ended:
-            self._end(out)
         return b"".join(out)
 
     def error(self, exc: GatewayError) -> bytes:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from switchgear.apis.base import EndsOnce
 from switchgear.apis.responses.encode import (
     ITEM_PREFIXES,
     call_item,
@@ -52,7 +53,7 @@ class _Item:
     name: str = ""
 
 
-class ResponsesStreamEncoder:
+class ResponsesStreamEncoder(EndsOnce):
     """Canonical stream events (choice 0) → Responses SSE events, for one response.
 
     Message and reasoning items close when another kind of output starts; function calls stay
@@ -97,13 +98,7 @@ class ResponsesStreamEncoder:
                 case UsageEvent():
                     self._usage = event.usage
                     if self._finished:
-                        self._terminal(out)
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        out: list[bytes] = []
-        if not self._ended:
-            self._terminal(out)
+                        self._end(out)
         return b"".join(out)
 
     def error(self, exc: GatewayError) -> bytes:
@@ -226,7 +221,7 @@ class ResponsesStreamEncoder:
         self._items[item.index] = done
         self._emit(out, "response.output_item.done", output_index=item.index, item=done)
 
-    def _terminal(self, out: list[bytes]) -> None:
+    def _end(self, out: list[bytes]) -> None:
         self._start(out, "", 0)
         self._close_all(out)
         self._ended = True
