@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from switchgear.config import Settings, parse_settings
+from switchgear.providers import PROVIDER_SETTINGS
 from switchgear.server import App, build_app
 from switchgear.server.run import bind
 from switchgear.stages import RequestRecord, Stage
@@ -39,7 +40,7 @@ class GatewayThread:
         environ: Mapping[str, str] | None = None,
         stages: Sequence[Stage] = (),
     ) -> None:
-        self.settings: Settings = parse_settings(config, environ or {})
+        self.settings: Settings = parse_settings(config, environ or {}, PROVIDER_SETTINGS)
         self.recorder = Recorder()
         self.app: App = build_app(self.settings, [*stages, self.recorder])
         self.settled = self.recorder.records

@@ -14,7 +14,7 @@ from switchgear import __version__
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
-from switchgear.providers import discover_from_env
+from switchgear.providers import PROVIDER_SETTINGS, discover_from_env
 
 app = typer.Typer(
     help="switchgear: a self-hosted LLM gateway. One OpenAI-compatible endpoint in front of every provider.",
@@ -40,10 +40,10 @@ def _settings(config: Path | None, overrides: dict[str, object]) -> tuple[Settin
     environ = dict(os.environ)
     notes: list[str] = []
     if config is not None:
-        settings = load_settings(config, environ)
+        settings = load_settings(config, environ, PROVIDER_SETTINGS)
     else:
         providers, notes = discover_from_env(environ)
-        settings = parse_settings({"providers": providers}, environ)
+        settings = parse_settings({"providers": providers}, environ, PROVIDER_SETTINGS)
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
         try:
@@ -111,7 +111,7 @@ def serve(
 def config_check(file: Annotated[Path, typer.Argument(help="The YAML configuration file")]) -> None:
     """Validate a configuration file and print a summary (secrets are never printed)."""
     try:
-        settings = load_settings(file, dict(os.environ))
+        settings = load_settings(file, dict(os.environ), PROVIDER_SETTINGS)
         lines = _summary(settings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None

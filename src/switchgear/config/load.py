@@ -4,6 +4,9 @@
 the key); ``${NAME:-default}`` falls back to the default; ``$${`` is a literal ``${``. Errors carry
 the key path (``providers.openai.api_key``) and never the value of a secret. The outbound proxy
 and CA bundle default to the usual variables (``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``...).
+A provider is validated as the settings model of its ``type`` from the table the caller passes
+(``provider_types``: the provider registry's ``PROVIDER_SETTINGS``); a key of another type's
+model is named as such.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from switchgear.config.model import Settings, proxy_url
+from switchgear.config.model import PROVIDER_TYPES, ProviderSettings, Settings, proxy_url
+
+ProviderTypes = Mapping[str, type[ProviderSettings]]  # provider ``type`` -> its settings model
 
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # ``${...}`` is not a valid plain scalar inside a YAML flow mapping ({a: ${X}}); it is swapped for
@@ -30,7 +35,9 @@ class ConfigError(Exception):
     """The configuration is invalid; the message says where and how to fix it."""
 
 
-def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
+def load_settings(
+    path: str | Path, environ: Mapping[str, str], provider_types: ProviderTypes | None = None
+) -> Settings:
     """Read, interpolate and validate a YAML configuration file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -54,7 +61,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping (server:, providers:, models:)")
-    return parse_settings(_restore(raw, references), environ)
+    return parse_settings(_restore(raw, references), environ, provider_types)
 
 
 def _restore(node: Any, references: list[str]) -> Any:
@@ -67,13 +74,16 @@ def _restore(node: Any, references: list[str]) -> Any:
     return node
 
 
-def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
-    """Validate an already-parsed configuration tree."""
+def parse_settings(
+    raw: Mapping[str, Any], environ: Mapping[str, str], provider_types: ProviderTypes | None = None
+) -> Settings:
+    """Validate an already-parsed configuration tree; each provider as its type's settings model."""
     tree = _network_defaults(_interpolate(dict(raw), "", environ), environ)
+    types = provider_types or {}
     try:
-        return Settings.model_validate(tree)
+        return Settings.model_validate(tree, context={PROVIDER_TYPES: types})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        raise ConfigError(_describe(exc, tree, types)) from None
 
 
 def _interpolate(node: Any, path: str, environ: Mapping[str, str]) -> Any:
@@ -133,12 +143,12 @@ def _network_defaults(tree: dict[str, Any], environ: Mapping[str, str]) -> dict[
     return {**tree, "upstream": upstream}
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, tree: Any, types: ProviderTypes) -> str:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = _path(error["loc"])
         if error["type"] == "extra_forbidden":
-            lines.append(f"{loc}: unknown key{_suggest(error['loc'])}")
+            lines.append(f"{loc}: unknown key{_suggest(error['loc'], tree, types)}")
         else:
             message = error["msg"].removeprefix("Value error, ")
             lines.append(f"{loc}: {message}" if loc else message)
@@ -157,15 +167,20 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _suggest(loc: tuple[int | str, ...]) -> str:
-    """Name the allowed keys at the place of an unknown key (and the closest one)."""
+def _suggest(loc: tuple[int | str, ...], tree: Any, types: ProviderTypes) -> str:
+    """Name the allowed keys at the place of an unknown key (and the closest one, or the provider
+    types that take it)."""
     model: Any = Settings
+    node = tree  # the raw value at the same place, to find a provider's type
     skip_key = False
     for part in loc[:-1]:
+        node = _child(node, part)
         if isinstance(part, int) or model is None:
             continue
         if skip_key:  # the key of a mapping such as providers.<name>
             skip_key = False
+            if isinstance(model, type) and issubclass(model, ProviderSettings):
+                model = _type_model(node, types) or model
             continue
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:
@@ -175,9 +190,39 @@ def _suggest(loc: tuple[int | str, ...]) -> str:
     fields = list(getattr(model, "model_fields", {}) or [])
     if not fields:
         return ""
-    close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    key = str(loc[-1])
+    owners = [name for name, other in types.items() if key in other.model_fields]
+    close = difflib.get_close_matches(key, fields, n=1)
+    if owners and isinstance(model, type) and issubclass(model, ProviderSettings):
+        hint = f" ({key} is a key of type {_either(owners)}, not of {_type_of(node)!r})"
+    elif close:
+        hint = f" (did you mean {close[0]!r}?)"
+    else:
+        hint = ""
     return f"{hint}; allowed: {', '.join(fields)}"
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def _type_of(node: Any) -> str | None:
+    kind = node.get("type") if isinstance(node, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _type_model(node: Any, types: ProviderTypes) -> type[ProviderSettings] | None:
+    kind = _type_of(node)
+    return types.get(kind) if kind is not None else None
+
+
+def _either(names: list[str]) -> str:
+    quoted = [repr(name) for name in sorted(names)]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _inner_model(annotation: Any) -> Any:

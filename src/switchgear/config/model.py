@@ -2,7 +2,8 @@
 
 Durations and sizes are strings with units ("30s", "20MB"); secrets are ``SecretStr`` and never
 print. Cross-references (a deployment naming a provider) are checked here; whether a provider
-``type`` is one switchgear serves is checked by the provider registry, which owns that knowledge.
+``type`` is one switchgear serves, and which keys it takes beyond the common ones, is the provider
+registry's knowledge: it passes its table of settings models to ``parse_settings``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     SecretStr,
+    SerializeAsAny,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -170,26 +174,29 @@ class ServerSettings(_Model):
         return value
 
 
+# The validation context key under which ``parse_settings`` passes the provider settings models
+# (``type`` name -> model) that the provider registry declares.
+PROVIDER_TYPES = "provider_types"
+
+
 class ProviderSettings(_Model):
-    """Named credentials and endpoint. ``type`` is a wire family or a vendor profile name."""
+    """What every provider has, whatever its family. ``type`` is a wire family or a vendor profile name.
+
+    A family with keys of its own (Bedrock's region and AWS credentials, Vertex's project, Azure's
+    api_version) declares them in a subclass, in ``providers/<family>/settings.py``. Given the
+    registry's table of those subclasses (``parse_settings(..., provider_types=...)``), each
+    provider is validated as the model of its ``type``, so another family's key is an unknown key;
+    without it, as these common keys only.
+    """
 
     type: str
     base_url: str | None = None
     api_key: SecretStr | None = None
-    api_version: str | None = None
     headers: dict[str, SecretStr] = {}
     timeouts: PartialTimeouts | None = None
     proxy: ProxyURL | None = None  # overrides upstream.https_proxy / http_proxy; "none" goes direct
     tls: TlsSettings | None = None
-    # Google Vertex AI
-    project: str | None = None
-    location: str | None = None
-    credentials_file: str | None = None  # service-account JSON (else api_key is an OAuth access token)
-    # AWS Bedrock
-    region: str | None = None
-    aws_access_key_id: SecretStr | None = None
-    aws_secret_access_key: SecretStr | None = None
-    aws_session_token: SecretStr | None = None
+    # Keys common to every family go here; a family's own keys go in its settings model.
 
     @field_validator("base_url")
     @classmethod
@@ -197,6 +204,19 @@ class ProviderSettings(_Model):
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
             raise ValueError(f"base_url must be an http:// or https:// URL, got {value!r}")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_its_type(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ProviderSettings], info: ValidationInfo
+    ) -> ProviderSettings:
+        """Validate as the settings model of the provider's ``type``, when the table is given."""
+        types = info.context.get(PROVIDER_TYPES) if isinstance(info.context, dict) else None
+        kind = data.get("type") if isinstance(data, dict) else None
+        model: type[ProviderSettings] | None = types.get(kind) if types and isinstance(kind, str) else None
+        if model is not None and model is not cls and issubclass(model, cls):
+            return model.model_validate(data, context=info.context)
+        return handler(data)
 
 
 def _usd(value: Any) -> Any:
@@ -249,7 +269,7 @@ class ModelSettings(_Model):
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
-    providers: dict[str, ProviderSettings] = {}
+    providers: dict[str, SerializeAsAny[ProviderSettings]] = {}  # each one its type's own model
     models: list[ModelSettings] = []
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.

@@ -8,7 +8,7 @@ wire family differ only by their ``Profile`` (base URL, auth header, parameter q
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn, Protocol
 
@@ -17,6 +17,7 @@ from switchgear.config.model import Timeouts
 from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
 from switchgear.core.usage import Usage
+from switchgear.providers.settings import FamilySettings, TokenSource
 from switchgear.transport.client import HttpRequest
 from switchgear.transport.network import Network
 
@@ -40,6 +41,7 @@ class Profile:
     embeddings_base64: bool = False  # accepts encoding_format=base64
     responses_api: bool = False  # serves POST /responses (else Responses requests are translated to chat)
     drop_params: frozenset[str] = frozenset()  # parameters the vendor rejects
+    settings: type[FamilySettings] = FamilySettings  # its providers' settings model (keys beyond the common)
     notes: str = ""
 
 
@@ -52,16 +54,15 @@ class Provider:
     adapter: Adapter
     base_url: str
     api_key: str | None = field(repr=False)
-    api_version: str | None
     headers: Mapping[str, str] = field(repr=False)
     timeouts: Timeouts
-    # Family-specific settings: Vertex "project", "location", "credentials_file"; Bedrock "region".
-    options: Mapping[str, str] = field(default_factory=dict)
-    # Family-specific secrets: Bedrock "aws_access_key_id", "aws_secret_access_key", "aws_session_token".
-    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Its validated settings, as its family's model (``profile.settings``): ``BedrockSettings``
+    # (region, AWS credentials), ``VertexSettings`` (project, location), ``AzureSettings``
+    # (api_version), or the common ``FamilySettings``. The adapter reads its own keys from it.
+    settings: FamilySettings = field(repr=False)
     # Short-lived access tokens minted at run time (Vertex service accounts): awaited before each
     # translated request, handed to ``build_request(..., access_token=...)``.
-    token_source: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
+    token_source: TokenSource | None = field(default=None, repr=False)
     # How its origins are reached (proxy, TLS), built at start-up; None: the client's default.
     network: Network | None = field(default=None, repr=False)
 

@@ -1,32 +1,36 @@
 """The registry: provider ``type`` names to wire-family adapters and vendor profiles.
 
-This is the one place that knows which types exist. ``build_providers`` turns validated
-settings into runtime ``Provider`` objects (checking what only the registry can check: the type
-is served, Azure has its URL, a key is present where the vendor needs one);
-``discover_from_env`` builds provider settings from well-known environment variables.
+This is the one place that knows which types exist. ``PROVIDER_SETTINGS`` maps each type to its
+settings model (the family's own, see ``settings.FamilySettings``), for ``config.parse_settings``
+to validate each provider as its type's model. ``build_providers`` turns validated settings into
+runtime ``Provider`` objects (checking what only the registry can check: the type is served, a
+base URL is known, a key is present where the vendor needs one), asking the same of every
+family's settings (``default_base_url``, ``token_source``); ``discover_from_env`` builds provider
+settings from well-known environment variables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
+from pydantic import ValidationError
+
 from switchgear.config.load import ConfigError
-from switchgear.config.model import Settings
+from switchgear.config.model import ProviderSettings, Settings
 from switchgear.providers.anthropic import PROFILES as ANTHROPIC_PROFILES
 from switchgear.providers.anthropic import AnthropicAdapter
 from switchgear.providers.base import Adapter, Profile, Provider
 from switchgear.providers.bedrock import PROFILES as BEDROCK_PROFILES
 from switchgear.providers.bedrock import BedrockAdapter
-from switchgear.providers.bedrock.profiles import base_url_for, region_of
 from switchgear.providers.cohere import PROFILES as COHERE_PROFILES
 from switchgear.providers.cohere import CohereAdapter
 from switchgear.providers.gemini import PROFILES as GEMINI_PROFILES
 from switchgear.providers.gemini import GeminiAdapter
-from switchgear.providers.gemini.credentials import ServiceAccountTokens
-from switchgear.providers.gemini.profiles import location_of, vertex_base_url
 from switchgear.providers.openai import PROFILES as OPENAI_PROFILES
 from switchgear.providers.openai import OpenAIAdapter
+from switchgear.providers.settings import FamilySettings
 from switchgear.transport.network import Networks
 
 _ADAPTERS: dict[str, Adapter] = {
@@ -43,8 +47,10 @@ PROFILES: dict[str, Profile] = {
     **GEMINI_PROFILES,
     **COHERE_PROFILES,
 }
-
-AZURE_DEFAULT_API_VERSION = "2024-10-21"
+# Each type's settings model, for ``config.parse_settings(..., provider_types=PROVIDER_SETTINGS)``.
+PROVIDER_SETTINGS: Mapping[str, type[ProviderSettings]] = MappingProxyType(
+    {name: profile.settings for name, profile in PROFILES.items()}
+)
 
 
 def served_types() -> list[str]:
@@ -72,26 +78,14 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
         except ConfigError as exc:
             errors.append(f"{where}.type: {exc}")
             continue
-        options = {
-            k: v
-            for k, v in (
-                ("project", conf.project),
-                ("location", conf.location),
-                ("credentials_file", conf.credentials_file),
-                ("region", conf.region),
+        try:
+            own = _own_settings(conf, profile)
+        except ValidationError as exc:
+            errors.extend(
+                f"{where}{_loc(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
             )
-            if v
-        }
-        credentials = {
-            k: v.get_secret_value()
-            for k, v in (
-                ("aws_access_key_id", conf.aws_access_key_id),
-                ("aws_secret_access_key", conf.aws_secret_access_key),
-                ("aws_session_token", conf.aws_session_token),
-            )
-            if v is not None
-        }
-        base_url = conf.base_url or profile.base_url or _derived_base_url(profile, options)
+            continue
+        base_url = conf.base_url or profile.base_url or own.default_base_url()
         if base_url is None:
             errors.append(f"{where}.base_url: required for type {conf.type!r} ({profile.notes})")
             continue
@@ -99,35 +93,11 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
         if profile.key_required and not api_key:
             errors.append(f"{where}.api_key: required for type {conf.type!r}")
             continue
-        if (
-            profile.family == "bedrock"
-            and not api_key
-            and not ("aws_access_key_id" in credentials and "aws_secret_access_key" in credentials)
-        ):
-            errors.append(
-                f"{where}: bedrock needs aws_access_key_id and aws_secret_access_key "
-                "(or api_key, a Bedrock API key)"
-            )
+        try:
+            token_source = own.token_source(name)
+        except ConfigError as exc:
+            errors.append(f"{where}.{exc}")
             continue
-        token_source = None
-        if profile.name == "vertex":
-            if not conf.project:
-                errors.append(f"{where}.project: required for type 'vertex'")
-                continue
-            if conf.credentials_file:
-                try:
-                    token_source = ServiceAccountTokens(conf.credentials_file, provider=name).token
-                except ConfigError as exc:
-                    errors.append(f"{where}.credentials_file: {exc}")
-                    continue
-            elif not api_key:
-                errors.append(
-                    f"{where}: vertex needs credentials_file (a service account) or api_key (an access token)"
-                )
-                continue
-        api_version = conf.api_version
-        if profile.url_style == "azure" and not api_version:
-            api_version = AZURE_DEFAULT_API_VERSION
         timeouts = (
             conf.timeouts.over(settings.upstream.timeouts) if conf.timeouts else settings.upstream.timeouts
         )
@@ -142,11 +112,9 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             adapter=_ADAPTERS[profile.family],
             base_url=base_url,
             api_key=api_key,
-            api_version=api_version,
             headers={k.lower(): v.get_secret_value() for k, v in conf.headers.items()},
             timeouts=timeouts,
-            options=options,
-            credentials=credentials,
+            settings=own,
             token_source=token_source,
             network=network,
         )
@@ -155,13 +123,16 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
     return providers
 
 
-def _derived_base_url(profile: Profile, options: dict[str, str]) -> str | None:
-    """The endpoint of families whose URL depends on a region or location."""
-    if profile.family == "bedrock":
-        return base_url_for(region_of(options))
-    if profile.name == "vertex":
-        return vertex_base_url(location_of(options))
-    return None
+def _own_settings(conf: ProviderSettings, profile: Profile) -> FamilySettings:
+    """The provider's settings as its type's model: already so when the configuration was parsed
+    with ``PROVIDER_SETTINGS``; otherwise (only the common keys were accepted) validated again."""
+    if isinstance(conf, profile.settings):
+        return conf
+    return profile.settings.model_validate(conf.model_dump(exclude_unset=True))
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
 def discover_from_env(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:

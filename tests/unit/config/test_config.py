@@ -52,8 +52,7 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             {"providers": {"main": {**PROVIDER, "api_kye": "x"}}},
             "providers.main.api_kye: unknown key (did you mean 'api_key'?); "
-            "allowed: type, base_url, api_key, api_version, headers, timeouts, proxy, tls, project, "
-            "location, credentials_file, region, aws_access_key_id, aws_secret_access_key, aws_session_token",
+            "allowed: type, base_url, api_key, headers, timeouts, proxy, tls",
         ),
         (
             {"providers": {"main": {**PROVIDER, "timeouts": {"conect": "1s"}}}},

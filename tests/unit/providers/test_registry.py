@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from switchgear.config import ConfigError, Timeouts, parse_settings
-from switchgear.providers import Provider, build_providers, discover_from_env, served_types
+from switchgear.providers import PROVIDER_SETTINGS, Provider, build_providers, discover_from_env, served_types
+from switchgear.providers.openai.settings import AzureSettings
+from switchgear.providers.settings import FamilySettings
 
 SERVED = [
     "anthropic", "azure", "bedrock", "cerebras", "cohere", "deepseek", "fireworks", "gemini", "groq",
@@ -37,7 +39,7 @@ CANARY = "sk-canary-d41d8cd98f00b204"
 
 
 def build(providers: dict[str, Any], **rest: Any) -> dict[str, Provider]:
-    return build_providers(parse_settings({"providers": providers, **rest}, {}))
+    return build_providers(parse_settings({"providers": providers, **rest}, {}, PROVIDER_SETTINGS))
 
 
 def build_error(providers: dict[str, Any]) -> str:
@@ -58,7 +60,7 @@ def test_every_vendor_profile_is_a_type_that_fills_its_base_url(vendor: str) -> 
     assert provider.profile.family == "openai"
     assert provider.base_url == BASE_URLS[vendor]
     assert provider.api_key == CANARY
-    assert provider.api_version is None
+    assert type(provider.settings) is FamilySettings  # no keys beyond the common ones
 
 
 @pytest.mark.parametrize("vendor", sorted(BASE_URLS))
@@ -105,10 +107,13 @@ def test_azure_defaults_its_api_version() -> None:
             },
         }
     )
-    assert providers["az"].api_version == "2024-10-21"
+    assert providers["az"].settings == AzureSettings(
+        type="azure", api_key="k", base_url="https://contoso.openai.azure.com", api_version="2024-10-21"
+    )
     assert providers["az"].base_url == "https://contoso.openai.azure.com"
     assert providers["az"].profile.auth == "api-key"
-    assert providers["az2"].api_version == "2025-01-01"
+    assert isinstance(providers["az2"].settings, AzureSettings)
+    assert providers["az2"].settings.api_version == "2025-01-01"
 
 
 def test_unknown_type_lists_the_served_types() -> None:
@@ -196,7 +201,7 @@ def test_discovery_notes_report_findings_and_unserved_keys_without_values() -> N
 
 def test_discovered_settings_build_working_providers() -> None:
     found, _ = discover_from_env(ENV)
-    providers = build_providers(parse_settings({"providers": found}, {}))
+    providers = build_providers(parse_settings({"providers": found}, {}, PROVIDER_SETTINGS))
     assert {name: p.base_url for name, p in providers.items()} == {
         "openai": "https://api.openai.com/v1",
         "groq": "https://groq-proxy.internal/openai/v1",
@@ -204,7 +209,8 @@ def test_discovered_settings_build_working_providers() -> None:
         "azure": "https://contoso.openai.azure.com",
         "anthropic": "https://api.anthropic.com",
     }
-    assert providers["azure"].api_version == "2024-10-21"
+    assert isinstance(providers["azure"].settings, AzureSettings)
+    assert providers["azure"].settings.api_version == "2024-10-21"
     assert providers["ollama"].api_key is None
 
 

@@ -24,10 +24,10 @@ from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Adapter, Deployment, Endpoint
 from switchgear.providers.bedrock.errors import map_error
-from switchgear.providers.bedrock.profiles import base_url_for, region_of
 from switchgear.providers.bedrock.relay import BedrockInvokeRelay, invoke_body, is_claude, read_message
 from switchgear.providers.bedrock.request import request_body
 from switchgear.providers.bedrock.response import parse_response
+from switchgear.providers.bedrock.settings import BedrockSettings
 from switchgear.providers.bedrock.sigv4 import host_header, sign
 from switchgear.providers.bedrock.stream import BedrockStreamDecoder
 from switchgear.transport.client import HttpRequest
@@ -63,8 +63,10 @@ class BedrockAdapter:
     def _post(self, deployment: Deployment, operation: str, body: bytes, *, stream: bool) -> HttpRequest:
         """The request to ``/model/{modelId}/{operation}``, with the provider's key or SigV4."""
         provider = deployment.provider
-        region = region_of(provider.options)
-        base = (provider.base_url or base_url_for(region)).rstrip("/")
+        conf = provider.settings
+        if not isinstance(conf, BedrockSettings):
+            raise UpstreamError(f"provider {provider.name!r} has no Bedrock settings", provider=provider.name)
+        base = (provider.base_url or conf.default_base_url()).rstrip("/")
         url = f"{base}/model/{quote(deployment.model, safe='')}/{operation}"
         headers = {
             "content-type": "application/json",
@@ -75,24 +77,24 @@ class BedrockAdapter:
         if provider.api_key:
             headers["authorization"] = "Bearer " + provider.api_key
             return HttpRequest("POST", url, headers, body)
-        access_key = provider.credentials.get("aws_access_key_id")
-        secret_key = provider.credentials.get("aws_secret_access_key")
+        access_key, secret_key = conf.aws_access_key_id, conf.aws_secret_access_key
         if not access_key or not secret_key:
             raise UpstreamError(
                 f"provider {provider.name!r} has no credentials: set api_key, or aws_access_key_id "
                 "and aws_secret_access_key",
                 provider=provider.name,
             )
+        token = conf.aws_session_token
         headers.update(
             sign(
                 "POST",
                 url,
                 headers,
                 body,
-                access_key=access_key,
-                secret_key=secret_key,
-                session_token=provider.credentials.get("aws_session_token"),
-                region=region,
+                access_key=access_key.get_secret_value(),
+                secret_key=secret_key.get_secret_value(),
+                session_token=token.get_secret_value() if token else None,
+                region=conf.region,
                 now=self._clock(),
             )
         )

@@ -4,8 +4,8 @@ Every request is translated (no client speaks Gemini to the gateway, so nothing 
 ``request.request_body`` builds the body, the profile (``profiles.GeminiProfile``) picks the URL
 shape and auth, ``response`` and ``stream`` decode answers, ``errors`` maps failures. The model
 name is percent-encoded into the URL (a leading ``models/`` is dropped). Streaming asks for
-``alt=sse``. Vertex needs the provider's ``project`` option; its token is the provider's
-``api_key`` or the ``access_token`` the engine minted from a service-account file.
+``alt=sse``. Vertex needs the provider's ``project`` (``settings.VertexSettings``); its token is
+the provider's ``api_key`` or the ``access_token`` the engine minted from a service-account file.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from switchgear.core.types import ChatRequest
 from switchgear.providers.base import Adapter, Deployment, TranslatedOnly
 from switchgear.providers.errors import misconfigured
 from switchgear.providers.gemini import errors, response
-from switchgear.providers.gemini.profiles import API_KEY_HEADER, GeminiProfile, location_of, vertex_base_url
+from switchgear.providers.gemini.profiles import API_KEY_HEADER, GeminiProfile
 from switchgear.providers.gemini.request import request_body
+from switchgear.providers.gemini.settings import VertexSettings
 from switchgear.providers.gemini.stream import GeminiStreamDecoder
 from switchgear.transport.client import HttpRequest
 
@@ -42,11 +43,11 @@ class GeminiAdapter(TranslatedOnly):
         model = deployment.model.removeprefix("models/")
         method = "streamGenerateContent" if request.stream else "generateContent"
         if vertex:
-            project = provider.options.get("project")
-            if not project:
+            conf = provider.settings
+            if not isinstance(conf, VertexSettings) or not conf.project:
                 raise misconfigured(provider.name, "has no project option (Vertex needs one)")
-            location = location_of(provider.options)
-            base = provider.base_url or vertex_base_url(location)
+            project, location = conf.project, conf.location
+            base = provider.base_url or conf.default_base_url()
             url = (
                 f"{base}/v1/projects/{quote(project, safe='')}/locations/{quote(location, safe='')}"
                 f"/publishers/google/models/{quote(model, safe='')}:{method}"

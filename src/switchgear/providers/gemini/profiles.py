@@ -4,7 +4,7 @@ Both speak ``generateContent`` / ``streamGenerateContent?alt=sse`` with the same
 differ in URL shape, auth and a few accepted fields, which ``GeminiProfile`` records. The Gemini
 API (``generativelanguage.googleapis.com``, ``v1beta``) takes an API key in ``x-goog-api-key``
 (never ``?key=``: URLs end up in logs). Vertex AI has no fixed base URL: it is derived from the
-provider's ``location`` option (``vertex_base_url``) unless the provider gives its own, and it
+provider's ``location`` (``settings.VertexSettings``) unless the provider gives its own, and it
 authenticates with an OAuth access token as ``Authorization: Bearer`` (the provider's ``api_key``,
 or a token minted from ``credentials_file`` by ``credentials.ServiceAccountTokens``). Vertex
 ``v1`` rejects ``id`` on ``functionCall`` / ``functionResponse`` parts, so ids are not sent there.
@@ -12,15 +12,13 @@ or a token minted from ``credentials_file`` by ``credentials.ServiceAccountToken
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from switchgear.providers.base import Profile
+from switchgear.providers.gemini.settings import VertexSettings
 
-DEFAULT_LOCATION = "global"  # what the google-genai SDK picks when none is given
 API_KEY_HEADER = "x-goog-api-key"  # the header of profile auth "api-key" in this family
-_MULTI_REGIONAL = frozenset({"us", "eu"})  # served from aiplatform.{us|eu}.rep.googleapis.com
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,25 +51,12 @@ PROFILES: dict[str, Profile] = {
             key_required=False,
             api="vertex",
             function_ids=False,
+            settings=VertexSettings,
             notes=(
-                "options project (required) and location (default global); base_url defaults to "
+                "project (required) and location (default global); base_url defaults to "
                 "https://{location}-aiplatform.googleapis.com; api_key is an OAuth access token, or "
                 "credentials_file names a service-account JSON file the gateway mints tokens from"
             ),
         ),
     ]
 }
-
-
-def location_of(options: Mapping[str, str]) -> str:
-    """The Vertex location of a provider: its ``location`` option, else ``global``."""
-    return options.get("location") or DEFAULT_LOCATION
-
-
-def vertex_base_url(location: str) -> str:
-    """The Vertex AI endpoint serving ``location`` (as the google-genai SDK derives it)."""
-    if location == "global":
-        return "https://aiplatform.googleapis.com"
-    if location in _MULTI_REGIONAL:
-        return f"https://aiplatform.{location}.rep.googleapis.com"
-    return f"https://{location}-aiplatform.googleapis.com"

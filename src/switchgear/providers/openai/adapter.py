@@ -28,6 +28,7 @@ from switchgear.providers.openai.relay import OpenAIStreamRelay
 from switchgear.providers.openai.request import request_body
 from switchgear.providers.openai.response import parse_response
 from switchgear.providers.openai.responses_relay import ResponsesStreamRelay, read_responses_answer
+from switchgear.providers.openai.settings import AzureSettings
 from switchgear.providers.openai.stream import OpenAIChatStreamDecoder
 from switchgear.transport.client import HttpRequest
 
@@ -98,11 +99,11 @@ class OpenAIAdapter:
                 headers["api-key"] = provider.api_key
             else:
                 headers["authorization"] = "Bearer " + provider.api_key
-        if profile.url_style == "azure":
+        if isinstance(conf := provider.settings, AzureSettings):
             url = (
                 f"{provider.base_url}/openai/deployments/{quote(deployment.model, safe='')}{_PATHS[endpoint]}"
             )
-            return HttpRequest("POST", url, headers, dumps(body), {"api-version": provider.api_version or ""})
+            return HttpRequest("POST", url, headers, dumps(body), {"api-version": conf.api_version})
         return HttpRequest("POST", provider.base_url + _PATHS[endpoint], headers, dumps(body))
 
     def read_answer(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from switchgear.providers.base import Profile
+from switchgear.providers.openai.settings import AzureSettings
 
 _p = partial(Profile, family="openai")
 _local = partial(Profile, family="openai", env_key=None, key_required=False)
@@ -27,6 +28,7 @@ PROFILES: dict[str, Profile] = {
             env_key="AZURE_API_KEY",
             auth="api-key",
             url_style="azure",
+            settings=AzureSettings,
             embeddings_base64=True,
             notes="base_url https://NAME.openai.azure.com; a deployment's model is its Azure deployment name",
         ),

@@ -29,6 +29,7 @@ from switchgear.core.types import (
 )
 from switchgear.providers.anthropic import PROFILES, AnthropicAdapter
 from switchgear.providers.base import Deployment, Provider
+from switchgear.providers.settings import FamilySettings
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "anthropic"
 KEY = "sk-ant-test-key-0001"
@@ -55,9 +56,9 @@ def provider(
         adapter=ADAPTER,
         base_url=base_url,
         api_key=KEY,
-        api_version=None,
         headers=headers or {},
         timeouts=Timeouts(),
+        settings=FamilySettings(type="anthropic", api_key=KEY),
     )
 
 

@@ -17,7 +17,7 @@ from botocore.validate import ParamValidator
 
 from switchgear.config.model import Timeouts
 from switchgear.providers.base import Deployment, Provider
-from switchgear.providers.bedrock import PROFILES, BedrockAdapter
+from switchgear.providers.bedrock import PROFILES, BedrockAdapter, BedrockSettings
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "bedrock"
 NOW = dt.datetime(2026, 3, 9, 12, 0, 0, tzinfo=dt.UTC)
@@ -41,17 +41,16 @@ def provider(
     credentials = {} if api_key else {"aws_access_key_id": AKID, "aws_secret_access_key": SECRET}
     if token:
         credentials["aws_session_token"] = token
+    settings = BedrockSettings(type="bedrock", api_key=api_key, region=region or "", **credentials)
     return Provider(
         name=name,
         profile=PROFILES["bedrock"],
         adapter=ADAPTER,
         base_url=base_url,
         api_key=api_key,
-        api_version=None,
         headers=headers or {},
         timeouts=Timeouts(),
-        options={"region": region} if region else {},
-        credentials=credentials,
+        settings=settings,
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from switchgear.core.errors import UpstreamError
 from switchgear.core.types import ChatRequest, Message, TextPart
-from switchgear.providers.bedrock import PROFILES, BedrockAdapter, base_url_for, region_of
+from switchgear.providers.bedrock import PROFILES, BedrockAdapter, BedrockSettings, base_url_for
 from switchgear.transport.client import HttpRequest
 from tests.unit.providers.bedrock.support import ADAPTER, AKID, NOW, SECRET, deployment
 
@@ -118,7 +118,8 @@ def test_bedrock_api_key_is_a_bearer_token_without_signature() -> None:
 
 def test_missing_credentials_fail_over() -> None:
     target = deployment(CLAUDE)
-    bare = replace(target.provider, credentials={"aws_access_key_id": AKID})
+    settings = target.provider.settings.model_copy(update={"aws_secret_access_key": None})
+    bare = replace(target.provider, settings=settings)
     with pytest.raises(UpstreamError, match="has no credentials") as caught:
         ADAPTER.build_request(REQUEST, replace(target, provider=bare))
     assert caught.value.retryable
@@ -141,5 +142,5 @@ def test_family_profile_and_messages_passthrough() -> None:
         None,
         False,
     )
-    assert base_url_for(region_of({})) == "https://bedrock-runtime.us-east-1.amazonaws.com"
-    assert region_of({"region": "eu-west-1"}) == "eu-west-1"
+    assert profile.settings is BedrockSettings
+    assert base_url_for("eu-west-1") == "https://bedrock-runtime.eu-west-1.amazonaws.com"

@@ -21,6 +21,7 @@ from switchgear.core.types import (
 )
 from switchgear.providers.base import Deployment, Provider
 from switchgear.providers.cohere import PROFILES, CohereAdapter
+from switchgear.providers.settings import FamilySettings
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "cohere"
 ADAPTER = CohereAdapter()
@@ -37,9 +38,9 @@ def provider(
         adapter=ADAPTER,
         base_url=base_url if base_url is not None else (profile.base_url or ""),
         api_key=api_key,
-        api_version=None,
         headers={},
         timeouts=Timeouts(),
+        settings=FamilySettings(type="cohere"),
     )
 
 

@@ -47,10 +47,10 @@ def provider(
         adapter=ADAPTER,
         base_url=base_url if base_url is not None else (profile.base_url or ""),
         api_key=api_key if api_key is not None else (GEMINI_KEY if type_ == "gemini" else VERTEX_TOKEN),
-        api_version=None,
         headers=dict(headers or {}),
         timeouts=Timeouts(),
-        options=dict(options or {}),
+        # unvalidated, so that the adapter's own checks can be reached (a Vertex provider without a project)
+        settings=profile.settings.model_construct(type=type_, **dict(options or {})),
     )
 
 

@@ -1,0 +1,63 @@
+"""The settings of a Vertex AI provider: project, location and where its access tokens come from.
+
+Vertex has no fixed base URL: it is derived from ``location`` (``vertex_base_url``, as the
+google-genai SDK derives it) unless the provider gives its own. A provider authenticates with an
+OAuth access token: its ``api_key``, or one minted at run time from ``credentials_file``, a
+service-account JSON file (``credentials.ServiceAccountTokens``). The Gemini API needs no keys
+beyond the common ones.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from switchgear.config.load import ConfigError
+from switchgear.providers.gemini.credentials import ServiceAccountTokens
+from switchgear.providers.settings import FamilySettings, TokenSource
+
+DEFAULT_LOCATION = "global"  # what the google-genai SDK picks when none is given
+_MULTI_REGIONAL = frozenset({"us", "eu"})  # served from aiplatform.{us|eu}.rep.googleapis.com
+
+
+def vertex_base_url(location: str) -> str:
+    """The Vertex AI endpoint serving ``location`` (as the google-genai SDK derives it)."""
+    if location == "global":
+        return "https://aiplatform.googleapis.com"
+    if location in _MULTI_REGIONAL:
+        return f"https://aiplatform.{location}.rep.googleapis.com"
+    return f"https://{location}-aiplatform.googleapis.com"
+
+
+class VertexSettings(FamilySettings):
+    project: str = Field(default="", validate_default=True)
+    location: str = DEFAULT_LOCATION
+    credentials_file: str | None = None  # service-account JSON (else api_key is an OAuth access token)
+
+    @field_validator("project")
+    @classmethod
+    def _required(cls, value: str) -> str:
+        if not value:
+            raise ValueError("required for type 'vertex'")
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _default_location(cls, value: str) -> str:
+        return value or DEFAULT_LOCATION  # an empty value (an unset ${LOCATION:-}) is the default
+
+    @model_validator(mode="after")
+    def _credentials(self) -> VertexSettings:
+        if not self.credentials_file and not self.api_key:
+            raise ValueError("vertex needs credentials_file (a service account) or api_key (an access token)")
+        return self
+
+    def default_base_url(self) -> str:
+        return vertex_base_url(self.location)
+
+    def token_source(self, provider: str) -> TokenSource | None:
+        if not self.credentials_file:
+            return None
+        try:
+            return ServiceAccountTokens(self.credentials_file, provider=provider).token
+        except ConfigError as exc:
+            raise ConfigError(f"credentials_file: {exc}") from None

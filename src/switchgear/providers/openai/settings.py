@@ -1,0 +1,23 @@
+"""The settings of an Azure OpenAI provider: the ``api-version`` its URLs carry.
+
+Azure serves ``{base_url}/openai/deployments/{deployment}/...?api-version=...``; ``api_version``
+defaults to the latest generally available version the adapter is tested against. Every other
+OpenAI-compatible vendor takes the common settings only.
+"""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+
+from switchgear.providers.settings import FamilySettings
+
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
+
+
+class AzureSettings(FamilySettings):
+    api_version: str = AZURE_DEFAULT_API_VERSION
+
+    @field_validator("api_version")
+    @classmethod
+    def _default_version(cls, value: str) -> str:
+        return value or AZURE_DEFAULT_API_VERSION  # an empty value (an unset ${VERSION:-}) is the default
