@@ -53,6 +53,40 @@ def test_config_check_fails_with_the_key_path(tmp_path: Path) -> None:
     )
 
 
+def test_config_check_validates_each_provider_as_its_family(tmp_path: Path) -> None:
+    good = tmp_path / "families.yaml"
+    good.write_text(
+        "providers:\n"
+        "  aws: {type: bedrock, region: '${AWS_REGION}', aws_access_key_id: AKID,"
+        " aws_secret_access_key: sk-canary-aws-123456}\n"
+        "  gcp: {type: vertex, project: acme, location: europe-west4, api_key: ya29.canary}\n"
+        "  az: {type: azure, api_key: k, base_url: 'https://contoso.openai.azure.com',"
+        " api_version: 2025-01-01}\n"  # unquoted: a YAML date
+    )
+    result = run("config", "check", str(good), env={**os.environ, "AWS_REGION": "eu-west-1"})
+    assert result.returncode == 0, result.stderr
+    assert "  aws: AWS Bedrock at https://bedrock-runtime.eu-west-1.amazonaws.com (no key)" in result.stdout
+    assert (
+        "  gcp: Google Vertex AI at https://europe-west4-aiplatform.googleapis.com (key set)" in result.stdout
+    )
+    assert "  az: Azure OpenAI at https://contoso.openai.azure.com (key set)" in result.stdout
+    assert "canary" not in result.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "providers:\n"
+        "  oa: {type: openai, api_key: sk-canary-123456, region: us-east-1}\n"
+        "  gcp: {type: vertex, location: us-central1, api_key: ya29.canary}\n"
+    )
+    result = run("config", "check", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: invalid configuration:",
+        "  providers.oa.region: unknown key (region is a key of type 'bedrock', not of 'openai'); "
+        "allowed: type, base_url, api_key, headers, timeouts",
+        "  providers.gcp.project: required for type 'vertex'",
+    ]
+
+
 def _wait(url: str, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -226,7 +226,7 @@ def _either(names: list[str]) -> str:
 
 
 def _inner_model(annotation: Any) -> Any:
-    if hasattr(annotation, "model_fields"):
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
         found = _inner_model(arg)

@@ -7,6 +7,9 @@ OpenAI-compatible vendor takes the common settings only.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from pydantic import field_validator
 
 from switchgear.providers.settings import FamilySettings
@@ -16,6 +19,11 @@ AZURE_DEFAULT_API_VERSION = "2024-10-21"
 
 class AzureSettings(FamilySettings):
     api_version: str = AZURE_DEFAULT_API_VERSION
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _unquoted_date(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value  # YAML reads 2024-10-21 as a date
 
     @field_validator("api_version")
     @classmethod
