@@ -82,7 +82,7 @@ def test_config_check_validates_each_provider_as_its_family(tmp_path: Path) -> N
     assert result.stderr.splitlines() == [
         "error: invalid configuration:",
         "  providers.oa.region: unknown key (region is a key of type 'bedrock', not of 'openai'); "
-        "allowed: type, base_url, api_key, headers, timeouts",
+        "allowed: type, base_url, api_key, headers, timeouts, proxy, tls",
         "  providers.gcp.project: required for type 'vertex'",
     ]
 

@@ -20,7 +20,7 @@ CANARY = "canary-7f3b9c0d41e2"
 BEDROCK = {"type": "bedrock", "aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": CANARY}
 VERTEX = {"type": "vertex", "project": "acme", "api_key": "ya29.token"}
 AZURE = {"type": "azure", "api_key": "k", "base_url": "https://contoso.openai.azure.com"}
-COMMON = "type, base_url, api_key, headers, timeouts"
+COMMON = "type, base_url, api_key, headers, timeouts, proxy, tls"
 
 
 def parse(providers: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
