@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from pydantic import AfterValidator
+
 from switchgear.config.model import ProviderSettings
 
 TokenSource = Callable[[], Awaitable[str]]
+
+
+def empty_is(default: str) -> AfterValidator:
+    """For a key whose empty value (an unset ``${VAR:-}``) means its default:
+    ``region: Annotated[str, empty_is(DEFAULT_REGION)] = DEFAULT_REGION``."""
+    return AfterValidator(lambda value: value or default)
 
 
 class FamilySettings(ProviderSettings):

@@ -9,9 +9,11 @@ or with ``api_key``, a Bedrock API key sent as ``Authorization: Bearer``.
 
 from __future__ import annotations
 
-from pydantic import SecretStr, field_validator, model_validator
+from typing import Annotated
 
-from switchgear.providers.settings import FamilySettings
+from pydantic import SecretStr, model_validator
+
+from switchgear.providers.settings import FamilySettings, empty_is
 
 DEFAULT_REGION = "us-east-1"
 
@@ -22,15 +24,10 @@ def base_url_for(region: str) -> str:
 
 
 class BedrockSettings(FamilySettings):
-    region: str = DEFAULT_REGION
+    region: Annotated[str, empty_is(DEFAULT_REGION)] = DEFAULT_REGION
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None
     aws_session_token: SecretStr | None = None
-
-    @field_validator("region")
-    @classmethod
-    def _default_region(cls, value: str) -> str:
-        return value or DEFAULT_REGION  # an empty value (an unset ${AWS_REGION:-}) is the default
 
     @model_validator(mode="after")
     def _credentials(self) -> BedrockSettings:

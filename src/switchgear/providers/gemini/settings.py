@@ -9,11 +9,13 @@ beyond the common ones.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator, model_validator
 
 from switchgear.config.load import ConfigError
 from switchgear.providers.gemini.credentials import ServiceAccountTokens
-from switchgear.providers.settings import FamilySettings, TokenSource
+from switchgear.providers.settings import FamilySettings, TokenSource, empty_is
 
 DEFAULT_LOCATION = "global"  # what the google-genai SDK picks when none is given
 _MULTI_REGIONAL = frozenset({"us", "eu"})  # served from aiplatform.{us|eu}.rep.googleapis.com
@@ -30,7 +32,7 @@ def vertex_base_url(location: str) -> str:
 
 class VertexSettings(FamilySettings):
     project: str = Field(default="", validate_default=True)
-    location: str = DEFAULT_LOCATION
+    location: Annotated[str, empty_is(DEFAULT_LOCATION)] = DEFAULT_LOCATION
     credentials_file: str | None = None  # service-account JSON (else api_key is an OAuth access token)
 
     @field_validator("project")
@@ -39,11 +41,6 @@ class VertexSettings(FamilySettings):
         if not value:
             raise ValueError("required for type 'vertex'")
         return value
-
-    @field_validator("location")
-    @classmethod
-    def _default_location(cls, value: str) -> str:
-        return value or DEFAULT_LOCATION  # an empty value (an unset ${LOCATION:-}) is the default
 
     @model_validator(mode="after")
     def _credentials(self) -> VertexSettings:
