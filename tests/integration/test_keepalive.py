@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -9,10 +10,22 @@ import openai
 import pytest
 
 from switchgear.simulator.server import SimulatorThread
+from switchgear.stages import RequestContext, Stage
 from tests.conftest import base_config
 from tests.fakes.gateway import GatewayThread
 
 MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+class LateBug(Stage):
+    """A stage that fails unexpectedly after keep-alive comments have committed the response."""
+
+    name = "late_bug"
+
+    async def admit(self, ctx: RequestContext) -> None:
+        if "late-bug" in ctx.tags:
+            await asyncio.sleep(0.4)
+            raise RuntimeError("a bug in a stage")
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +55,16 @@ def gw(sim: SimulatorThread) -> Iterator[GatewayThread]:
             "stream_keepalive": "150ms",
         }
     )
-    gateway = GatewayThread(config).start()
+    gateway = GatewayThread(config, stages=[LateBug()]).start()
     yield gateway
     gateway.stop()
 
 
-def lines(gw: GatewayThread, model: str) -> list[str]:
+def lines(gw: GatewayThread, model: str, tags: str = "") -> list[str]:
     body = {"model": model, "messages": MESSAGES, "stream": True}
-    with httpx.stream("POST", gw.url + "/v1/chat/completions", json=body, timeout=10) as response:
+    headers = {"x-switchgear-tags": tags} if tags else {}
+    url = gw.url + "/v1/chat/completions"
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=10) as response:
         assert response.status_code == 200
         return [line for line in response.iter_lines() if line]
 
@@ -88,3 +103,10 @@ def test_fail_over_still_happens_while_comments_flow(gw: GatewayThread) -> None:
 def test_off_by_default(gateway: GatewayThread) -> None:
     got = lines(gateway, "sim/sim-small;latency_ms=400")
     assert not any(line.startswith(":") for line in got)
+
+
+def test_an_unexpected_failure_after_a_comment_ends_the_stream_well_formed(gw: GatewayThread) -> None:
+    got = lines(gw, "slow-kept", tags="late-bug")
+    assert got[0].startswith(":")
+    assert "internal error" in got[-2] and got[-1] == "data: [DONE]"
+    assert lines(gw, "slow-kept")[-1] == "data: [DONE]"  # the worker goes on

@@ -117,6 +117,15 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
             committed = True
             await _start_stream(ctx, headers, send)
 
+    async def refuse(exc: GatewayError) -> None:
+        if committed and not started:  # keep-alive comments committed the status: an in-band error
+            ctx.fail(exc)
+            encoder = codec.stream_encoder(ctx.model, include_usage=False, request=ctx.canonical)
+            await write(encoder.error(exc))
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await _fail(ctx, exc, codec.error_body, headers, send, started=started)
+
     try:
         request = await _read_request(runtime, ctx, scope, receive)
         watch = DisconnectWatch(receive, WATCH_DELAY)
@@ -134,13 +143,7 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
         await answer.pump(write)
         await send({"type": "http.response.body", "body": b""})
     except GatewayError as exc:
-        if committed and not started:  # keep-alive comments committed the status: an in-band error
-            ctx.fail(exc)
-            encoder = codec.stream_encoder(ctx.model, include_usage=False, request=ctx.canonical)
-            await write(encoder.error(exc))
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            await _fail(ctx, exc, codec.error_body, headers, send, started=started)
+        await refuse(exc)
     except ClientGone:
         ctx.cancelled = True
     except asyncio.CancelledError:
@@ -151,7 +154,7 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
         if current is not None:
             current.uncancel()
     except Exception:
-        await _fail(ctx, _internal(ctx), codec.error_body, headers, send, started=started)
+        await refuse(_internal(ctx))
     finally:
         if watch is not None:
             watch.close()
