@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 
 from switchgear.core.errors import GatewayError, UpstreamError
+from switchgear.core.redact import Redactor
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.transport.client import UpstreamResponse
@@ -31,7 +32,16 @@ class StreamAnswer:
     ``response`` is None for a stream made without an upstream (its bytes are all in ``first``).
     """
 
-    __slots__ = ("_first", "_on_end", "_response", "deployment", "failure", "relay", "upstream_ns")
+    __slots__ = (
+        "_first",
+        "_on_end",
+        "_redactor",
+        "_response",
+        "deployment",
+        "failure",
+        "relay",
+        "upstream_ns",
+    )
 
     def __init__(
         self,
@@ -40,12 +50,15 @@ class StreamAnswer:
         relay: StreamRelay | None,
         first: bytes,
         on_end: Callable[[StreamAnswer], None],
+        *,
+        redactor: Redactor | None = None,
     ) -> None:
         self.deployment = deployment
         self.relay = relay
         self._response = response
         self._first = first
         self._on_end = on_end
+        self._redactor = redactor or Redactor()
         self.upstream_ns = 0
         self.failure: BaseException | None = None  # how the stream ended, if not well
 
@@ -72,10 +85,10 @@ class StreamAnswer:
                 if relay.done:
                     break
         except UpstreamError as exc:
-            self.failure = exc
+            self.failure = self._redactor.error(exc)
             await write(relay.error(exc))  # type: ignore[union-attr]
         except GatewayError as exc:  # a stream transform refused the rest of the answer
-            self.failure = exc
+            self.failure = self._redactor.error(exc)
             await write(relay.error(exc))  # type: ignore[union-attr]
         except Exception as exc:  # a bug (in a stage?): end the stream well-formed, then report it
             self.failure = exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ from switchgear.apis.registry import codecs
 from switchgear.catalog import Catalog
 from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
+from switchgear.config.secrets import build_redactor
+from switchgear.core.redact import Redactor
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
 from switchgear.observability.access_log import AccessLog
@@ -42,6 +45,8 @@ class Runtime:
     auth: Authenticator
     keepalive: dict[str, float] = field(default_factory=dict)  # per model name, where set
     default_keepalive: float | None = None
+    # every error body and log line leaving the gateway passes through it
+    redactor: Redactor = field(default_factory=Redactor)
 
     def stream_keepalive(self, model: str) -> float | None:
         """Seconds between SSE keep-alive comments while ``model``'s stream has not begun, or None."""
@@ -86,12 +91,14 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
     networks = {p.name: p.network for p in router.providers.values() if p.network is not None}
     client = HttpClient(settings.upstream, networks)
     master = settings.server.master_key
+    redactor = build_redactor(settings, os.environ)
     engine = Engine(
         router,
         client,
         codecs(),
         stages=build_stages(settings, extra_stages),
         settle=settings.server.settle,
+        redactor=redactor,
     )
     return Runtime(
         settings=settings,
@@ -101,4 +108,5 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         auth=Authenticator(master.get_secret_value() if master else None),
         keepalive={m.name: m.stream_keepalive for m in settings.models if m.stream_keepalive},
         default_keepalive=settings.server.stream_keepalive,
+        redactor=redactor,
     )

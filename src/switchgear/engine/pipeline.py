@@ -29,6 +29,7 @@ from switchgear.core.errors import (
     UpstreamError,
     UpstreamProtocolError,
 )
+from switchgear.core.redact import Redactor
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.engine.answers import Answer, StreamAnswer
@@ -54,11 +55,15 @@ class Engine:
         codecs: Mapping[str, InboundCodec],
         stages: Sequence[Stage] = (),
         settle: SettleSettings | None = None,
+        *,
+        redactor: Redactor | None = None,
     ) -> None:
         self.router = router
         self.client = client
         self.codecs = dict(codecs)
         self.chain = StageChain(stages, settle)
+        # Applied once to every error leaving the engine (configured secrets, key shapes).
+        self.redactor = redactor or Redactor()
 
     async def serve(
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]
@@ -87,7 +92,7 @@ class Engine:
             ctx.cancelled = True
             raise
         except GatewayError as exc:
-            ctx.fail(exc)
+            ctx.fail(self.redactor.error(exc))
             raise
 
     def settle(self, ctx: RequestContext) -> None:
@@ -113,7 +118,8 @@ class Engine:
             )
             raw = await response.read(_ERROR_BODY_LIMIT)
             if response.status >= 400:
-                raise adapter.map_error(response.status, response.headers, raw, deployment.provider.name)
+                error = adapter.map_error(response.status, response.headers, raw, deployment.provider.name)
+                raise self.redactor.error(error)
             return raw
         codec = self.codecs[request.api]
         estimate = getattr(codec, "count_tokens_estimate", None)
@@ -309,7 +315,9 @@ class Engine:
 
             transforms = self.chain.transforms(ctx) if self.chain.stream else []
             decoder = adapter.stream_decoder(deployment)
-            relay = TranslatingRelay(decoder, encoder, transforms, model=deployment.model)
+            relay = TranslatingRelay(
+                decoder, encoder, transforms, model=deployment.model, redactor=self.redactor
+            )
         for wrap in self.chain.wrap:
             relay = wrap(ctx, relay)
         loop = asyncio.get_running_loop()
@@ -325,7 +333,8 @@ class Engine:
                 break
             first = relay.feed(data)
         ctx.deployment = deployment
-        return StreamAnswer(deployment, response, relay, first, self._stream_ended(ctx))
+        ended = self._stream_ended(ctx)
+        return StreamAnswer(deployment, response, relay, first, ended, redactor=self.redactor)
 
     def _served(self, ctx: RequestContext, deployment: Deployment, usage: Usage | None) -> None:
         ctx.deployment = deployment

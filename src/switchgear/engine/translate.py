@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from switchgear.apis.base import StreamEncoder
 from switchgear.core.errors import GatewayError
+from switchgear.core.redact import Redactor
 from switchgear.core.types import StreamEvent, StreamStart
 from switchgear.core.usage import Usage
 from switchgear.providers.base import StreamDecoder
@@ -23,7 +24,17 @@ EncoderFor = Callable[[str], StreamEncoder]
 
 
 class TranslatingRelay:
-    __slots__ = ("_decoder", "_encoder", "_make", "_model", "_transforms", "done", "events", "failed")
+    __slots__ = (
+        "_decoder",
+        "_encoder",
+        "_make",
+        "_model",
+        "_redactor",
+        "_transforms",
+        "done",
+        "events",
+        "failed",
+    )
 
     def __init__(
         self,
@@ -32,12 +43,14 @@ class TranslatingRelay:
         transforms: Sequence[StreamTransform] = (),
         *,
         model: str = "",
+        redactor: Redactor | None = None,
     ) -> None:
         self._decoder = decoder
         self._encoder: StreamEncoder | None = None if callable(encoder) else encoder
         self._make: EncoderFor | None = encoder if callable(encoder) else None
         self._model = model
         self._transforms = tuple(transforms)
+        self._redactor = redactor or Redactor()
         self.done = False  # the translated stream ends when the upstream body ends
         self.events = 0
         self.failed: GatewayError | None = None
@@ -70,8 +83,8 @@ class TranslatingRelay:
             events = self._flush(self._decoder.finish())
             encoder = self._encoder_for(events)
             tail = encoder.encode(events)
-        except GatewayError as exc:
-            return self.error(exc)
+        except GatewayError as exc:  # e.g. an error event the decoder held back: redacted here
+            return self.error(self._redactor.error(exc))
         self.done = True
         return tail + encoder.finish()
 
@@ -83,6 +96,7 @@ class TranslatingRelay:
         return events
 
     def error(self, exc: GatewayError) -> bytes:
+        """The client format's error event for ``exc`` (already redacted by the caller)."""
         self.done = True
         self.failed = exc
         return self._encoder_for([]).error(exc)

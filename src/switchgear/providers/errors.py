@@ -2,8 +2,9 @@
 failure as the client sees it.
 
 Upstream 5xx messages, and failures without a message, are masked: provider-internal details stay
-out of the client's answer, which says who failed and how. 4xx messages are kept, redacted and cut
-to ``MAX_MESSAGE`` characters, with the provider named.
+out of the client's answer, which says who failed and how. 4xx messages are kept and cut to
+``MAX_MESSAGE`` characters, with the provider named; secrets in them are masked by the engine, the
+one place every error leaving the gateway is redacted (``core.redact.Redactor``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from typing import TypedDict, Unpack
 
 from switchgear.core.errors import UpstreamError, UpstreamStatusError
-from switchgear.core.redact import redact
 
 MAX_MESSAGE = 1000
 
@@ -38,7 +38,7 @@ def status_error(
     if status >= 500 or not message:
         text = f"provider {provider!r} {masked}"
     else:
-        text = f"provider {provider!r}: {redact(message)[:MAX_MESSAGE]}"
+        text = f"provider {provider!r}: {message[:MAX_MESSAGE]}"
     return UpstreamStatusError(status, text, provider=provider, **fields)
 
 

@@ -16,6 +16,7 @@ from switchgear.engine.build import Runtime, build_runtime
 from switchgear.server import handlers
 from switchgear.server.admin import build_admin
 from switchgear.server.asgi import Receive, Scope, Send, respond_error
+from switchgear.server.logs import install_log_redaction
 from switchgear.server.ops import Operations
 from switchgear.stages.base import Stage
 
@@ -27,6 +28,7 @@ class App:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.ready = False
+        self._unredact_logs: Callable[[], None] | None = None
         rt = runtime
 
         def api(name: str) -> Handler:
@@ -107,6 +109,7 @@ class App:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._unredact_logs = install_log_redaction(self.runtime.redactor)
                 try:
                     await self.runtime.client.start()
                     await self.runtime.engine.chain.start()
@@ -123,6 +126,8 @@ class App:
                 self.ready = False
                 await self.runtime.engine.chain.close()
                 await self.runtime.client.close()
+                if self._unredact_logs is not None:
+                    self._unredact_logs()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -1,7 +1,7 @@
 """Anthropic error bodies as gateway errors: an HTTP error answer (``map_error``), a 200 that
 carries ``{"type":"error"}`` or an in-band stream ``error`` event (``in_band_error``)
-(WIRE-FORMATS §3.5, §8.e). Upstream 5xx messages are masked; 4xx messages are kept, redacted and
-bounded.
+(WIRE-FORMATS §3.5, §8.e). Upstream 5xx messages are masked; 4xx messages are kept and
+bounded (the engine redacts every error that leaves it).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ The name comes from the ``x-amzn-ErrorType`` header (cut at the first ``:``), el
 ``throttlingException``) or ``:error-code``. The name decides the class, not the HTTP status:
 ``ServiceQuotaExceededException`` arrives as HTTP 400 and means 429; ``ModelErrorException`` is
 424 and means an upstream failure. The upstream's own status is kept on the error. Messages of
-5xx-class errors are masked (the client learns who failed and how); 4xx messages are kept,
-redacted and cut, with the provider named.
+5xx-class errors are masked (the client learns who failed and how); 4xx messages are kept and
+cut, with the provider named (the engine redacts every error that leaves it).
 """
 
 from __future__ import annotations

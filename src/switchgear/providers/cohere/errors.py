@@ -3,8 +3,9 @@
 Statuses follow WIRE-FORMATS 8.e with Cohere's own codes translated first: 498 (invalid or
 expired token) is an authentication failure (401); 499 (the request was cancelled upstream) is an
 upstream failure to fail over from (500). 4xx messages are kept, prefixed with the provider's
-name, redacted and cut to 1000 characters; 5xx messages are masked. A 400 that says the prompt
-has too many tokens carries the code ``context_length_exceeded``. ``Retry-After`` is passed on.
+name and cut to 1000 characters (the engine redacts every error that leaves it); 5xx messages
+are masked. A 400 that says the prompt has too many tokens carries the code
+``context_length_exceeded``. ``Retry-After`` is passed on.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from switchgear.config.load import ConfigError
 from switchgear.core.errors import UpstreamError, UpstreamTimeout
-from switchgear.core.redact import redact
 
 if TYPE_CHECKING:
     from google.oauth2.service_account import Credentials
@@ -87,7 +86,7 @@ class ServiceAccountTokens:
         except (OSError, ValueError, GoogleAuthError) as exc:
             raise UpstreamError(
                 f"provider {self._provider!r}: cannot get a Vertex access token from the service account "
-                f"file {self._path!r}: {redact(str(exc))[:500]}",
+                f"file {self._path!r}: {str(exc)[:500]}",
                 provider=self._provider,
                 code="provider_credentials",
             ) from None

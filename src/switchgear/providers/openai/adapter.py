@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError
 from switchgear.core.jsoncodec import dumps, load_object
-from switchgear.core.redact import redact
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Deployment, Endpoint
@@ -116,7 +115,7 @@ class OpenAIAdapter:
         expected = "data" if endpoint == "embeddings" else "choices"
         if expected not in answer:
             if "error" in answer:
-                message = redact(error_fields(raw)[0] or "no message")[:MAX_MESSAGE]
+                message = (error_fields(raw)[0] or "no message")[:MAX_MESSAGE]
                 raise UpstreamProtocolError(
                     f"provider {provider!r} answered HTTP 200 with an error: {message}",
                     provider=provider,

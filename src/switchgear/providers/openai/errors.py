@@ -1,6 +1,6 @@
 """OpenAI-family error answers as gateway errors (``map_error``), from the error shapes
-OpenAI-compatible servers use. Upstream 5xx messages are masked; 4xx messages are kept,
-redacted and bounded.
+OpenAI-compatible servers use. Upstream 5xx messages are masked; 4xx messages are kept and
+bounded (the engine redacts every error that leaves it).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def anthropic_error(type_: str, message: str) -> bytes:
                 "invalid_api_key",
                 "authentication_error",
                 False,
-                "provider 'claude': invalid x-api-key: ***",
+                "provider 'claude': invalid x-api-key: sk-ant-api03-AAAAbbbbCCCCdddd",  # the engine redacts
             ),
         ),
         (

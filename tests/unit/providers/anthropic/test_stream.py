@@ -8,6 +8,7 @@ import json
 import pytest
 
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from switchgear.core.redact import Redactor
 from switchgear.core.types import StreamEvent, StreamStart, TextDelta, ToolCallDelta
 from switchgear.providers.anthropic import AnthropicStreamDecoder
 
@@ -127,7 +128,8 @@ def test_client_side_error_event_keeps_its_message() -> None:
     with pytest.raises(UpstreamStatusError) as caught:
         decoder().feed(error)
     assert caught.value.status == 400
-    assert caught.value.message == "provider 'claude': bad key sk-***"
+    assert caught.value.message == "provider 'claude': bad key sk-ant-api03-abcdefghijklmnop"
+    assert Redactor().error(caught.value).message == "provider 'claude': bad key sk-***"  # as sent on
 
 
 @pytest.mark.parametrize(

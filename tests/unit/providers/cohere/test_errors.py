@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from switchgear.core.errors import UpstreamStatusError
+from switchgear.core.redact import Redactor
 from tests.unit.providers.cohere.support import ADAPTER, deployment
 
 
@@ -43,7 +44,7 @@ def test_status_mapping(status: int, client_status: int, type_: str, code: str |
 
 def test_redaction_context_length_and_retry_after() -> None:
     exc = error(400, b'{"id": "x", "message": "invalid api key Bearer abcdefghijkl"}')
-    assert exc.message == "provider 'co': invalid api key Bearer ***"
+    assert Redactor().error(exc).message == "provider 'co': invalid api key Bearer ***"  # as sent on
     long = error(400, b'{"message": "too many tokens: size limit exceeded by 1200 tokens"}')
     assert long.code == "context_length_exceeded"
     limited = error(429, b'{"message": "slow down"}', {"retry-after": "7"})

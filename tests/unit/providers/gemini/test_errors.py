@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from switchgear.core.errors import UpstreamStatusError
+from switchgear.core.redact import Redactor
 from tests.unit.providers.gemini.support import ADAPTER, GEMINI_KEY
 
 
@@ -176,7 +177,7 @@ def test_keys_echoed_by_google_are_redacted() -> None:
     body = google(
         400, "INVALID_ARGUMENT", f"Invalid request to {url}; api_key={GEMINI_KEY}; bearer ya29.a0AfH6SMBx"
     )
-    error = mapped(400, body)
+    error = Redactor().error(mapped(400, body))  # as the engine sends it on
     assert GEMINI_KEY not in error.message
     assert "AIza" not in error.message.replace("AIza***", "")
     assert "ya29.a0AfH6SMBx" not in error.message
