@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from switchgear import __version__
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
+from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
 from switchgear.providers import PROVIDER_SETTINGS, discover_from_env
@@ -59,7 +60,8 @@ def _summary(settings: Settings) -> list[str]:
     lines = [f"providers ({len(router.providers)}):"]
     for provider in router.providers.values():
         key = "key set" if provider.api_key else "no key"
-        lines.append(f"  {provider.name}: {provider.profile.title} at {provider.base_url} ({key})")
+        where = mask_url(provider.base_url)  # no user:password@ nor ?key=... on a terminal or in a log
+        lines.append(f"  {provider.name}: {provider.profile.title} at {where} ({key})")
     lines.append(f"models ({len(router.groups)}):")
     for name, group in router.groups.items():
         targets = ", ".join(d.label for d in group)

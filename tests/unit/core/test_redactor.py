@@ -46,10 +46,7 @@ def test_the_longest_secret_wins_and_short_values_are_not_secrets() -> None:
 def test_the_key_patterns_still_apply() -> None:
     redactor = Redactor([KEY])
     assert redactor("Bearer abcdef123456.xyz") == "Bearer ***"
-    assert (
-        redactor("Incorrect API key provided: sk-proj-Ab12Cd34Ef56Gh78")
-        == "Incorrect API key provided: sk-***"
-    )
+    assert redactor("Incorrect key provided: sk-proj-Ab12Cd34Ef56Gh78") == "Incorrect key provided: sk-***"
     assert Redactor()("GET /v1/models?key=AIzaSecret123&alt=json") == "GET /v1/models?key=***&alt=json"
 
 
