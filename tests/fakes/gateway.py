@@ -17,6 +17,7 @@ import uvicorn
 from switchgear.config import Settings, parse_settings
 from switchgear.providers import PROVIDER_SETTINGS
 from switchgear.server import App, build_app
+from switchgear.server.asgi import Receive, Scope, Send
 from switchgear.server.run import bind
 from switchgear.stages import RequestRecord, Stage
 
@@ -39,16 +40,20 @@ class GatewayThread:
         config: Mapping[str, Any],
         environ: Mapping[str, str] | None = None,
         stages: Sequence[Stage] = (),
+        *,
+        port: int = 0,
     ) -> None:
         self.settings: Settings = parse_settings(config, environ or {}, PROVIDER_SETTINGS)
         self.recorder = Recorder()
         self.app: App = build_app(self.settings, [*stages, self.recorder])
         self.settled = self.recorder.records
-        self._sock: socket.socket = bind("127.0.0.1", 0)
+        self.received = 0  # HTTP requests that reached the gateway
+        self._sock: socket.socket = bind("127.0.0.1", port)
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config_ = uvicorn.Config(
-            self.app,
+            self._counting,
+            interface="asgi3",
             loop="asyncio",
             http="httptools",
             lifespan="on",
@@ -61,6 +66,11 @@ class GatewayThread:
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
+
+    async def _counting(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.received += 1
+        await self.app(scope, receive, send)
 
     def start(self) -> GatewayThread:
         self._thread.start()

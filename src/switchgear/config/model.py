@@ -163,6 +163,8 @@ class ServerSettings(_Model):
     log_format: Literal["text", "json"] = "text"
     access_log: bool = True  # one line per finished request, at info
     settle: SettleSettings = SettleSettings()
+    # switchgear gateways a request may already have passed through (x-switchgear-hop); past it: 508
+    max_hops: Annotated[int, BeforeValidator(_not_bool)] = Field(default=3, ge=0, le=100)
 
     @field_validator("master_key")
     @classmethod

@@ -16,6 +16,7 @@ server's error encoder) turns any of them into a response body, in the client's 
     │   ├── MethodNotAllowed           405
     │   ├── RequestTooLarge            413 request_too_large
     │   └── RateLimited                429 rate_limit_error (Retry-After)
+    ├── LoopDetected                   508 loop_detected: the request came back through too many gateways
     └── UpstreamError                  the provider (or the way to it) failed
         ├── UpstreamStatusError        the provider answered an HTTP error, mapped by status
         ├── UpstreamUnreachable        502 connection refused, DNS failure, reset before answer
@@ -119,6 +120,16 @@ class RateLimited(ClientError):
     retryable = True
 
 
+class LoopDetected(GatewayError):
+    """A request that already passed through ``server.max_hops`` gateways (a provider's base_url
+    leads back to a gateway): refused before anything is sent upstream."""
+
+    status = 508
+    type = "server_error"
+    code = "loop_detected"
+    anthropic_type = "api_error"
+
+
 class UpstreamError(GatewayError):
     """The provider, or the network path to it, failed. ``provider`` names it."""
 
@@ -168,6 +179,7 @@ _UPSTREAM_STATUS: dict[int, tuple[int, str, str | None, str, bool]] = {
     429: (429, "rate_limit_error", "rate_limit_exceeded", "rate_limit_error", True),
     503: (503, "server_error", "overloaded", "overloaded_error", True),
     504: (504, "server_error", "timeout", "timeout_error", True),
+    508: (508, "server_error", "loop_detected", "api_error", True),  # a gateway further on saw a loop
     529: (503, "server_error", "overloaded", "overloaded_error", True),
 }
 
@@ -193,6 +205,8 @@ class UpstreamStatusError(UpstreamError):
             else:
                 mapped = (upstream_status, "invalid_request_error", None, "invalid_request_error", False)
         status, type_, code, anthropic_type, retryable = mapped
+        if upstream_status == 508:
+            message += "; Loop Detected: the request came back to a switchgear gateway (check base_url)"
         headers = [("retry-after", retry_after)] if retry_after else []
         super().__init__(message, provider=provider, param=param, status=status, headers=headers)
         self.type = type_

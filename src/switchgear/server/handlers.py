@@ -15,6 +15,7 @@ from time import perf_counter_ns
 
 import orjson
 
+from switchgear.core import hops
 from switchgear.core.errors import GatewayError, InvalidJSON, ModelNotFound
 from switchgear.core.ids import accept_client_id, new_request_id
 from switchgear.engine import Answer, RequestContext
@@ -61,6 +62,7 @@ def _client_headers(scope: Scope) -> dict[str, str]:
 
 async def _read_request(runtime: Runtime, ctx: RequestContext, scope: Scope, receive: Receive) -> Prepared:
     """Authenticate, read and parse the body, take the first look; the context learns who and what."""
+    hops.admit(header(scope, hops.HEADER_BYTES), runtime.settings.server.max_hops)  # loops: 508 here
     ctx.principal = runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
     raw = await read_body(receive, runtime.settings.server.max_body_size, header(scope, b"content-length"))
     try:

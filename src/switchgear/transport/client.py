@@ -22,6 +22,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from switchgear.config.model import Timeouts, UpstreamSettings
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnreachable
+from switchgear.core.hops import HEADER as HOP_HEADER
+from switchgear.core.hops import next_hop
 from switchgear.transport.dns import Resolver
 from switchgear.transport.http1 import (
     BodyTooLarge,
@@ -230,7 +232,7 @@ def _target(url: str) -> _Target:
     return _Target((scheme, host, port), parts.netloc.rsplit("@", 1)[-1], path)
 
 
-_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "proxy-authorization"})
+_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "proxy-authorization", HOP_HEADER})
 
 
 def _encode(request: HttpRequest, target: _Target, endpoint: Endpoint) -> bytes:
@@ -253,9 +255,10 @@ def _encode(request: HttpRequest, target: _Target, endpoint: Endpoint) -> bytes:
     body = request.body
     if endpoint.absolute and endpoint.proxy is not None and endpoint.proxy.authorization is not None:
         lines.append(f"Proxy-Authorization: {endpoint.proxy.authorization}\r\n")
-    lines.append(f"Host: {host}\r\nContent-Length: {len(body)}\r\n\r\n")
+    # The hop count on every upstream request, whatever the family: it ends loops (core.hops).
+    lines.append(f"{HOP_HEADER}: {next_hop()}\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n\r\n")
     text = "".join(lines)
-    breaks = len(lines) + 2
+    breaks = len(lines) + 3
     if text.count("\n") != breaks or text.count("\r") != breaks:
         raise ValueError("a request header name or value (or the request line) contains CR or LF")
     return text.encode() + body if body else text.encode()

@@ -42,7 +42,7 @@ def write(tmp_path: Path, text: str) -> Path:
             {"server": {"prot": 8080}},
             "server.prot: unknown key (did you mean 'port'?); "
             "allowed: host, port, master_key, max_body_size, workers, drain_timeout, "
-            "stream_keepalive, log_format, access_log, settle",
+            "stream_keepalive, log_format, access_log, settle, max_hops",
         ),
         (
             {"upstream": {"timeouts": {"frist_byte": "1s"}}},
@@ -86,7 +86,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys_only() -> None
     message = error_of({"server": {"zzzzzz": 1}})
     assert message.endswith(
         "server.zzzzzz: unknown key; allowed: host, port, master_key, max_body_size, workers, "
-        "drain_timeout, stream_keepalive, log_format, access_log, settle"
+        "drain_timeout, stream_keepalive, log_format, access_log, settle, max_hops"
     )
 
 
