@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import anthropic
 import httpx
@@ -37,6 +36,12 @@ FAMILIES = {  # family -> (provider, model, the secret its error echoes)
     "bedrock": ("p-bedrock", "anthropic.claude-sim-v1:0", AWS_SESSION),
     "headers": ("p-headers", "sim-small", HEADER_SECRET),
 }
+
+
+def quote(text: str) -> str:
+    """Every byte percent-encoded: the simulator decodes the script, while the model name (which the
+    access log prints, as configuration it is) never holds a canary verbatim."""
+    return "".join(f"%{byte:02X}" for byte in text.encode())
 
 
 def scripts(secret: str) -> dict[str, str]:

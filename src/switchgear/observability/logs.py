@@ -3,8 +3,10 @@
 ``text``: ``2026-12-07T05:30:00.123Z INFO switchgear.access: <message>``, one line each.
 ``json``: one JSON object per line with ``ts``, ``level``, ``logger``, ``msg`` and, for lines that
 carry structured fields (the access log), those fields at the top level. Exceptions are folded
-into the line (text: appended; json: ``exc``). Secrets never reach a log line through here: the
-access log carries none, and messages are redacted (``core.redact``) before they are written.
+into the line (text: appended; json: ``exc``). Secrets never reach a log line: the access log
+carries none, and every other record is redacted before any formatter sees it, by the filter the
+running gateway installs (``observability.redaction``, the one place log lines are redacted); the
+traceback printed is the one that filter rendered and redacted (``exc_text``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from typing import Any, Literal
 
 import orjson
 
-from switchgear.core.redact import redact
-
 LogFormat = Literal["text", "json"]
 FIELDS = "fields"  # the ``extra`` key under which a line's structured fields travel
 _UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
@@ -28,17 +28,18 @@ def _timestamp(created: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", whole) + f".{int(created % 1 * 1000):03d}Z"
 
 
-def _message(record: logging.LogRecord) -> str:
-    """The message, redacted unless it is a structured line built from secret-free fields."""
-    message = record.getMessage()
-    return message if hasattr(record, FIELDS) else redact(message)
+def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    """The record's traceback: as the redaction filter left it in ``exc_text``, else rendered."""
+    if record.exc_info and not record.exc_text:
+        record.exc_text = formatter.formatException(record.exc_info)
+    return record.exc_text or ""
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_timestamp(record.created)} {record.levelname} {record.name}: {_message(record)}"
-        if record.exc_info:
-            line += "\n" + redact(self.formatException(record.exc_info))
+        line = f"{_timestamp(record.created)} {record.levelname} {record.name}: {record.getMessage()}"
+        if record.exc_info or record.exc_text:
+            line += "\n" + _traceback(self, record)
         return line
 
 
@@ -48,13 +49,13 @@ class JSONFormatter(logging.Formatter):
             "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": _message(record),
+            "msg": record.getMessage(),
         }
         fields = getattr(record, FIELDS, None)
         if isinstance(fields, dict):
             entry.update(fields)
-        if record.exc_info:
-            entry["exc"] = redact(self.formatException(record.exc_info))
+        if record.exc_info or record.exc_text:
+            entry["exc"] = _traceback(self, record)
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from switchgear.config.model import Settings
 from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound
 from switchgear.engine.build import Runtime, build_runtime
+from switchgear.observability.redaction import install_log_redaction
 from switchgear.server import handlers
 from switchgear.server.admin import build_admin
 from switchgear.server.asgi import Receive, Scope, Send, respond_error
-from switchgear.server.logs import install_log_redaction
 from switchgear.server.ops import Operations
 from switchgear.stages.base import Stage
 

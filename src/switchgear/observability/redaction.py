@@ -1,10 +1,13 @@
 """Every log line leaves the process redacted: one filter, installed at start-up, removed at shutdown.
 
-The filter runs the runtime's ``Redactor`` over the formatted message, the traceback and the stack
-of each record. It sits on every logger that exists at start-up (so a record is clean whichever
-handler receives it, including ones added later) and on their handlers (so a record from a
-logger created later is cleaned on its way through them). It costs nothing for a log call whose
-level is off, and nothing on the request path, which does not log.
+This is the one place where log lines are redacted. The filter runs the runtime's ``Redactor``
+(the configured secrets, then the key patterns) over the formatted message, the traceback (which
+it renders into ``exc_text``, so every formatter prints the redacted one) and the stack of each
+record. It sits on every logger that exists at start-up (so a record is clean whichever handler
+receives it, including handlers added later) and on their handlers (so a record of a logger
+created later is cleaned on its way through them). Records carrying structured fields (the
+access log) are built from secret-free fields and pass untouched, so the per-request access log
+costs nothing here; a log call whose level is off costs nothing either.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 from collections.abc import Callable
 
 from switchgear.core.redact import Redactor
+from switchgear.observability.logs import FIELDS
 
 _FORMATTER = logging.Formatter()
 
@@ -25,6 +29,8 @@ class RedactingFilter(logging.Filter):
         self._redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if hasattr(record, FIELDS):
+            return True
         redact = self._redactor
         try:
             message = record.getMessage()

@@ -11,8 +11,9 @@ import pytest
 
 from switchgear.config import parse_settings
 from switchgear.core.redact import Redactor
+from switchgear.observability.logs import FIELDS, JSONFormatter, TextFormatter
+from switchgear.observability.redaction import install_log_redaction
 from switchgear.server import build_app
-from switchgear.server.logs import install_log_redaction
 
 KEY = "pk-live-Zq81xLr02Vb7Nm3Kd9Tc"
 CONFIG: dict[str, Any] = {
@@ -68,6 +69,39 @@ def test_a_handler_added_after_start_up_gets_clean_records(captured: io.StringIO
         undo()
     assert "Incorrect API key provided: ***" in late.getvalue()
     assert KEY not in late.getvalue()
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JSONFormatter()], ids=["text", "json"])
+def test_switchgears_own_formats_print_the_redacted_traceback(
+    captured: io.StringIO, formatter: logging.Formatter
+) -> None:
+    logging.getLogger().handlers[-1].setFormatter(formatter)
+    undo = install_log_redaction(Redactor([KEY]))
+    try:
+        log_everything()
+    finally:
+        undo()
+    text = captured.getvalue()
+    assert "bad header value ***" in text and "Incorrect API key provided: ***" in text
+    assert KEY not in text
+
+
+def test_structured_lines_pass_untouched(captured: io.StringIO) -> None:
+    seen: list[str] = []
+
+    class Spy(Redactor):
+        def __call__(self, text: str) -> str:
+            seen.append(text)
+            return super().__call__(text)
+
+    undo = install_log_redaction(Spy([KEY]))
+    try:
+        entry = {"request_id": "req_1", "model": "fast"}
+        logging.getLogger("switchgear.access").info("req_1 chat model=fast", extra={FIELDS: entry})
+    finally:
+        undo()
+    assert "req_1 chat model=fast" in captured.getvalue()
+    assert seen == []  # the access log costs no redaction
 
 
 async def test_the_gateway_redacts_its_logs_from_start_up_to_shutdown(captured: io.StringIO) -> None:
