@@ -2,8 +2,9 @@
 
 The settings tree is walked as a whole, so a secret field added later is found without a change
 here: every ``SecretStr`` (provider keys, header values, AWS keys and session tokens, the master
-key), and the credentials written into any URL (``user:password@``, secret-looking query
-values, e.g. a proxy URL). The outbound proxy variables of the environment are read the same way.
+key, proxy URLs), and the credentials written into any URL (``user:password@``, secret-looking
+query values), a proxy URL's password on its own too. The outbound proxy variables of the
+environment are read the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def build_redactor(settings: BaseModel, environ: Mapping[str, str] | None = None
 
 def _walk(value: object, found: list[str]) -> None:
     if isinstance(value, SecretStr):
-        found.append(value.get_secret_value())
+        secret = value.get_secret_value()
+        found.append(secret)
+        if "://" in secret:  # a proxy URL: its password alone may be echoed too
+            found.extend(url_secrets(secret))
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
             _walk(getattr(value, name), found)

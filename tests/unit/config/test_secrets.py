@@ -17,6 +17,11 @@ CONFIG = {
             "type": "openai",
             "base_url": "https://alice:url-Pa55word-77@llm.example/v1?key=query-K3y-1234&api-version=1",
         },
+        "behind-proxy": {
+            "type": "openai",
+            "api_key": "sk-x-12345678",
+            "proxy": "http://bob:prov-Pr0xy-55@px:3128",
+        },
         "aws": {
             "type": "bedrock",
             "region": "us-east-1",
@@ -42,6 +47,7 @@ def test_every_secret_of_the_settings_is_found() -> None:
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY",
         "IQoJb3JpZ2luX2VjEXAMPLE/sess+Tok3n==",
         "proxy-Pa55-9",
+        "prov-Pr0xy-55",
     }
     assert "1" not in values and "us-east-1" not in values
 

@@ -4,8 +4,8 @@ The canonical gRPC ``status`` decides the class where it is known (it is more pr
 HTTP status: an invalid API key is a 400 ``INVALID_ARGUMENT`` whose details say
 ``API_KEY_INVALID``, which the client should see as an authentication failure). 4xx messages are
 kept, prefixed with the provider's name (Google echoes ``key=`` URLs: the engine redacts every
-error that leaves it); 5xx messages are masked. A ``RetryInfo`` detail supplies ``Retry-After`` when the header is absent.
-Used for HTTP error answers and for in-band stream errors alike.
+error that leaves it); 5xx messages are masked. A ``RetryInfo`` detail supplies ``Retry-After``
+when the header is absent. Used for HTTP error answers and for in-band stream errors alike.
 """
 
 from __future__ import annotations
