@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchgear.config import parse_settings
 from switchgear.config.secrets import build_redactor, secret_values
+from switchgear.providers.registry import PROVIDER_SETTINGS
 
 CONFIG = {
     "server": {"master_key": "master-Qp7Wm2Zx9Lk4"},
@@ -35,7 +36,9 @@ CONFIG = {
 
 def test_every_secret_of_the_settings_is_found() -> None:
     values = set(
-        secret_values(parse_settings(CONFIG, {}), {"HTTPS_PROXY": "http://u:proxy-Pa55-9@proxy:3128"})
+        secret_values(
+            parse_settings(CONFIG, {}, PROVIDER_SETTINGS), {"HTTPS_PROXY": "http://u:proxy-Pa55-9@proxy:3128"}
+        )
     )
     assert values >= {
         "master-Qp7Wm2Zx9Lk4",
@@ -53,7 +56,7 @@ def test_every_secret_of_the_settings_is_found() -> None:
 
 
 def test_the_redactor_masks_them_all() -> None:
-    settings = parse_settings(CONFIG, {})
+    settings = parse_settings(CONFIG, {}, PROVIDER_SETTINGS)
     redactor = build_redactor(settings, {})
     text = " ".join(secret_values(settings, {}))
     assert set(redactor(text).split()) == {"***"}
