@@ -30,6 +30,20 @@ def test_version_and_help() -> None:
         assert run(*args).returncode == 0
 
 
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_flag(flag: str) -> None:
+    result = run(flag)
+    assert result.returncode == 0
+    assert result.stdout.startswith("switchgear ") and result.stdout == run("version").stdout
+
+
+@pytest.mark.parametrize("args", [["-h"], ["serve", "-h"], ["config", "-h"], ["config", "check", "-h"]])
+def test_short_help_flag(args: list[str]) -> None:
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == run(*args[:-1], "--help").stdout and "Usage:" in result.stdout
+
+
 def test_config_check_prints_a_summary_without_secrets(tmp_path: Path) -> None:
     result = run("config", "check", str(ROOT / "examples/demo.yaml"))
     assert result.returncode == 0, result.stderr
@@ -167,6 +181,7 @@ def test_serve_refuses_a_busy_port() -> None:
             result = run("serve", "--config", str(ROOT / "examples/demo.yaml"), "--port", str(port))
             assert result.returncode == 2
             assert "cannot listen" in result.stderr
+            assert "listening on" not in result.stderr  # the banner follows a successful bind only
         finally:
             sim.terminate()
 
@@ -204,3 +219,111 @@ def test_serve_without_config_discovers_providers_from_the_environment() -> None
             sim.terminate()
     assert "discovered OpenAI: found OPENAI_API_KEY" in err
     assert "sk-env-discovered-1234" not in err
+    assert err.count("requests are not authenticated") == 1
+    assert err.index("requests are not authenticated") < err.index(f"listening on http://127.0.0.1:{gw_port}")
+
+
+# --- who may start where ------------------------------------------------------------------------
+
+UNASSIGNED = "192.0.2.1"  # TEST-NET-1: not loopback, and never this machine's, so binding fails
+
+
+def _config(tmp_path: Path, server: str) -> str:
+    path = tmp_path / "server.yaml"
+    path.write_text(f"server: {{{server}}}\nproviders:\n  p: {{type: openai, api_key: sk-upstream-x}}\n")
+    return str(path)
+
+
+def test_serve_beyond_loopback_without_a_key_refuses_to_start(tmp_path: Path) -> None:
+    result = run("serve", "--config", _config(tmp_path, "port: 4999"), "--host", "0.0.0.0")
+    assert result.returncode == 2
+    assert "refusing to serve 0.0.0.0:4999 without authentication" in result.stderr
+    assert "server.allow_unauthenticated: true" in result.stderr
+    assert "listening on" not in result.stderr
+
+
+def test_allow_unauthenticated_starts_with_a_warning(tmp_path: Path) -> None:
+    config = _config(tmp_path, f"host: {UNASSIGNED}, allow_unauthenticated: true")
+    result = run("serve", "--config", config)
+    assert f"warning: requests are not authenticated on {UNASSIGNED}:4000" in result.stderr
+    assert "cannot listen" in result.stderr  # it went on to bind (an address this machine lacks)
+
+
+@pytest.mark.parametrize("key", ["changeme", "sk-12345"])
+def test_a_weak_master_key_is_refused_beyond_loopback(tmp_path: Path, key: str) -> None:
+    result = run("serve", "--config", _config(tmp_path, f"host: {UNASSIGNED}, master_key: {key}"))
+    assert result.returncode == 2
+    assert "server.master_key is a well-known default: refusing to serve" in result.stderr
+    assert key not in result.stderr
+
+
+def test_a_weak_master_key_on_loopback_is_a_warning(tmp_path: Path) -> None:
+    result = run("config", "check", _config(tmp_path, "master_key: changeme"))
+    assert result.returncode == 0, result.stderr
+    assert "warning: server.master_key is a well-known default; fine on loopback only" in result.stderr
+
+
+# --- config check ------------------------------------------------------------------------------
+
+
+def test_config_check_reports_every_problem_in_one_pass(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "server: {port: 99999, max_body_size: 20, master_key: ${SWITCHGEAR_TEST_UNSET_KEY}}\n"
+        "providers:\n"
+        "  good: {type: openai, api_key: sk-canary-123456}\n"
+        "  odd: {type: not-a-vendor, api_key: sk-canary-123456}\n"
+        "  typo: {type: openai, base_urll: http://x}\n"
+        "models:\n"
+        "  - {name: a, deployments: [{provider: good, model: m}, {provider: missing, model: m}]}\n"
+        "  - {name: a, deployments: [{provider: good, model: m}]}\n"
+    )
+    result = run("config", "check", str(bad))
+    assert result.returncode == 2
+    for line in [
+        "server.master_key: environment variable SWITCHGEAR_TEST_UNSET_KEY is not set",
+        "server.port: Input should be less than or equal to 65535",
+        "server.max_body_size: a size needs a unit: write e.g. '20MB'",
+        "providers.typo.base_urll: unknown key (did you mean 'base_url'?)",
+        "models[0].deployments[1].provider: unknown provider 'missing'",
+        "models[1].name: model 'a' is defined twice",
+        "providers.odd.type: unknown type 'not-a-vendor'",
+    ]:
+        assert line in result.stderr, (line, result.stderr)
+    assert "invalid configuration (7 problems)" in result.stderr
+    assert "sk-canary-123456" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("text", ["", "{}\n", "server: {port: 4000}\n"])
+def test_config_check_warns_about_an_empty_configuration(tmp_path: Path, text: str) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(text)
+    result = run("config", "check", str(empty))
+    assert result.returncode == 0
+    assert "is empty: no providers and no models" in result.stderr
+
+
+# --- scripts/demo.sh ---------------------------------------------------------------------------
+
+
+def test_demo_script_stopped_with_kill_stops_the_gateway_and_the_simulator() -> None:
+    sim_port, gw_port = closed_port(), closed_port()
+    env = {**os.environ, "SWITCHGEAR": f"{sys.executable} -m switchgear.cli", "SIM_PORT": str(sim_port)}
+    script = subprocess.Popen(
+        ["bash", str(ROOT / "scripts/demo.sh"), "--port", str(gw_port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{sim_port}/health")
+        _wait(f"http://127.0.0.1:{gw_port}/health/live")
+        script.send_signal(signal.SIGTERM)  # what `kill <pid>` sends
+        script.wait(timeout=30)
+    finally:
+        if script.poll() is None:
+            script.kill()
+    for port in (gw_port, sim_port):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)

@@ -1,4 +1,9 @@
-"""The ``switchgear`` command (typer): ``serve``, ``config check``, ``simulate``, ``version``."""
+"""The ``switchgear`` command (typer): ``serve``, ``config check``, ``simulate``, ``version``.
+
+Exit statuses: 0 success (for ``serve``: stopped and drained cleanly), 1 a failure while running,
+2 a usage or configuration error, 3 the server failed to start, 4 ``serve`` stopped but its drain
+cut requests at ``server.drain_timeout``.
+"""
 
 from __future__ import annotations
 
@@ -17,19 +22,45 @@ from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
 from switchgear.providers import PROVIDER_SETTINGS, discover_from_env
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     help="switchgear: a self-hosted LLM gateway. One OpenAI-compatible endpoint in front of every provider.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
-config_app = typer.Typer(help="Work with configuration files.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Work with configuration files.", no_args_is_help=True, context_settings=HELP_OPTIONS
+)
 app.add_typer(config_app, name="config")
 
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML configuration file (default: discover providers from env)"),
 ]
+
+
+def _version_line() -> str:
+    return f"switchgear {__version__} (Python {sys.version.split()[0]})"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(_version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """switchgear: a self-hosted LLM gateway. One OpenAI-compatible endpoint in front of every provider."""
 
 
 def _fail(message: str) -> typer.Exit:
@@ -48,9 +79,10 @@ def _settings(config: Path | None, overrides: dict[str, object]) -> tuple[Settin
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
         try:
-            server = ServerSettings.model_validate({**settings.server.model_dump(), **given})
+            checked = ServerSettings.model_validate(given)
         except ValidationError as exc:
             raise ConfigError(f"invalid option: {exc.errors()[0]['msg']}") from None
+        server = settings.server.model_copy(update={name: getattr(checked, name) for name in given})
         settings = settings.model_copy(update={"server": server})
     return settings, notes
 
@@ -79,7 +111,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Run the gateway."""
-    from switchgear.server import serve as run_server
+    from switchgear.server.exposure import assess
+    from switchgear.server.run import RefusedToStart
+    from switchgear.server.run import serve as run_server
 
     try:
         settings, notes = _settings(config, {"host": host, "port": port, "workers": workers})
@@ -97,33 +131,75 @@ def serve(
         )
     for line in lines:
         typer.echo(line, err=True)
+    exposure = assess(settings)
+    for warning in exposure.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if exposure.errors:
+        raise _fail("\n".join(exposure.errors))
     server = settings.server
-    where = f"http://{server.host}:{server.port}"
-    typer.echo(
-        f"switchgear {__version__} listening on {where} ({server.workers} worker(s))",
-        err=True,
-    )
+
+    def announce(url: str) -> None:
+        typer.echo(f"switchgear {__version__} listening on {url} ({server.workers} worker(s))", err=True)
+
     try:
-        run_server(settings, log_level=log_level.lower())
+        status = run_server(settings, log_level=log_level.lower(), announce=announce)
+    except RefusedToStart as exc:
+        raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
+    raise typer.Exit(code=status)
 
 
 @config_app.command("check")
 def config_check(file: Annotated[Path, typer.Argument(help="The YAML configuration file")]) -> None:
-    """Validate a configuration file and print a summary (secrets are never printed)."""
+    """Validate a configuration file and print a summary (secrets are never printed).
+
+    Every problem of the file is reported in one pass."""
+    from switchgear.server.exposure import assess
+
     try:
         settings = load_settings(file, dict(os.environ), PROVIDER_SETTINGS)
+    except ConfigError as exc:
+        problems = exc.problems
+        if exc.partial is not None:
+            problems += _registry_problems(exc.partial)
+        raise _fail(_problems_text(problems)) from None
+    try:
         lines = _summary(settings)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(_problems_text(exc.problems)) from None
+    exposure = assess(settings)
+    if exposure.errors:
+        raise _fail(_problems_text(exposure.errors))
     typer.echo(f"{file}: OK")
+    for warning in exposure.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not settings.providers and not settings.models:
+        typer.echo(
+            f"warning: {file} is empty: no providers and no models, so the gateway would have nothing "
+            "to serve (see examples/demo.yaml)",
+            err=True,
+        )
     typer.echo(
         f"server: http://{settings.server.host}:{settings.server.port}, "
         f"master key {'set' if settings.server.master_key else 'not set'}"
     )
     for line in lines:
         typer.echo(line)
+
+
+def _registry_problems(partial: Settings) -> list[str]:
+    """What the provider registry finds wrong with the providers that passed validation."""
+    try:
+        build_router(partial)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def _problems_text(problems: list[str]) -> str:
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    return f"invalid configuration ({count}):\n  " + "\n  ".join(problems)
 
 
 @app.command()
@@ -140,7 +216,7 @@ def simulate(
 @app.command()
 def version() -> None:
     """Print the version."""
-    typer.echo(f"switchgear {__version__} (Python {sys.version.split()[0]})")
+    typer.echo(_version_line())
 
 
 def main() -> None:

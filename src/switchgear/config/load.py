@@ -7,6 +7,8 @@ and CA bundle default to the usual variables (``HTTPS_PROXY``, ``NO_PROXY``, ``S
 A provider is validated as the settings model of its ``type`` from the table the caller passes
 (``provider_types``: the provider registry's ``PROVIDER_SETTINGS``); a key of another type's
 model is named as such.
+Every problem of a file is reported at once: all unset variables, all invalid values, all broken
+references.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from switchgear.config.model import PROVIDER_TYPES, ProviderSettings, Settings, proxy_url
+from switchgear.config.model import PROVIDER_TYPES, ProviderSettings, Settings, proxy_url, reference_errors
 
 ProviderTypes = Mapping[str, type[ProviderSettings]]  # provider ``type`` -> its settings model
 
@@ -31,8 +33,30 @@ _REFERENCE = re.compile(r"\$?\$\{[^}\n]*\}")
 _TOKEN = re.compile(r"__switchgear_ref_(\d+)__")
 
 
+_HEADING = "invalid configuration:"
+
+
 class ConfigError(Exception):
-    """The configuration is invalid; the message says where and how to fix it."""
+    """The configuration is invalid; the message says where and how to fix it.
+
+    ``partial`` is, where the file could be read, the settings made of only the providers that
+    are valid on their own, so later checks (the provider registry) can report their problems in
+    the same pass.
+    """
+
+    def __init__(self, message: str, partial: Settings | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per problem, each starting with its key path where there is one."""
+        text = str(self).removeprefix(_HEADING)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def describe_problems(problems: list[str]) -> str:
+    return _HEADING + "\n  " + "\n  ".join(problems)
 
 
 def load_settings(
@@ -78,19 +102,66 @@ def parse_settings(
     raw: Mapping[str, Any], environ: Mapping[str, str], provider_types: ProviderTypes | None = None
 ) -> Settings:
     """Validate an already-parsed configuration tree; each provider as its type's settings model."""
-    tree = _network_defaults(_interpolate(dict(raw), "", environ), environ)
+    unset: dict[str, str] = {}
+    tree = _network_defaults(_interpolate(dict(raw), "", environ, unset), environ)
     types = provider_types or {}
     try:
-        return Settings.model_validate(tree, context={PROVIDER_TYPES: types})
+        settings = Settings.model_validate(tree, context={PROVIDER_TYPES: types})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, tree, types)) from None
+        problems = list(unset.values())
+        problems += [p for p in _describe(exc, tree, types) if p.split(":", 1)[0] not in unset]
+        if not any(not error["loc"] for error in exc.errors()):
+            # Field errors stop pydantic before the cross-reference check: run it on the raw tree.
+            problems += _raw_reference_errors(tree)
+        raise ConfigError(describe_problems(_unique(problems)), _partial(tree, types)) from None
+    if unset:
+        raise ConfigError(describe_problems(list(unset.values())), _partial(tree, types))
+    return settings
 
 
-def _interpolate(node: Any, path: str, environ: Mapping[str, str]) -> Any:
+def _unique(lines: list[str]) -> list[str]:
+    return list(dict.fromkeys(lines))
+
+
+def _raw_reference_errors(tree: Mapping[str, Any]) -> list[str]:
+    providers = tree.get("providers")
+    names = [str(n) for n in providers] if isinstance(providers, dict) else []
+    models: list[tuple[str | None, list[str | None]]] = []
+    raw_models = tree.get("models")
+    for entry in raw_models if isinstance(raw_models, list) else []:
+        model = entry if isinstance(entry, dict) else {}
+        name = model.get("name")
+        deployments = model.get("deployments")
+        targets = [
+            d.get("provider") if isinstance(d, dict) and isinstance(d.get("provider"), str) else None
+            for d in (deployments if isinstance(deployments, list) else [])
+        ]
+        models.append((name if isinstance(name, str) else None, targets))
+    return reference_errors(names, models)
+
+
+def _partial(tree: Mapping[str, Any], types: ProviderTypes) -> Settings | None:
+    """The settings of only the providers that are valid on their own (no models), or None."""
+    providers = tree.get("providers")
+    if not isinstance(providers, dict):
+        return None
+    valid = {}
+    for name, conf in providers.items():
+        try:
+            one = Settings.model_validate({"providers": {name: conf}}, context={PROVIDER_TYPES: types})
+        except ValidationError:
+            continue
+        valid[name] = one.providers[name]
+    return Settings(providers=valid)
+
+
+def _interpolate(node: Any, path: str, environ: Mapping[str, str], unset: dict[str, str]) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), environ) for k, v in node.items()}
+        return {
+            k: _interpolate(v, f"{path}.{k}" if path else str(k), environ, unset) for k, v in node.items()
+        }
     if isinstance(node, list):
-        return [_interpolate(v, f"{path}[{i}]", environ) for i, v in enumerate(node)]
+        return [_interpolate(v, f"{path}[{i}]", environ, unset) for i, v in enumerate(node)]
     if isinstance(node, str) and "$" in node:
 
         def replace(match: re.Match[str]) -> str:
@@ -101,7 +172,8 @@ def _interpolate(node: Any, path: str, environ: Mapping[str, str]) -> Any:
             if value is None or (value == "" and default is not None):
                 if default is not None:
                     return default
-                raise ConfigError(f"{path}: environment variable {name} is not set")
+                unset.setdefault(path, f"{path}: environment variable {name} is not set")
+                return ""
             return value
 
         return _VAR.sub(replace, node)
@@ -143,7 +215,7 @@ def _network_defaults(tree: dict[str, Any], environ: Mapping[str, str]) -> dict[
     return {**tree, "upstream": upstream}
 
 
-def _describe(exc: ValidationError, tree: Any, types: ProviderTypes) -> str:
+def _describe(exc: ValidationError, tree: Any, types: ProviderTypes) -> list[str]:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = _path(error["loc"])
@@ -151,8 +223,8 @@ def _describe(exc: ValidationError, tree: Any, types: ProviderTypes) -> str:
             lines.append(f"{loc}: unknown key{_suggest(error['loc'], tree, types)}")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{loc}: {message}" if loc else message)
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+            lines.extend(f"{loc}: {line}" if loc else line for line in message.splitlines())
+    return lines
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

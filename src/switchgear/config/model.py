@@ -1,9 +1,11 @@
 """The settings tree: typed, frozen, validated once at startup; unknown keys are errors.
 
-Durations and sizes are strings with units ("30s", "20MB"); secrets are ``SecretStr`` and never
-print. Cross-references (a deployment naming a provider) are checked here; whether a provider
-``type`` is one switchgear serves, and which keys it takes beyond the common ones, is the provider
-registry's knowledge: it passes its table of settings models to ``parse_settings``.
+Durations are strings with units ("30s", "500ms") or bare numbers of seconds; sizes always carry
+a unit ("20MB": a bare number is refused, since ``20`` meaning 20 bytes is never what was meant).
+Secrets are ``SecretStr`` and never print. Cross-references (a deployment naming a provider) are
+checked here; whether a provider ``type`` is one switchgear serves, and which keys it takes beyond
+the common ones, is the provider registry's knowledge: it passes its table of settings models to
+``parse_settings``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def _duration(value: Any) -> Any:
 def _size(value: Any) -> Any:
     if isinstance(value, str):
         return parse_size(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"a size needs a unit: write e.g. '20MB' or '512KiB', not a bare {value!r}")
     return value
 
 
@@ -150,11 +154,37 @@ class SettleSettings(_Model):
     batch_size: int = Field(default=256, ge=1)  # records handed to a consumer at once
 
 
+class CorsSettings(_Model):
+    """Cross-origin access for browser clients. ``"*"`` in ``allow_origins`` allows any origin; in
+    ``allow_headers`` it allows whatever request headers the browser asks for."""
+
+    allow_origins: list[str] = Field(min_length=1)
+    allow_headers: list[str] = ["*"]
+    max_age: Duration = 600.0
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+                raise ValueError(
+                    f"an origin is '*' or scheme://host[:port] without a path, e.g. "
+                    f"'https://app.example.com', got {origin!r}"
+                )
+        return [origin.lower() for origin in value]
+
+
 class ServerSettings(_Model):
     host: str = "127.0.0.1"
     port: Annotated[int, BeforeValidator(_not_bool)] = Field(default=4000, ge=0, le=65535)
     master_key: SecretStr | None = None
+    # Serving without any key on a non-loopback address needs this said explicitly.
+    allow_unauthenticated: bool = False
     max_body_size: Size = 20_000_000
+    max_header_size: Size = 65_536  # the whole request head: request line and every header
+    header_timeout: Duration = 10.0  # from the first byte of a request head (or the connect) to its end
+    # Open client connections per worker; None: derived from the process's open-file limit.
+    max_connections: Annotated[int, BeforeValidator(_not_bool)] | None = Field(default=None, ge=1)
     workers: Annotated[int, BeforeValidator(_not_bool)] = Field(default=1, ge=1, le=256)
     drain_timeout: Duration = 30.0
     # SSE comments sent while a stream waits for its first event (off by default: they commit the
@@ -165,14 +195,13 @@ class ServerSettings(_Model):
     settle: SettleSettings = SettleSettings()
     # switchgear gateways a request may already have passed through (x-switchgear-hop); past it: 508
     max_hops: Annotated[int, BeforeValidator(_not_bool)] = Field(default=3, ge=0, le=100)
+    cors: CorsSettings | None = None
 
     @field_validator("master_key")
     @classmethod
-    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+    def _empty_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value():
             return None  # an empty value (e.g. from an unset ${VAR:-}) means no key
-        if value is not None and len(value.get_secret_value()) < 8:
-            raise ValueError("master_key must be at least 8 characters")
         return value
 
 
@@ -289,16 +318,28 @@ class Settings(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
-        seen: set[str] = set()
-        for i, model in enumerate(self.models):
-            if model.name in seen:
-                raise ValueError(f"models[{i}].name: model {model.name!r} is defined twice")
-            seen.add(model.name)
-            for j, deployment in enumerate(model.deployments):
-                if deployment.provider not in self.providers:
-                    known = ", ".join(sorted(self.providers)) or "none configured"
-                    raise ValueError(
-                        f"models[{i}].deployments[{j}].provider: unknown provider "
-                        f"{deployment.provider!r} (providers: {known})"
-                    )
+        models: list[tuple[str | None, list[str | None]]] = [
+            (m.name, [d.provider for d in m.deployments]) for m in self.models
+        ]
+        problems = reference_errors(list(self.providers), models)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+
+def reference_errors(providers: list[str], models: list[tuple[str | None, list[str | None]]]) -> list[str]:
+    """Every broken cross-reference at once: duplicate model names, deployments naming a provider
+    that is not configured. Each line starts with the key path."""
+    problems: list[str] = []
+    known = ", ".join(sorted(providers)) or "none configured"
+    seen: set[str] = set()
+    for i, (name, deployments) in enumerate(models):
+        if name is not None and name in seen:
+            problems.append(f"models[{i}].name: model {name!r} is defined twice")
+        if name is not None:
+            seen.add(name)
+        for j, provider in enumerate(deployments):
+            if provider is not None and provider not in providers:
+                where = f"models[{i}].deployments[{j}].provider"
+                problems.append(f"{where}: unknown provider {provider!r} (providers: {known})")
+    return problems

@@ -22,7 +22,8 @@ server's error encoder) turns any of them into a response body, in the client's 
         ├── UpstreamUnreachable        502 connection refused, DNS failure, reset before answer
         ├── UpstreamTimeout            504 connect, first byte, chunk gap or total deadline
         ├── UpstreamProtocolError      502 the provider answered something that is not its wire format
-        └── NoDeploymentAvailable      503 every candidate deployment failed or none is usable
+        ├── NoDeploymentAvailable      503 every candidate deployment failed or none is usable
+        └── ShuttingDown               503 the gateway stopped before the answer was complete
 """
 
 from __future__ import annotations
@@ -163,6 +164,15 @@ class NoDeploymentAvailable(UpstreamError):
     code = "no_deployment_available"
     anthropic_type = "overloaded_error"
     retryable = False
+
+
+class ShuttingDown(UpstreamError):
+    """The gateway's drain deadline passed while this answer was still open. An UpstreamError so
+    that stream relays encode it in-band like any failure after the first byte."""
+
+    status = 503
+    code = "server_shutting_down"
+    anthropic_type = "overloaded_error"
 
 
 # upstream HTTP status -> (client status, OpenAI type, code, Anthropic type, retry/fail over?)

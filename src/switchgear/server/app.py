@@ -1,23 +1,28 @@
 """The ASGI application: a path table dispatching straight to raw handlers, and the lifespan.
 
 Hot routes are plain ASGI callables chosen by one dict lookup: no framework, no middleware on
-the request path. Every route answers with and without the ``/v1`` prefix.
+the request path. Every route answers with and without the ``/v1`` prefix. CORS, when configured,
+wraps the handlers in the tables once at start-up; preflights take the cold path.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from switchgear.config.model import Settings
-from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound
+from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound, ShuttingDown
 from switchgear.engine.build import Runtime, build_runtime
 from switchgear.observability.redaction import install_log_redaction
 from switchgear.server import handlers
 from switchgear.server.admin import build_admin
-from switchgear.server.asgi import Receive, Scope, Send, respond_error
+from switchgear.server.asgi import Receive, Scope, Send, header, respond, respond_error
+from switchgear.server.cors import Cors
 from switchgear.server.ops import Operations
+from switchgear.server.streams import OpenStreams
 from switchgear.stages.base import Stage
 
 log = logging.getLogger("switchgear.server")
@@ -29,11 +34,13 @@ class App:
         self.runtime = runtime
         self.ready = False
         self._unredact_logs: Callable[[], None] | None = None
-        rt = runtime
+        self.streams = OpenStreams()  # ended in-band by the drain when its deadline passes
+        self.cutting = False  # set by the drain when it cancels the requests still open
+        rt, streams = runtime, self.streams
 
         def api(name: str) -> Handler:
             async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-                await handlers.api(rt, name, scope, receive, send)
+                await handlers.api(rt, name, scope, receive, send, streams=streams)
 
             return handle
 
@@ -57,6 +64,14 @@ class App:
             "/health": self._live,
         }
         self.operations = Operations({"/admin": build_admin(runtime)})
+        self._model: Handler = self._one_model
+        cors = runtime.settings.server.cors
+        self._cors = Cors(cors) if cors is not None else None
+        if self._cors is not None:
+            wrap = self._cors.wrap
+            self._post = {path: wrap(handler) for path, handler in self._post.items()}
+            self._get = {path: wrap(handler) for path, handler in self._get.items()}
+            self._model = wrap(self._model)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -69,14 +84,37 @@ class App:
             method = scope["method"]
             table = self._post if method == "POST" else self._get if method in ("GET", "HEAD") else None
             handler = table.get(path) if table is not None else None
-            if handler is not None:
-                await handler(scope, receive, send)
-            elif method in ("GET", "HEAD") and path.startswith("/models/"):
-                await handlers.models(self.runtime, scope, receive, send, path[len("/models/") :])
-            else:
-                await self._elsewhere(scope, receive, send, path)
+            try:
+                if handler is not None:
+                    await handler(scope, receive, send)
+                elif method in ("GET", "HEAD") and path.startswith("/models/"):
+                    await self._model(scope, receive, send)
+                else:
+                    await self._elsewhere(scope, receive, send, path)
+            except asyncio.CancelledError:
+                if not self.cutting:
+                    raise
+                await self._cut(scope, send, path)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+
+    async def _one_model(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        model_id = path[path.index("/models/") + len("/models/") :].rstrip("/")
+        await handlers.models(self.runtime, scope, receive, send, model_id)
+
+    async def _cut(self, scope: Scope, send: Send, path: str) -> None:
+        """A request still waiting for its answer when the drain deadline passed: a 503 in the
+        client's format if nothing was sent yet (a stream ends in-band, see ``OpenStreams``)."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        error = ShuttingDown("the gateway is shutting down and could not answer in time; retry the request")
+        codec = self.runtime.engine.codecs.get("messages" if path.startswith("/messages") else "chat")
+        body = codec.error_body(error) if codec is not None else b""
+        # If the response had already started, uvicorn refuses a new one and closes the connection.
+        with contextlib.suppress(RuntimeError):
+            await respond(send, error.status, body, [(b"retry-after", b"1")])
 
     async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:
         await handlers.models(self.runtime, scope, receive, send, None)
@@ -97,9 +135,17 @@ class App:
 
     async def _not_found(self, scope: Scope, send: Send, path: str) -> None:
         error: GatewayError
+        if scope["method"] == "OPTIONS" and self._cors is not None and header(scope, b"origin") is not None:
+            await self._cors.preflight(scope, send)
+            return
+        if self._cors is not None:
+            send = self._cors.sender(scope, send)
         if path in self._post or path in self._get or path.startswith("/models/"):
             allowed = "POST" if path in self._post else "GET"
-            error = MethodNotAllowed(f"{scope['method']} is not allowed on {scope['path']}; use {allowed}")
+            hint = " (CORS preflights need server.cors)" if scope["method"] == "OPTIONS" else ""
+            error = MethodNotAllowed(
+                f"{scope['method']} is not allowed on {scope['path']}; use {allowed}{hint}"
+            )
             error.headers = (("allow", allowed),)
         else:
             error = NotFound(f"no route {scope['method']} {scope['path']}", code="route_not_found")

@@ -38,6 +38,7 @@ from switchgear.server.asgi import (
 )
 from switchgear.server.errors import error_headers
 from switchgear.server.keepalive import kept_alive
+from switchgear.server.streams import OpenStreams
 from switchgear.stages.request import Prepared
 
 log = logging.getLogger("switchgear.server")
@@ -101,7 +102,9 @@ def _answer_headers(ctx: RequestContext, headers: Headers) -> None:
         headers.extend(ctx.response_headers)
 
 
-async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, send: Send) -> None:
+async def api(
+    runtime: Runtime, api_name: str, scope: Scope, receive: Receive, send: Send, *, streams: OpenStreams
+) -> None:
     """Any model API: OpenAI chat / completions / embeddings, Anthropic messages, Responses."""
     ctx = RequestContext(request_id(scope), api_name)
     engine = runtime.engine
@@ -142,7 +145,7 @@ async def api(runtime: Runtime, api_name: str, scope: Scope, receive: Receive, s
             return
         started = True
         await commit()
-        await answer.pump(write)
+        await streams.pump(answer, write)  # the drain may end it with an in-band error
         await send({"type": "http.response.body", "body": b""})
     except GatewayError as exc:
         await refuse(exc)

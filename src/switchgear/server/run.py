@@ -1,8 +1,10 @@
 """Running the server: one process, or a supervisor forking N workers that share one socket.
 
-The listening socket is bound once by the parent; each worker builds its own runtime (event
-loop, HTTP pool) from the same frozen settings after the fork. SIGINT/SIGTERM stop the workers,
-which drain open requests for up to ``server.drain_timeout``.
+The listening socket is bound once by the parent (the "listening" banner follows the bind); each
+worker builds its own runtime (event loop, HTTP pool) from the same frozen settings after the
+fork. SIGINT/SIGTERM drain every worker (see ``drain``); the exit status says whether the drain
+was clean: 0, or ``EXIT_DRAIN_CUT`` when requests were cut at ``server.drain_timeout`` (1 when a
+worker failed).
 """
 
 from __future__ import annotations
@@ -13,77 +15,121 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
 
 from switchgear.config.model import Settings
-from switchgear.server.app import build_app
+from switchgear.server.app import App, build_app
+from switchgear.server.drain import EXIT_DRAIN_CUT, DrainingServer
+from switchgear.server.exposure import assess
+from switchgear.server.limits import (
+    ConnectionGate,
+    ConnectionLimits,
+    GuardedHttpToolsProtocol,
+    default_max_connections,
+    protocol_class,
+)
 
 log = logging.getLogger("switchgear.server")
+
+__all__ = ["EXIT_DRAIN_CUT", "RefusedToStart", "bind", "serve", "uvicorn_config"]
+
+
+class RefusedToStart(Exception):
+    """The settings would expose the gateway unsafely (see ``exposure``); the message says why."""
 
 
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(4096)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(4096)
+    except OSError:
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock
 
 
-def uvicorn_config(settings: Settings, log_level: str) -> uvicorn.Config:
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    server = settings.server
+    max_connections = server.max_connections or default_max_connections(settings.upstream.max_connections)
+    return ConnectionLimits(server.max_header_size, server.header_timeout, max_connections)
+
+
+def uvicorn_config(app: App, log_level: str, protocol: type[GuardedHttpToolsProtocol]) -> uvicorn.Config:
     return uvicorn.Config(
-        build_app(settings),
+        app,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=protocol,
+        ws="none",
         lifespan="on",
         access_log=False,  # switchgear's own access log is a settle stage
         log_config=None,  # logging is configured once, in switchgear's format (observability.logs)
         server_header=False,
         proxy_headers=False,
         log_level=log_level,
-        timeout_graceful_shutdown=int(settings.server.drain_timeout),
         backlog=4096,
     )
 
 
-class _WorkerServer(uvicorn.Server):
-    """A worker's server: the supervisor turns Ctrl-C into SIGTERM, so SIGINT is ignored (uvicorn
-    installs its own handlers, and a SIGINT after SIGTERM would force an exit without draining)."""
+def _run(
+    settings: Settings, sock: socket.socket, log_level: str, limits: ConnectionLimits, worker: bool
+) -> int:
+    """Serve on ``sock`` in this process until stopped; the exit status."""
+    app = build_app(settings)
+    gate = ConnectionGate()
+    config = uvicorn_config(app, log_level, protocol_class(limits, gate))
+    server = DrainingServer(config, app, gate, settings.server.drain_timeout)
+    server.ignore_sigint = worker  # the supervisor turns Ctrl-C into SIGTERM
+    server.run(sockets=[sock])
+    if not server.started:
+        return 1
+    return EXIT_DRAIN_CUT if server.cut else 0
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if sig != signal.SIGINT:
-            super().handle_exit(sig, frame)
+
+def _worker(settings: Settings, sock: socket.socket, log_level: str, limits: ConnectionLimits) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise SystemExit(_run(settings, sock, log_level, limits, worker=True))
 
 
-def _worker(settings: Settings, sock: socket.socket, log_level: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
-    _WorkerServer(uvicorn_config(settings, log_level)).run(sockets=[sock])
+def serve(settings: Settings, log_level: str = "info", announce: Callable[[str], None] | None = None) -> int:
+    """Serve until interrupted (blocks); the exit status. ``announce`` gets the URL once bound.
 
-
-def serve(settings: Settings, log_level: str = "info") -> None:
-    """Serve until interrupted. Blocks."""
+    Raises RefusedToStart for an unsafe exposure and OSError when the address cannot be bound.
+    """
+    refusals = assess(settings).errors
+    if refusals:
+        raise RefusedToStart("; ".join(refusals))
+    limits = connection_limits(settings)
     sock = bind(settings.server.host, settings.server.port)
+    if announce is not None:
+        host, port = sock.getsockname()[:2]
+        announce(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}")
     workers = settings.server.workers
     if workers == 1:
-        uvicorn.Server(uvicorn_config(settings, log_level)).run(sockets=[sock])
-        return
+        try:
+            return _run(settings, sock, log_level, limits, worker=False)
+        finally:
+            sock.close()
     context = multiprocessing.get_context("fork")
     processes = [
         context.Process(
-            target=_worker, args=(settings, sock, log_level), name=f"switchgear-worker-{i}", daemon=False
+            target=_worker,
+            args=(settings, sock, log_level, limits),
+            name=f"switchgear-worker-{i}",
+            daemon=False,
         )
         for i in range(workers)
     ]
     for process in processes:
         process.start()
-    stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
         for process in processes:
             if process.pid is not None and process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
@@ -93,6 +139,8 @@ def serve(settings: Settings, log_level: str = "info") -> None:
     for process in processes:
         process.join()
     sock.close()
-    failed = [p for p in processes if p.exitcode not in (0, -signal.SIGTERM)]
-    if failed and not stopping:
-        raise SystemExit(1)
+    codes = [process.exitcode for process in processes]
+    if any(code not in (0, EXIT_DRAIN_CUT) for code in codes):
+        log.error("worker exit statuses: %s", codes)
+        return 1
+    return EXIT_DRAIN_CUT if EXIT_DRAIN_CUT in codes else 0

@@ -7,7 +7,9 @@ from typing import Any
 
 from switchgear.config import parse_settings
 from switchgear.server import build_app
-from switchgear.server.run import _WorkerServer, uvicorn_config
+from switchgear.server.drain import DrainingServer
+from switchgear.server.limits import ConnectionGate, ConnectionLimits, protocol_class
+from switchgear.server.run import uvicorn_config
 
 CONFIG: dict[str, Any] = {
     "providers": {"sim": {"type": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": "k"}},
@@ -35,8 +37,21 @@ async def test_count_tokens_client_gone_while_reading_the_body_is_not_an_error()
 
 
 def test_worker_ignores_the_terminal_sigint_after_the_supervisors_sigterm() -> None:
-    server = _WorkerServer(uvicorn_config(parse_settings(CONFIG, {}), "warning"))
+    app, gate = build_app(parse_settings(CONFIG, {})), ConnectionGate()
+    protocol = protocol_class(ConnectionLimits(65536, 10.0, 100), gate)
+    server = DrainingServer(uvicorn_config(app, "warning", protocol), app, gate, drain_timeout=5.0)
+    server.ignore_sigint = True
     server.handle_exit(signal.SIGTERM, None)
     server.handle_exit(signal.SIGINT, None)  # Ctrl-C reaches the whole process group
     assert server.should_exit
     assert not server.force_exit  # open requests still drain
+
+
+def test_a_single_process_server_forces_the_exit_on_a_second_ctrl_c() -> None:
+    app, gate = build_app(parse_settings(CONFIG, {})), ConnectionGate()
+    protocol = protocol_class(ConnectionLimits(65536, 10.0, 100), gate)
+    server = DrainingServer(uvicorn_config(app, "warning", protocol), app, gate, drain_timeout=5.0)
+    server.handle_exit(signal.SIGINT, None)
+    assert server.should_exit and not server.force_exit
+    server.handle_exit(signal.SIGINT, None)
+    assert server.force_exit
