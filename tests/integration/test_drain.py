@@ -36,12 +36,12 @@ class Stream:
 
 
 async def _run(client: httpx.AsyncClient, stream: Stream, first: asyncio.Event) -> None:
-    body: dict[str, Any] = {
-        "model": stream.model,
-        "messages": [{"role": "user", "content": "one two three four five six seven eight"}],
-        "stream": True,
-        "max_tokens": 100,
-    }
+    text = "one two three four five six seven eight"
+    body: dict[str, Any] = {"model": stream.model, "stream": True}
+    if stream.path == "/v1/responses":
+        body |= {"input": text, "max_output_tokens": 100}
+    else:
+        body |= {"messages": [{"role": "user", "content": text}], "max_tokens": 100}
     try:
         async with client.stream("POST", stream.path, json=body) as response:
             assert response.status_code == 200, await response.aread()
@@ -69,6 +69,9 @@ def _payloads(stream: Stream) -> list[Any]:
 
 def _ended_by_the_drain(stream: Stream) -> bool:
     payloads = _payloads(stream)
+    if stream.path == "/v1/responses":
+        kinds = [p["type"] for p in payloads]
+        return kinds[-2:] == ["error", "response.failed"] and payloads[-2]["code"] == "server_shutting_down"
     if stream.path == "/v1/messages":
         last = payloads[-1]
         return bool(last["type"] == "error" and last["error"]["type"] == "overloaded_error")
@@ -78,6 +81,8 @@ def _ended_by_the_drain(stream: Stream) -> bool:
 
 def _completed(stream: Stream) -> bool:
     payloads = _payloads(stream)
+    if stream.path == "/v1/responses":
+        return bool(payloads[-1]["type"] == "response.completed")
     if stream.path == "/v1/messages":
         return bool(payloads[-1] == {"type": "message_stop"})
     return payloads[-1] == "[DONE]" and not any(isinstance(p, dict) and "error" in p for p in payloads)
@@ -104,11 +109,12 @@ def test_sigterm_with_200_open_streams_and_two_workers(sim: SimulatorThread) -> 
         ("/v1/messages", "s-anthropic/claude-sim"),  # Anthropic passthrough
         ("/v1/messages", "sim/sim-small"),  # OpenAI upstream translated to Anthropic
         ("/v1/chat/completions", "s-anthropic/claude-sim"),  # Anthropic translated to OpenAI
+        ("/v1/responses", "s-anthropic/claude-sim"),  # Anthropic translated to Responses
     ]
     streams = [
         Stream(path, f"{model};{SHORT if i % 2 else LONG}")
         for i in range(200)
-        for path, model in [kinds[i % 4]]
+        for path, model in [kinds[i % len(kinds)]]
     ]
     gateway = ServedGateway(base_config(sim, drain_timeout=f"{DRAIN}s"), "--workers", "2").start()
     try:

@@ -77,6 +77,9 @@ class _HeadTooLarge(Exception):
     """Raised from the parser's headers-complete callback to stop parsing the request."""
 
 
+_AWAITING_FIRST_HEAD = object()
+
+
 def _response(status: int, error: GatewayError | None, extra: bytes = b"") -> bytes:
     body = openai_error_body(error) if error is not None else b""
     head = [STATUS_LINE[status], b"connection: close\r\ncontent-length: ", str(len(body)).encode(), b"\r\n"]
@@ -86,15 +89,19 @@ def _response(status: int, error: GatewayError | None, extra: bytes = b"") -> by
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the limits above (see ``protocol_class``)."""
+    """uvicorn's httptools protocol with the limits above (see ``protocol_class``).
+
+    A head is incomplete while ``self.headers`` (the list uvicorn starts for each message) is not
+    the one whose headers completed last: no extra callback per message is needed to know it.
+    """
 
     max_header_size: ClassVar[int]
     header_timeout: ClassVar[float]
     max_connections: ClassVar[int]
     gate: ClassVar[ConnectionGate]
 
-    _in_head = False  # a request head has begun (or the connection is new) and is not complete
-    _head_bytes = 0  # bytes received while the head was incomplete
+    _complete: object = None  # the headers list of the last complete head (a marker when none yet)
+    _head_bytes = 0  # bytes received while the current head was incomplete
     _chunk = 0  # size of the data being parsed
     _head_timer: asyncio.TimerHandle | None = None
     _draining = False  # answer this connection's next response with "connection: close"
@@ -104,8 +111,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport = transport
             self._refuse_connection()
             return
-        super().connection_made(transport)
-        self._in_head = True
+        HttpToolsProtocol.connection_made(self, transport)
+        self._complete = _AWAITING_FIRST_HEAD
         self._draining = self.gate.draining
         self._head_timer = self.loop.call_later(self.header_timeout, self._head_expired)
 
@@ -113,7 +120,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        super().connection_lost(exc)
+        HttpToolsProtocol.connection_lost(self, exc)
+
+    @property
+    def in_head(self) -> bool:
+        """A request head has begun (or the connection is new) and is not complete."""
+        return self.headers is not self._complete
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's data_received, plus the head accounting after the parser has seen the data.
@@ -135,20 +147,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
             return
-        if self._in_head:
+        if self.headers is not self._complete:  # the head is still incomplete
             self._head_bytes += self._chunk
             if self._head_bytes > self.max_header_size:
                 self._head_too_large()
             elif self._head_timer is None:
                 self._head_timer = self.loop.call_later(self.header_timeout, self._head_expired)
 
-    def on_message_begin(self) -> None:
-        self._in_head = True
-        self._head_bytes = 0
-        super().on_message_begin()
-
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._complete = self.headers
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
@@ -156,7 +163,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # over the limit (a large body in the same chunk, or a large head) is the head measured.
         if self._head_bytes + self._chunk > self.max_header_size and self._head_size() > self.max_header_size:
             raise _HeadTooLarge
-        super().on_headers_complete()
+        self._head_bytes = 0
+        HttpToolsProtocol.on_headers_complete(self)
         if self._draining:
             self.cycle.keep_alive = False
 
@@ -164,7 +172,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) + 16
 
     def _close_with(self, response: bytes) -> None:
-        self._in_head = False
+        self._complete = self.headers
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
@@ -183,7 +191,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_expired(self) -> None:
         self._head_timer = None
-        if not self._in_head or self.transport.is_closing():
+        if not self.in_head or self.transport.is_closing():
             return
         if self._head_bytes == 0:
             self.transport.close()  # connected and sent nothing (or nothing since the last answer)
@@ -215,7 +223,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def drain(self) -> None:
         """The server is draining: close this connection if idle, else after its response."""
         self._draining = True
-        if self._in_head:
+        if self.in_head:
             return  # let the request in flight on this connection arrive and be answered
         self.shutdown()
 
