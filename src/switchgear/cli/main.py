@@ -198,8 +198,7 @@ def _registry_problems(partial: Settings) -> list[str]:
 
 
 def _problems_text(problems: list[str]) -> str:
-    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    return f"invalid configuration ({count}):\n  " + "\n  ".join(problems)
+    return "invalid configuration:\n  " + "\n  ".join(problems)
 
 
 @app.command()
