@@ -178,3 +178,36 @@ def test_a_request_still_waiting_at_the_deadline_gets_a_503_in_its_format(sim: S
     assert messages.json()["type"] == "error" and messages.json()["error"]["type"] == "overloaded_error"
     assert status == EXIT_DRAIN_CUT
     assert "Traceback" not in gateway.stderr()
+
+
+def test_a_stream_kept_alive_and_still_waiting_at_the_deadline_ends_in_band(sim: SimulatorThread) -> None:
+    gateway = ServedGateway(base_config(sim, drain_timeout="1s", stream_keepalive="200ms")).start()
+    try:
+
+        async def drive() -> list[str]:
+            body = {
+                "model": "sim/sim-small;latency_ms=8000",
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": True,
+            }
+            async with (
+                httpx.AsyncClient(base_url=gateway.url, timeout=30) as client,
+                client.stream("POST", "/v1/chat/completions", json=body) as response,
+            ):
+                assert response.status_code == 200
+                lines: list[str] = []
+                async for line in response.aiter_lines():
+                    if line:
+                        lines.append(line)
+                    if len(lines) == 2:
+                        gateway.signal(signal.SIGTERM)
+                return lines
+
+        lines = asyncio.run(drive())
+        status = gateway.wait(30)
+    finally:
+        gateway.stop()
+    assert lines[0].startswith(":")  # keep-alive comments committed the status
+    assert "server_shutting_down" in lines[-2] and lines[-1] == "data: [DONE]"
+    assert status == EXIT_DRAIN_CUT
+    assert "Traceback" not in gateway.stderr()

@@ -136,7 +136,10 @@ async def api(
         watch = DisconnectWatch(receive, WATCH_DELAY)
         serving = engine.serve(ctx, request, _client_headers(scope))
         interval = runtime.stream_keepalive(request.model) if request.stream else None
-        answer = await (kept_alive(serving, interval, commit, write) if interval else serving)
+        if interval:  # the drain may end a stream committed by keep-alive comments while it waits
+            answer = await streams.wait(kept_alive(serving, interval, commit, write))
+        else:
+            answer = await serving
         if not committed:
             _answer_headers(ctx, headers)
         if isinstance(answer, Answer):

@@ -9,11 +9,13 @@ ends normally, so no client sees a stream cut mid-event.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from switchgear.core.errors import ShuttingDown
 from switchgear.engine.answers import StreamAnswer, Write
 
+T = TypeVar("T")
 _MESSAGE = "the gateway is shutting down and could not finish this answer in time; retry the request"
 
 
@@ -21,7 +23,7 @@ class OpenStreams:
     __slots__ = ("_ending", "_open")
 
     def __init__(self) -> None:
-        self._open: dict[asyncio.Task[Any], StreamAnswer] = {}
+        self._open: dict[asyncio.Task[Any], StreamAnswer | None] = {}  # None: committed, not begun
         self._ending: set[asyncio.Task[Any]] = set()
 
     def __len__(self) -> int:
@@ -42,6 +44,24 @@ class OpenStreams:
             task.uncancel()
             if answer.relay is not None:  # else the whole answer was in hand and is written
                 await write(answer.relay.error(ShuttingDown(_MESSAGE)))
+        finally:
+            del self._open[task]
+            self._ending.discard(task)
+
+    async def wait(self, answer: Awaitable[T]) -> T:
+        """Await the answer of a stream whose status keep-alive comments already committed; if
+        the drain ends it meanwhile, raise ShuttingDown (the handler writes it in-band)."""
+        task = asyncio.current_task()
+        if task is None:
+            return await answer
+        self._open[task] = None
+        try:
+            return await answer
+        except asyncio.CancelledError:
+            if task not in self._ending:
+                raise
+            task.uncancel()
+            raise ShuttingDown(_MESSAGE) from None
         finally:
             del self._open[task]
             self._ending.discard(task)
