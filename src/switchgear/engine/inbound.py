@@ -2,9 +2,9 @@
 
 Each inbound API gets a cheap first look (``prepare``): the public model name, streaming,
 whether the client wants usage in its stream, and the gateway's own fallback list, taken out of
-the body. OpenAI-style bodies are fully checked here (they usually pass through untouched);
-Anthropic and Responses bodies are checked in full by their codec when they are translated, and
-by the provider itself when they pass through.
+the body. Every body is checked here, before any stage or provider sees it, passthrough or not
+(``apis.rules.check_body``: refused parameters, the model name, the API's shape at every depth,
+ranges and the output-token limit); a translating codec checks what its translation needs besides.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from switchgear.apis.openai.checks import check
+from switchgear.apis.rules import check_body, check_model_name
 from switchgear.core.errors import InvalidRequest
 from switchgear.providers.base import Endpoint
 from switchgear.stages.context import RequestContext
@@ -32,14 +33,8 @@ def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
             checked.fallbacks,
             tags=tags,
         )
-    if not isinstance(body, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise InvalidRequest("'model' is required and must be a non-empty string", param="model")
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise InvalidRequest("'stream' must be a boolean", param="stream")
+    model = check_body(api, body)
+    stream = body.get("stream") is True
     size = len(body)
     fallbacks = _fallbacks(body)
     tags = _strings(body.pop("tags", None))
@@ -60,11 +55,9 @@ def _fallbacks(body: dict[str, Any]) -> list[str]:
         value = body.pop(name)
         if not isinstance(value, list):
             raise InvalidRequest(f"{name!r} must be an array of model names", param=name)
-        for item in value:
+        for i, item in enumerate(value):
             model = item.get("model") if isinstance(item, dict) else item
-            if not isinstance(model, str) or not model:
-                raise InvalidRequest(f"{name!r} must be an array of model names", param=name)
-            found.append(model)
+            found.append(check_model_name(model, f"{name}[{i}]"))
     return found
 
 

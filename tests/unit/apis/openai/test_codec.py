@@ -10,6 +10,7 @@ from switchgear.apis.openai.checks import check
 from switchgear.core.errors import ForbiddenParameter, InvalidRequest
 
 MESSAGES = [{"role": "user", "content": "hi"}]
+LIMIT = "must be from 0 to 100,000,000 (the gateway's limit on output tokens)"
 
 
 def chat(**fields: Any) -> dict[str, Any]:
@@ -25,35 +26,37 @@ def refused(api: str, body: Any) -> InvalidRequest:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("stream", "yes", "'stream' must be a boolean, got a string"),
-        ("stream", 1, "'stream' must be a boolean, got an integer"),
-        ("stream_options", [], "'stream_options' must be an object, got an array"),
-        ("temperature", "hot", "'temperature' must be a number, got a string"),
-        ("temperature", 2.5, "'temperature' must be between 0 and 2, got 2.5"),
-        ("temperature", -0.1, "'temperature' must be between 0 and 2, got -0.1"),
-        ("top_p", 1.01, "'top_p' must be between 0 and 1, got 1.01"),
-        ("n", 0, "'n' must be between 1 and 128, got 0"),
-        ("n", 129, "'n' must be between 1 and 128, got 129"),
-        ("n", 1.5, "'n' must be an integer, got a number"),
-        ("max_tokens", 0, "'max_tokens' must be between 1 and 100000000, got 0"),
-        ("max_tokens", "100", "'max_tokens' must be an integer, got a string"),
-        ("max_completion_tokens", -5, "'max_completion_tokens' must be between 1 and 100000000, got -5"),
-        ("presence_penalty", 2.1, "'presence_penalty' must be between -2 and 2, got 2.1"),
-        ("frequency_penalty", -3, "'frequency_penalty' must be between -2 and 2, got -3"),
-        ("logit_bias", [1], "'logit_bias' must be an object, got an array"),
-        ("seed", "42", "'seed' must be an integer, got a string"),
-        ("user", 42, "'user' must be a string, got an integer"),
-        ("stop", 7, "'stop' must be a string or an array of strings, got an integer"),
-        ("stop", ["a", 1], "'stop' must be a string or an array of strings"),
-        ("logprobs", 1, "'logprobs' must be a boolean, got an integer"),
-        ("top_logprobs", 21, "'top_logprobs' must be between 0 and 20, got 21"),
-        ("tools", {"type": "function"}, "'tools' must be an array, got an object"),
-        ("tool_choice", 1, "'tool_choice' must be a string or an object, got an integer"),
-        ("parallel_tool_calls", "true", "'parallel_tool_calls' must be a boolean, got a string"),
-        ("response_format", "json", "'response_format' must be an object, got a string"),
-        ("metadata", [], "'metadata' must be an object, got an array"),
-        ("reasoning_effort", 3, "'reasoning_effort' must be a string, got an integer"),
-        ("store", "no", "'store' must be a boolean, got a string"),
+        ("stream", "yes", "stream: must be a boolean, got a string"),
+        ("stream", 1, "stream: must be a boolean, got an integer"),
+        ("stream_options", [], "stream_options: must be an object, got an array"),
+        ("temperature", "hot", "temperature: must be a number, got a string"),
+        ("temperature", 2.5, "temperature: must be between 0 and 2, got 2.5"),
+        ("temperature", -0.1, "temperature: must be between 0 and 2, got -0.1"),
+        ("top_p", 1.01, "top_p: must be between 0 and 1, got 1.01"),
+        ("n", 0, "n: must be between 1 and 128, got 0"),
+        ("n", 129, "n: must be between 1 and 128, got 129"),
+        ("n", 1.5, "n: must be an integer, got a number"),
+        ("max_tokens", -1, f"max_tokens: {LIMIT}, got -1"),
+        ("max_tokens", 10**9, f"max_tokens: {LIMIT}, got 1000000000"),
+        ("max_tokens", 1e9, "max_tokens: must be an integer, got a number"),
+        ("max_tokens", "100", "max_tokens: must be an integer, got a string"),
+        ("max_completion_tokens", -5, f"max_completion_tokens: {LIMIT}, got -5"),
+        ("presence_penalty", 2.1, "presence_penalty: must be between -2 and 2, got 2.1"),
+        ("frequency_penalty", -3, "frequency_penalty: must be between -2 and 2, got -3"),
+        ("logit_bias", [1], "logit_bias: must be an object, got an array"),
+        ("seed", "42", "seed: must be an integer, got a string"),
+        ("user", 42, "user: must be a string, got an integer"),
+        ("stop", 7, "stop: must be a string or an array, got an integer"),
+        ("logprobs", 1, "logprobs: must be a boolean, got an integer"),
+        ("top_logprobs", 21, "top_logprobs: must be between 0 and 20, got 21"),
+        ("tools", {"type": "function"}, "tools: must be an array, got an object"),
+        ("tool_choice", 1, "tool_choice: must be a string or an object, got an integer"),
+        ("reasoning_effort", ["high"], "reasoning_effort: must be a string, got an array"),
+        ("parallel_tool_calls", "true", "parallel_tool_calls: must be a boolean, got a string"),
+        ("response_format", "json", "response_format: must be an object, got a string"),
+        ("metadata", [], "metadata: must be an object, got an array"),
+        ("reasoning_effort", 3, "reasoning_effort: must be a string, got an integer"),
+        ("store", "no", "store: must be a boolean, got a string"),
     ],
 )
 def test_chat_parameter_errors_name_the_parameter(field: str, value: Any, message: str) -> None:
@@ -145,12 +148,22 @@ def test_fallbacks_field_is_also_read() -> None:
     assert "fallbacks" not in request.body and "models" not in request.body
 
 
-@pytest.mark.parametrize("value", ["big", [""], ["a", 1], {"a": 1}, [None]])
+@pytest.mark.parametrize(
+    ("value", "param", "problem"),
+    [
+        ("big", "", "must be an array of model names"),
+        ({"a": 1}, "", "must be an array of model names"),
+        ([""], "[0]", "must be 1 to 256 printable ASCII characters"),
+        (["a", 1], "[1]", "must be a non-empty string, got an integer"),
+        ([None], "[0]", "must be a non-empty string, got null"),
+        (["a", "b\r\nX-Injected: 1"], "[1]", "must be 1 to 256 printable ASCII characters"),
+    ],
+)
 @pytest.mark.parametrize("field", ["models", "fallbacks"])
-def test_bad_fallback_lists(field: str, value: Any) -> None:
+def test_bad_fallback_lists(field: str, value: Any, param: str, problem: str) -> None:
     error = refused("chat", chat(**{field: value}))
-    assert error.param == field
-    assert error.message == f"{field!r} must be an array of model names"
+    assert error.param == field + param
+    assert error.message.startswith(f"{field}{param}: {problem}")
 
 
 def test_no_fallbacks() -> None:
@@ -189,21 +202,45 @@ def test_unknown_fields_are_left_in_place() -> None:
     [
         ([], None, "the request body must be a JSON object"),
         ({"messages": MESSAGES}, "model", "you must provide a model parameter (a non-empty string)"),
-        ({"model": "", "messages": MESSAGES}, "model", "'model' must be a non-empty string"),
-        ({"model": 4, "messages": MESSAGES}, "model", "'model' must be a non-empty string"),
-        ({"model": "fast"}, "messages", "missing required parameter 'messages'"),
-        ({"model": "fast", "messages": "hi"}, "messages", "'messages' must be an array, got a string"),
-        ({"model": "fast", "messages": []}, "messages", "'messages' must contain at least one message"),
-        ({"model": "fast", "messages": ["hi"]}, "messages[0]", "messages[0] must be an object, got a string"),
+        ({"model": 4, "messages": MESSAGES}, "model", "model: must be a non-empty string, got an integer"),
+        ({"model": "fast"}, "messages", "messages: is required"),
+        ({"model": "fast", "messages": "hi"}, "messages", "messages: must be an array, got a string"),
+        ({"model": "fast", "messages": []}, "messages", "messages: must contain at least one message"),
+        (
+            {"model": "fast", "messages": ["hi"]},
+            "messages[0]",
+            "messages[0]: must be an object, got a string",
+        ),
         (
             {"model": "fast", "messages": [*MESSAGES, {"content": "x"}]},
             "messages[1].role",
-            "messages[1].role must be one of system, developer, user, assistant, tool; got None",
+            "messages[1].role: is required",
+        ),
+        (
+            {"model": "fast", "messages": [{"role": "robot", "content": "x"}]},
+            "messages[0].role",
+            "messages[0].role: must be one of assistant, developer, function, system, tool, user; "
+            "got 'robot'",
+        ),
+        (
+            {"model": "fast", "messages": [{"role": ["user"], "content": "x"}]},
+            "messages[0].role",
+            "messages[0].role: must be a string, got an array",
         ),
         (
             {"model": "fast", "messages": [{"role": "user", "content": 5}]},
             "messages[0].content",
-            "messages[0].content must be a string or an array of content parts, got an integer",
+            "messages[0].content: must be a string or an array, got an integer",
+        ),
+        (
+            {"model": "fast", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "messages[0].content[0].text",
+            "messages[0].content[0].text: must be a string, got an integer",
+        ),
+        (
+            {"model": "fast", "messages": MESSAGES, "stop": ["a", 1]},
+            "stop[1]",
+            "stop[1]: must be a string, got an integer",
         ),
     ],
 )
@@ -212,11 +249,25 @@ def test_chat_body_shape(body: Any, param: str | None, message: str) -> None:
     assert (error.param, error.message) == (param, message)
 
 
+@pytest.mark.parametrize("model", ["", "x" * 257, "a\r\nX-Injected: 1", "caf\u00e9", "tab\there"])
+def test_model_names_are_checked(model: str) -> None:
+    error = refused("chat", chat(model=model))
+    assert error.param == "model"
+    assert error.message.startswith("model: must be 1 to 256 printable ASCII characters")
+    assert model not in error.message or not model
+
+
+@pytest.mark.parametrize("model", ["x" * 256, "sim/sim-small;status=500", "org/model-v1.0:latest@2 +x"])
+def test_model_names_accepted(model: str) -> None:
+    assert check("chat", chat(model=model)).model == model
+
+
 def test_message_roles_and_content_forms_accepted() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     messages = [
         {"role": "developer", "content": "be brief"},
-        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function"}]},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "video_url", "video": 1}]},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "c1", "content": "42"},
         {"role": "function", "name": "f", "content": "x"},
     ]
@@ -226,11 +277,15 @@ def test_message_roles_and_content_forms_accepted() -> None:
 # --- completions and embeddings ------------------------------------------------------------------
 
 
-def test_completions_prompt_is_required() -> None:
-    error = refused("completions", {"model": "m"})
-    assert (error.param, error.message) == ("prompt", "missing required parameter 'prompt'")
+def test_completions_prompt_is_checked() -> None:
     error = refused("completions", {"model": "m", "prompt": 5})
-    assert (error.param, error.message) == ("prompt", "'prompt' must be a string or an array, got an integer")
+    assert (error.param, error.message) == ("prompt", "prompt: must be a string or an array, got an integer")
+    error = refused("completions", {"model": "m", "prompt": [{"a": 1}]})
+    assert (error.param, error.message) == (
+        "prompt[0]",
+        "prompt[0]: must be a string or an integer or an array, got an object",
+    )
+    assert check("completions", {"model": "m", "prompt": None}).model == "m"  # nullable in the reference
 
 
 def test_completions_parameters() -> None:
@@ -239,23 +294,31 @@ def test_completions_parameters() -> None:
     )
     assert refused("completions", {"model": "m", "prompt": "a", "logprobs": 6}).param == "logprobs"
     assert refused("completions", {"model": "m", "prompt": "a", "logprobs": True}).param == "logprobs"
-    assert refused("completions", {"model": "m", "prompt": "a", "best_of": 0}).param == "best_of"
     assert refused("completions", {"model": "m", "prompt": "a", "suffix": 1}).param == "suffix"
+    edges = {"max_tokens": 0, "best_of": 0, "n": 1, "logprobs": None, "stop": []}
+    assert check("completions", {"model": "m", "prompt": "a", **edges}).body["best_of"] == 0
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("value", "param", "message"),
     [
-        (None, "missing required parameter 'input'"),
-        ([], "'input' must be a string or a non-empty array"),
-        (5, "'input' must be a string or a non-empty array"),
-        (["x"] * 2049, "'input' may hold at most 2048 items"),
+        (None, "input", "input: is required"),
+        ([], "input", "input: an array must hold 1 to 2048 items, got 0"),
+        (5, "input", "input: must be a string or an array, got an integer"),
+        (["x"] * 2049, "input", "input: an array must hold 1 to 2048 items, got 2049"),
+        (
+            ["x", {"text": "y"}],
+            "input[1]",
+            "input[1]: must be a string or an integer or an array, got an object",
+        ),
+        (["x", None], "input[1]", "input[1]: must be a string or an integer or an array, got null"),
+        ([[1, "2"]], "input[0][1]", "input[0][1]: must be an integer, got a string"),
     ],
 )
-def test_embeddings_input_rules(value: Any, message: str) -> None:
+def test_embeddings_input_rules(value: Any, param: str, message: str) -> None:
     body = {"model": "e"} if value is None else {"model": "e", "input": value}
     error = refused("embeddings", body)
-    assert (error.param, error.message) == ("input", message)
+    assert (error.param, error.message) == (param, message)
 
 
 @pytest.mark.parametrize("value", ["one", ["x"] * 2048, [[1, 2, 3]], [1, 2, 3]])
@@ -264,7 +327,7 @@ def test_embeddings_inputs_accepted(value: Any) -> None:
 
 
 def test_embeddings_parameters() -> None:
-    assert refused("embeddings", {"model": "e", "input": "x", "dimensions": 0}).param == "dimensions"
+    assert refused("embeddings", {"model": "e", "input": "x", "dimensions": 1.5}).param == "dimensions"
     assert refused("embeddings", {"model": "e", "input": "x", "dimensions": True}).param == "dimensions"
     assert (
         refused("embeddings", {"model": "e", "input": "x", "encoding_format": 1}).param == "encoding_format"
