@@ -32,6 +32,9 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+_LIMIT = "the gateway's limit (server.max_body_size)"
+
+
 async def read_body(receive: Receive, limit: int, content_length: bytes | None) -> bytes:
     if content_length is not None:
         try:
@@ -39,14 +42,14 @@ async def read_body(receive: Receive, limit: int, content_length: bytes | None) 
         except ValueError:
             declared = -1
         if declared > limit:
-            raise RequestTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+            raise RequestTooLarge(f"request body of {declared} bytes exceeds {_LIMIT} of {limit} bytes")
     message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientGone
     body: bytes = message.get("body", b"")
     if not message.get("more_body"):
         if len(body) > limit:
-            raise RequestTooLarge(f"request body exceeds the limit of {limit} bytes")
+            raise RequestTooLarge(f"request body exceeds {_LIMIT} of {limit} bytes")
         return body
     parts = [body]
     size = len(body)
@@ -57,7 +60,7 @@ async def read_body(receive: Receive, limit: int, content_length: bytes | None) 
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise RequestTooLarge(f"request body exceeds the limit of {limit} bytes")
+            raise RequestTooLarge(f"request body exceeds {_LIMIT} of {limit} bytes")
         parts.append(chunk)
     return b"".join(parts)
 

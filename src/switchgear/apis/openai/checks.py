@@ -39,6 +39,9 @@ def check(api: str, body: Any) -> OpenAIRequest:
     if api == "chat":
         if not body["messages"]:
             raise InvalidRequest("messages: must contain at least one message", param="messages")
+    elif api == "completions":
+        if "prompt" not in body:  # required, although it may be null
+            raise InvalidRequest("prompt: is required", param="prompt")
     elif api == "embeddings":
         inputs = body["input"]
         if isinstance(inputs, list) and not 0 < len(inputs) <= MAX_EMBEDDING_INPUTS:
