@@ -10,6 +10,7 @@ import pytest
 
 from switchgear.simulator.server import SimulatorThread
 from tests.fakes.gateway import GatewayThread, closed_port
+from tests.fakes.redis_server import RedisServer, find_or_start_redis
 
 UPSTREAM_KEY = "sk-upstream-canary-7f3a9c"
 
@@ -83,6 +84,21 @@ def base_config(sim: SimulatorThread, **server: Any) -> dict[str, Any]:
             {"name": "embed", "deployments": [{"provider": "sim", "model": "sim-embed"}]},
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis: the one running on the machine, else one started for the session."""
+    server = find_or_start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def redis_url(redis_server: RedisServer) -> str:
+    if redis_server.url is None:
+        pytest.skip(redis_server.reason)
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

@@ -297,11 +297,28 @@ class ModelSettings(_Model):
     stream_keepalive: Duration | None = None  # overrides server.stream_keepalive for this model
 
 
+class StorageSettings(_Model):
+    """Where shared state lives. Without ``redis_url`` budgets and rate limits are kept in the
+    process (one worker); with it, in Redis, shared by every worker and replica."""
+
+    redis_url: SecretStr | None = None  # redis://[user:password@]host:port/db, rediss://, unix://
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not re.match(r"^(redis|rediss|unix)://", value.get_secret_value()):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return value
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     providers: dict[str, SerializeAsAny[ProviderSettings]] = {}  # each one its type's own model
     models: list[ModelSettings] = []
+    storage: StorageSettings = StorageSettings()
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
