@@ -36,7 +36,7 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             {"sever": {}},
             "sever: unknown key (did you mean 'server'?); "
-            "allowed: server, upstream, providers, models, stages",
+            "allowed: server, upstream, providers, models, storage, stages",
         ),
         (
             {"server": {"prot": 8080}},
@@ -266,6 +266,17 @@ def test_master_key_strength_is_left_to_the_start_up_check() -> None:
     key = parse_settings({"server": {"master_key": "1234567"}}, {}).server.master_key
     assert key is not None and key.get_secret_value() == "1234567"
     assert parse_settings({"server": {"master_key": ""}}, {}).server.master_key is None
+
+
+def test_redis_url_is_a_secret_redis_address() -> None:
+    url = f"redis://:{CANARY}@127.0.0.1:6379/0"
+    settings = parse_settings({"storage": {"redis_url": url}}, {})
+    assert settings.storage.redis_url is not None and settings.storage.redis_url.get_secret_value() == url
+    assert CANARY not in repr(settings) and CANARY not in str(settings.storage)
+    assert parse_settings({"storage": {"redis_url": ""}}, {}).storage.redis_url is None
+    assert "redis_url must start with redis://, rediss:// or unix://" in error_of(
+        {"storage": {"redis_url": "http://127.0.0.1:6379"}}
+    )
 
 
 def test_deployment_naming_an_unknown_provider() -> None:
