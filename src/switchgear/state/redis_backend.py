@@ -23,7 +23,7 @@ import os
 import socket
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError, ResponseError
 
 from switchgear.state.periods import Period
@@ -46,6 +46,7 @@ from switchgear.state.types import (
 )
 
 _REAP_BATCH = 500
+_POOL_SIZE = 64  # connections per process; one script per admission keeps each busy briefly
 _UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
 
 
@@ -66,11 +67,17 @@ class RedisState:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "sg:", timeout_s: float = 1.0) -> RedisState:
-        """``redis://[user:password@]host:port/db`` (``rediss://`` for TLS, ``unix://`` for a socket)."""
-        client = Redis.from_url(
-            url, decode_responses=True, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        """``redis://[user:password@]host:port/db`` (``rediss://`` for TLS, ``unix://`` for a socket);
+        query parameters of the URL (``?max_connections=128``) override the defaults."""
+        pool = BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            max_connections=_POOL_SIZE,  # more concurrent calls wait for a connection (in timeout_s)
+            timeout=timeout_s,
         )
-        return cls(client, prefix=prefix, timeout_s=timeout_s)
+        return cls(Redis.from_pool(pool), prefix=prefix, timeout_s=timeout_s)
 
     async def start(self) -> None:
         await self._call(self._scripts.load(self.client))
