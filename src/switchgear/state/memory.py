@@ -16,6 +16,7 @@ from switchgear.state.memory_log import SlidingLog
 from switchgear.state.periods import Period, period_at
 from switchgear.state.types import (
     Admission,
+    Budget,
     Concurrency,
     LimitStatus,
     RateLimit,
@@ -82,95 +83,90 @@ class MemoryState:
         if request.id in self._holds or request.id in self._tombstones:
             raise ValueError(f"reservation id {request.id!r} is in use")
         now = self._now()
-        refusal = self._check_budgets(request, now) or self._check_rates(request, now)
-        refusal = refusal or self._check_concurrency(request, now)
-        if refusal is not None:
-            return refusal
-        return self._reserve(request, now)
-
-    def _check_budgets(self, request: Admission, now: int) -> Refusal | None:
-        for budget in request.budgets:
-            period_id, end_s = period_at(budget.period, now // 1_000_000)
-            counter = self._counters.get((budget.scope.name, period_id))
-            used = counter.spent + counter.reserved if counter else 0
-            if used + request.cost_microusd > budget.max_microusd:
-                resets = end_s * 1_000_000 if end_s is not None else None
-                return Refusal(
-                    "budget", budget.scope, budget.max_microusd, used, request.cost_microusd, None, resets
-                )
-        return None
-
-    def _log(self, limit: RateLimit) -> SlidingLog:
-        key = (limit.unit, limit.window_s, limit.scope.name)
-        log = self._logs.get(key)
-        if log is None:
-            log = self._logs[key] = SlidingLog(limit.window_us)
-        return log
-
-    def _check_rates(self, request: Admission, now: int) -> Refusal | None:
-        for limit in request.rates:
-            log = self._log(limit)
-            log.trim(now)
-            need = 1 if limit.unit == "requests" else request.tokens
-            if log.total + need > limit.limit:
-                wait = log.wait_us(now, limit.limit, need)
-                statuses = tuple(self._status(r, now) for r in request.rates)
-                retry = None if wait is None else wait / 1_000_000
-                return Refusal(limit.unit, limit.scope, limit.limit, log.total, need, retry, limits=statuses)
-        return None
-
-    def _status(self, limit: RateLimit, now: int) -> LimitStatus:
-        log = self._log(limit)
-        remaining = max(0, limit.limit - log.total)
-        return LimitStatus(limit, log.total, remaining, log.reset_us(now) / 1_000_000)
-
-    def _check_concurrency(self, request: Admission, now: int) -> Refusal | None:
-        for limit in request.concurrency:
-            leases = self._live_leases(limit, now)
-            if len(leases) + 1 > limit.limit:
-                return Refusal("concurrency", limit.scope, limit.limit, len(leases), 1, 1.0)
-        return None
-
-    def _live_leases(self, limit: Concurrency, now: int) -> dict[str, int]:
-        leases = self._leases.setdefault(limit.scope.name, {})
-        expired = [id_ for id_, expires in leases.items() if expires <= now]
-        for id_ in expired:
-            del leases[id_]
-        self.stats.expired_leases += len(expired)
-        return leases
-
-    def _reserve(self, request: Admission, now: int) -> Reservation:
-        expires = now + int(request.ttl_s * 1_000_000)
-        budgets = []
+        cost = request.cost_microusd
+        # Check everything first (nothing changes on a refusal), then reserve: no await in between.
+        counters = []
         for budget in request.budgets:
             period_id, end_s = period_at(budget.period, now // 1_000_000)
             key = (budget.scope.name, period_id)
             counter = self._counters.get(key)
-            if counter is None:
-                counter = self._counters[key] = _Counter()
-            counter.reserved += request.cost_microusd
+            used = counter.spent + counter.reserved if counter else 0
+            if used + cost > budget.max_microusd:
+                resets = end_s * 1_000_000 if end_s is not None else None
+                return Refusal("budget", budget.scope, budget.max_microusd, used, cost, None, resets)
+            counters.append((key, counter, budget, period_id, end_s))
+        logs = [self._log(limit, now) for limit in request.rates]
+        for limit, log in zip(request.rates, logs, strict=True):
+            need = 1 if limit.unit == "requests" else request.tokens
+            if log.total + need > limit.limit:
+                wait = log.wait_us(now, limit.limit, need)
+                retry = None if wait is None else wait / 1_000_000
+                statuses = self._statuses(request.rates, logs, now)
+                return Refusal(limit.unit, limit.scope, limit.limit, log.total, need, retry, limits=statuses)
+        leases = [self._live_leases(limit, now) for limit in request.concurrency]
+        for parallel, held in zip(request.concurrency, leases, strict=True):
+            if len(held) + 1 > parallel.limit:
+                return Refusal("concurrency", parallel.scope, parallel.limit, len(held), 1, 1.0)
+        return self._reserve(request, now, counters, logs, leases)
+
+    def _log(self, limit: RateLimit, now: int) -> SlidingLog:
+        key = (limit.unit, limit.window_s, limit.scope.name)
+        log = self._logs.get(key)
+        if log is None:
+            log = self._logs[key] = SlidingLog(limit.window_us)
+        else:
+            log.trim(now)
+        return log
+
+    @staticmethod
+    def _statuses(limits: tuple[RateLimit, ...], logs: list[SlidingLog], now: int) -> tuple[LimitStatus, ...]:
+        return tuple(
+            LimitStatus(limit, log.total, max(0, limit.limit - log.total), log.reset_us(now) / 1_000_000)
+            for limit, log in zip(limits, logs, strict=True)
+        )
+
+    def _live_leases(self, limit: Concurrency, now: int) -> dict[str, int]:
+        leases = self._leases.get(limit.scope.name)
+        if leases is None:
+            leases = self._leases[limit.scope.name] = {}
+        elif len(leases) >= limit.limit:  # only a full scope needs to look for expired leases
+            expired = [id_ for id_, expires in leases.items() if expires <= now]
+            for id_ in expired:
+                del leases[id_]
+            self.stats.expired_leases += len(expired)
+        return leases
+
+    def _reserve(
+        self,
+        request: Admission,
+        now: int,
+        counters: list[tuple[tuple[str, str], _Counter | None, Budget, str, int | None]],
+        logs: list[SlidingLog],
+        leases: list[dict[str, int]],
+    ) -> Reservation:
+        id_, cost = request.id, request.cost_microusd
+        expires = now + int(request.ttl_s * 1_000_000)
+        budgets = []
+        for key, found, budget, period_id, end_s in counters:
+            counter = found if found is not None else self._counters.setdefault(key, _Counter())
+            counter.reserved += cost
             if end_s is not None:
                 keep = max(end_s * 1_000_000, expires) + KEEP_US
-                counter.drop_after_us = max(counter.drop_after_us or 0, keep)
+                if counter.drop_after_us is None or counter.drop_after_us < keep:
+                    counter.drop_after_us = keep
             budgets.append((key, budget.scope, period_id, budget.soft_microusd))
         token_logs = []
-        for limit in request.rates:
-            log = self._log(limit)
+        for limit, log in zip(request.rates, logs, strict=True):
             if limit.unit == "requests":
-                log.add(now, request.id, 1)
+                log.add(now, id_, 1)
             else:
-                log.add(now, request.id, request.tokens)
+                log.add(now, id_, request.tokens)
                 token_logs.append(log)
-        leases = []
-        for concurrency in request.concurrency:
-            held = self._leases[concurrency.scope.name]
-            held[request.id] = expires
-            leases.append(held)
-        self._holds[request.id] = _Hold(
-            tuple(budgets), tuple(token_logs), tuple(leases), request.cost_microusd, expires
-        )
-        statuses = tuple(self._status(limit, now) for limit in request.rates)
-        return Reservation(request.id, now, expires, request.cost_microusd, request.tokens, statuses)
+        for held in leases:
+            held[id_] = expires
+        self._holds[id_] = _Hold(tuple(budgets), tuple(token_logs), tuple(leases), cost, expires)
+        statuses = self._statuses(request.rates, logs, now) if logs else ()
+        return Reservation(id_, now, expires, cost, request.tokens, statuses)
 
     async def settle(self, reservation_id: str, actual_microusd: int, actual_tokens: int) -> Settlement:
         return self._settle(reservation_id, max(0, actual_microusd), max(0, actual_tokens))
@@ -245,9 +241,9 @@ class MemoryState:
 
     async def rate(self, limit: RateLimit) -> LimitStatus:
         now = self._now()
-        log = self._log(limit)
-        log.trim(now)
-        return self._status(limit, now)
+        (status,) = self._statuses((limit,), [self._log(limit, now)], now)
+        return status
 
     async def in_flight(self, limit: Concurrency) -> int:
-        return len(self._live_leases(limit, self._now()))
+        now = self._now()
+        return sum(1 for expires in self._leases.get(limit.scope.name, {}).values() if expires > now)

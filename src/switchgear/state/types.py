@@ -18,9 +18,6 @@ ScopeKind = Literal["key", "user", "team", "org", "end_user", "global", "model"]
 
 _ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
 
-# Budgets are checked (and a refusal names the first failing scope) in this fixed order.
-SCOPE_ORDER: tuple[ScopeKind, ...] = ("key", "user", "team", "org", "end_user", "global", "model")
-
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -28,10 +25,10 @@ class Scope:
 
     kind: ScopeKind
     id: str = ""
+    name: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return f"{self.kind}:{self.id}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.kind}:{self.id}")
 
     def __str__(self) -> str:
         return self.name
@@ -85,9 +82,12 @@ class Concurrency:
         _count("limit", self.limit)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Admission:
-    """What one request asks for: its worst case, and every limit that applies to it."""
+    """What one request asks for: its worst case, and every limit that applies to it.
+
+    Treat as immutable (not frozen only because a frozen dataclass costs a microsecond more to
+    build, on every request; the same holds for ``Reservation`` and ``LimitStatus``)."""
 
     id: str  # the reservation id (the request id): settle and release are idempotent by it
     cost_microusd: int  # worst-case cost, rounded up
@@ -104,12 +104,15 @@ class Admission:
             raise ValueError(f"an admission id is 1-200 of A-Z a-z 0-9 . _ : - (got {self.id!r})")
         if not self.ttl_s > 0:
             raise ValueError(f"ttl_s must be > 0, got {self.ttl_s!r}")
-        _unique("budget", [(b.scope, b.period) for b in self.budgets])
-        _unique("rate limit", [(r.scope, r.unit, r.window_s) for r in self.rates])
-        _unique("concurrency limit", [c.scope for c in self.concurrency])
+        if len(self.budgets) > 1:
+            _unique("budget", [(b.scope.name, b.period) for b in self.budgets])
+        if len(self.rates) > 1:
+            _unique("rate limit", [(r.scope.name, r.unit, r.window_s) for r in self.rates])
+        if len(self.concurrency) > 1:
+            _unique("concurrency limit", [c.scope.name for c in self.concurrency])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class LimitStatus:
     """A rate limit as it stands after a decision: the values of ``x-ratelimit-*`` headers."""
 
@@ -119,7 +122,7 @@ class LimitStatus:
     reset_s: float  # until the window has let go of every entry it holds (OpenAI's "reset")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Reservation:
     """An admitted request's hold on its budgets, rate limits and concurrency slots."""
 
