@@ -23,11 +23,14 @@ class RedisServer:
     url: str | None
     process: subprocess.Popen[bytes] | None = None
     reason: str = ""
+    workdir: str | None = None
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(10)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _pings(host: str, port: int) -> bool:
@@ -67,10 +70,11 @@ def find_or_start_redis() -> RedisServer:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if _pings("127.0.0.1", port):
-            return RedisServer(f"redis://127.0.0.1:{port}/0", process)
+            return RedisServer(f"redis://127.0.0.1:{port}/0", process, workdir=workdir)
         if process.poll() is not None:
             break
         time.sleep(0.05)
     process.kill()
     process.wait(10)
+    shutil.rmtree(workdir, ignore_errors=True)
     return RedisServer(None, reason=f"redis-server did not start on port {port}")
