@@ -81,3 +81,20 @@ def data_of(event: bytes) -> bytes | None:
     if not parts:
         return None
     return b"\n".join(parts)
+
+
+def with_data(event: bytes, payload: bytes) -> bytes:
+    """``event`` (without its blank line) carrying ``payload`` as its only data line, where its
+    first data line was; its other lines (``event:``, ``id:``, comments) are kept."""
+    lines = event.split(b"\n")
+    out = []
+    placed = False
+    for line in lines:
+        if not line.startswith(b"data:"):
+            out.append(line)
+        elif not placed:
+            out.append(b"data: " + payload)
+            placed = True
+    if not placed:
+        out.append(b"data: " + payload)
+    return b"\n".join(out)

@@ -192,7 +192,7 @@ def test_usage_with_null_details() -> None:
         ({"prompt_tokens": 10**12, "completion_tokens": 2}, MAX_PLAUSIBLE_TOKENS, 2),
         ({"prompt_tokens": True, "completion_tokens": 2}, 0, 2),
         ({"prompt_tokens": "12", "completion_tokens": 2}, 0, 2),
-        ({"prompt_tokens": 12.0, "completion_tokens": 2}, 0, 2),
+        ({"prompt_tokens": 12.5, "completion_tokens": 2}, 0, 2),
         ({"prompt_tokens": 4, "completion_tokens": [1]}, 4, 0),
     ],
 )

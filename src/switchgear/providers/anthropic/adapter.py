@@ -15,7 +15,7 @@ from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamProtoc
 from switchgear.core.jsonbytes import swap_model
 from switchgear.core.jsoncodec import dumps, load_object
 from switchgear.core.types import ChatRequest, ChatResponse
-from switchgear.core.usage import Usage
+from switchgear.core.usage import Usage, restate_json
 from switchgear.providers.anthropic import errors as _errors
 from switchgear.providers.anthropic import request as _request
 from switchgear.providers.anthropic import response as _response
@@ -80,7 +80,8 @@ class AnthropicAdapter:
         raw: bytes,
         deployment: Deployment,
     ) -> tuple[bytes, Usage]:
-        """The upstream bytes unchanged and the usage they report (count_tokens costs nothing)."""
+        """The upstream bytes and the usage they report (count_tokens costs nothing); the bytes are
+        unchanged unless a suspicious usage is restated with the numbers the gateway records."""
         provider = deployment.provider.name
         answer = load_object(raw, provider, exact=True)
         if answer.get("type") == "error":
@@ -96,7 +97,10 @@ class AnthropicAdapter:
                 f"provider {provider!r} answered with something that is not an Anthropic message",
                 provider=provider,
             )
-        return raw, _response.read_usage(answer.get("usage"))
+        usage = _response.read_usage(answer.get("usage"))
+        if usage.suspicious:
+            raw = restate_json(raw, ("usage",), _response.usage_counts(usage)) or raw
+        return raw, usage
 
     def stream_relay(
         self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"

@@ -1,5 +1,7 @@
 """Anthropic Messages streams relayed byte for byte to Anthropic clients (same-family passthrough),
-recording usage and an in-band ``error`` event on the way (WIRE-FORMATS §3.4).
+recording usage and an in-band ``error`` event on the way (WIRE-FORMATS §3.4). Usage is split over
+``message_start`` and ``message_delta``; while the usage read so far is suspicious (negative,
+absurd: ``core.usage``), those events are restated with the numbers the gateway records.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.jsoncodec import load_object
-from switchgear.core.usage import Usage
+from switchgear.core.usage import Usage, restate_json
 from switchgear.providers.anthropic.errors import in_band_error
-from switchgear.providers.anthropic.response import read_usage
+from switchgear.providers.anthropic.response import read_usage, usage_counts
 from switchgear.providers.anthropic.stream import EVENT
-from switchgear.transport.sse import SSESplitter, data_of
+from switchgear.transport.sse import SSESplitter, data_of, with_data
 
 _NOTABLE = (b"message_", b"error")  # only events naming these are read; the rest pass unparsed
 
@@ -40,20 +42,26 @@ class AnthropicStreamRelay:
         if not any(marker in block for marker in _NOTABLE):
             self.events += block.count(b"\n\n") - block.count(b"\n\n:") - block.startswith(b":")
             return block
-        for event in block.split(b"\n\n")[:-1]:
-            self._read(event)
-        return block
+        events = block.split(b"\n\n")[:-1]
+        changed = False
+        for i, event in enumerate(events):
+            kept = self._read(event)
+            if kept is not event:
+                events[i] = kept
+                changed = True
+        return b"".join(e + b"\n\n" for e in events) if changed else block
 
-    def _read(self, event: bytes) -> None:
+    def _read(self, event: bytes) -> bytes:
+        """Record what one event says; the event for the client (itself, unless its usage was restated)."""
         name = _event_name(event)
         if name is None and data_of(event) is None:
-            return  # a comment
+            return event  # a comment
         self.events += 1
         if self.done or name not in ("message_start", "message_delta", "message_stop", "error"):
-            return
+            return event
         if name == "message_stop":
             self.done = True
-            return
+            return event
         payload = data_of(event)
         if payload is None:
             raise UpstreamProtocolError(
@@ -63,8 +71,10 @@ class AnthropicStreamRelay:
         if name == "error":
             self.done = True
             self.failed = in_band_error(body.get("error"), self._provider)
-            return
+            return event
+        at: tuple[str, ...] = ("usage",)
         if name == "message_start":
+            at = ("message", "usage")
             message = body.get("message")
             raw = message.get("usage") if isinstance(message, dict) else None
             if isinstance(raw, dict):
@@ -75,6 +85,11 @@ class AnthropicStreamRelay:
                 self._raw_usage.update((k, v) for k, v in raw.items() if v is not None)
         if self._raw_usage:
             self.usage = read_usage(self._raw_usage)
+            if self.usage.suspicious:
+                restated = restate_json(payload, at, usage_counts(self.usage))
+                if restated is not None:
+                    return with_data(event, restated)
+        return event
 
     def finish(self) -> bytes:
         if self.done:

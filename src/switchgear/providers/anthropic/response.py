@@ -19,7 +19,7 @@ from switchgear.core.types import (
     TextPart,
     ToolCall,
 )
-from switchgear.core.usage import Usage
+from switchgear.core.usage import Counts, Usage
 from switchgear.providers.anthropic.errors import in_band_error
 from switchgear.providers.base import Deployment
 
@@ -52,7 +52,18 @@ def read_usage(raw: Any) -> Usage:
     details = raw.get("output_tokens_details")
     if isinstance(details, dict):
         usage.reasoning_tokens = usage.count(details.get("thinking_tokens"))
-    return usage
+    return usage.bound()
+
+
+def usage_counts(usage: Usage) -> Counts:
+    """Where ``read_usage`` read each number, for restating a suspicious usage object."""
+    return {
+        ("input_tokens",): usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
+        ("cache_read_input_tokens",): usage.cached_tokens,
+        ("cache_creation_input_tokens",): usage.cache_write_tokens,
+        ("output_tokens",): usage.completion_tokens,
+        ("output_tokens_details", "thinking_tokens"): usage.reasoning_tokens,
+    }
 
 
 def parse_response(raw: bytes, deployment: Deployment) -> ChatResponse:

@@ -7,7 +7,8 @@ the body's ``anthropic_beta`` list; everything else (thinking blocks, ``cache_co
 fields) is kept. The answer is an Anthropic ``message`` returned unchanged; the stream is AWS
 event-stream ``chunk`` events whose ``{"bytes": base64}`` payload is one Anthropic stream event,
 relayed to the client as Anthropic SSE (``event: <type>`` + the decoded JSON) by
-``BedrockInvokeRelay``, which leaves usage and the end to ``AnthropicStreamRelay``. Signing and
+``BedrockInvokeRelay``, which leaves usage and the end to ``AnthropicStreamRelay`` (and restates
+the ``message_stop`` invocation metrics when the usage was suspicious). Signing and
 URLs are the adapter's (``adapter.py``).
 """
 
@@ -23,22 +24,31 @@ import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.jsoncodec import dumps, load_object, loads_exact
-from switchgear.core.usage import Usage
+from switchgear.core.usage import Counts, Usage, restate, restate_json
 from switchgear.providers.anthropic.errors import in_band_error
 from switchgear.providers.anthropic.relay import AnthropicStreamRelay
-from switchgear.providers.anthropic.response import read_usage
+from switchgear.providers.anthropic.response import read_usage, usage_counts
 from switchgear.providers.bedrock.errors import error_from_stream, make_error
 from switchgear.providers.bedrock.eventstream import EventStreamDecoder, EventStreamError, HeaderValue
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _DROPPED = frozenset({"model", "stream", "anthropic_version", "anthropic_beta"})
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_METRICS = "amazon-bedrock-invocationMetrics"  # on message_stop: Bedrock's own token counts
 
 
 def is_claude(model: str) -> bool:
     """Whether a Bedrock model id (foundation model, inference profile or ARN) names Claude."""
     lowered = model.lower()
     return "anthropic." in lowered or "claude" in lowered
+
+
+def _metric_counts(usage: Usage) -> Counts:
+    """Where Bedrock's invocation metrics repeat the usage, for restating a suspicious one."""
+    return {
+        ("inputTokenCount",): usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
+        ("outputTokenCount",): usage.completion_tokens,
+    }
 
 
 def invoke_body(body: Mapping[str, Any], client_headers: Mapping[str, str] | None) -> bytes:
@@ -58,7 +68,8 @@ def invoke_body(body: Mapping[str, Any], client_headers: Mapping[str, str] | Non
 
 
 def read_message(raw: bytes, provider: str) -> tuple[bytes, Usage]:
-    """A successful InvokeModel answer: the bytes unchanged and the usage they report."""
+    """A successful InvokeModel answer: the bytes (unchanged unless a suspicious usage is restated)
+    and the usage they report."""
     answer = load_object(raw, provider, exact=True)
     if answer.get("type") == "error":
         raise in_band_error(answer.get("error"), provider)
@@ -67,7 +78,10 @@ def read_message(raw: bytes, provider: str) -> tuple[bytes, Usage]:
             f"provider {provider!r} answered with something that is not an Anthropic message",
             provider=provider,
         )
-    return raw, read_usage(answer.get("usage"))
+    usage = read_usage(answer.get("usage"))
+    if usage.suspicious:
+        raw = restate_json(raw, ("usage",), usage_counts(usage)) or raw
+    return raw, usage
 
 
 class BedrockInvokeRelay:
@@ -161,6 +175,11 @@ class BedrockInvokeRelay:
         kind = event.get("type") if isinstance(event, dict) else None
         if not isinstance(kind, str) or not _EVENT_TYPE.fullmatch(kind):
             raise self._garbage("sent a chunk event without a valid type")
+        usage = self._sse.usage
+        metrics = event.get(_METRICS) if kind == "message_stop" else None
+        if usage is not None and usage.suspicious and isinstance(metrics, dict):
+            event[_METRICS] = restate(metrics, _metric_counts(usage))
+            data = dumps(event)
         if b"\n" in data or b"\r" in data:  # an SSE data line cannot hold a line break
             data = dumps(event)
         return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"

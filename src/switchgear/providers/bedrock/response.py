@@ -28,7 +28,7 @@ from switchgear.core.types import (
     TextPart,
     ToolCall,
 )
-from switchgear.core.usage import Usage
+from switchgear.core.usage import MAX_PLAUSIBLE_TOKENS, Usage, whole
 from switchgear.providers.bedrock.toolids import from_bedrock
 
 FINISH_REASONS: dict[str, FinishReason] = {
@@ -84,10 +84,10 @@ def usage_of(raw: Any) -> Usage:
 
 
 def _count(value: Any) -> int | None:
-    """``value`` when it is a token count (a non-negative integer), else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None
+    """``value`` when it is a plausible token count (a whole number from 0 to the cap), else None:
+    an absurd total is no basis for the prompt."""
+    number = whole(value)
+    return number if number is not None and 0 <= number <= MAX_PLAUSIBLE_TOKENS else None
 
 
 def parse_response(raw: bytes, *, model: str, created: int, provider: str) -> ChatResponse:

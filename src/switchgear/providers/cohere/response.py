@@ -58,17 +58,10 @@ def usage_of(raw: Any) -> Usage:
     if not isinstance(tokens, dict):
         tokens = {}
     usage = Usage(reported=True)
-    usage.prompt_tokens = usage.count(_whole(tokens.get("input_tokens")))
-    usage.completion_tokens = usage.count(_whole(tokens.get("output_tokens")))
-    usage.cached_tokens = usage.count(_whole(raw.get("cached_tokens")))
-    return usage
-
-
-def _whole(value: Any) -> Any:
-    """An integral float (``12.0``) as an int; anything else unchanged for ``Usage.count`` to judge."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    usage.prompt_tokens = usage.count(tokens.get("input_tokens"))
+    usage.completion_tokens = usage.count(tokens.get("output_tokens"))
+    usage.cached_tokens = usage.count(raw.get("cached_tokens"))
+    return usage.bound()
 
 
 def response_id(value: Any) -> str:

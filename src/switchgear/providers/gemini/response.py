@@ -82,7 +82,7 @@ def usage_of(metadata: Any) -> Usage:
     thoughts = count(metadata.get("thoughtsTokenCount"))
     usage.completion_tokens = count(metadata.get("candidatesTokenCount")) + thoughts
     usage.reasoning_tokens = thoughts
-    return usage
+    return usage.bound()
 
 
 def add_reasoning(reasoning: list[ReasoningPart], text: str, signature: str | None) -> None:

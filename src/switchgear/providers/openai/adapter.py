@@ -5,7 +5,8 @@ gains ``include_usage`` (so usage is always captured), and a vendor's quirks fro
 are applied (``max_completion_tokens`` renamed, rejected parameters dropped, embeddings asked
 as floats and re-encoded when the vendor has no base64). Requests from other families arrive
 canonical and become chat completions (``request``, ``response``, ``stream``); errors are
-read by ``errors``.
+read by ``errors``. Answers pass through unchanged unless their usage is suspicious (negative,
+absurd: ``core.usage``); then it is restated with the numbers the gateway records.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import quote
 from switchgear.core.errors import UpstreamError, UpstreamProtocolError
 from switchgear.core.jsoncodec import dumps, load_object
 from switchgear.core.types import ChatRequest, ChatResponse
-from switchgear.core.usage import Usage
+from switchgear.core.usage import Usage, restate, restate_json
 from switchgear.providers.base import Deployment, Endpoint
 from switchgear.providers.errors import MAX_MESSAGE
 from switchgear.providers.openai.errors import error_fields, map_error
@@ -125,12 +126,17 @@ class OpenAIAdapter:
                 provider=provider,
             )
         usage = Usage.from_openai(answer.get("usage"))
+        # A suspicious usage reaches the client as the numbers the gateway records.
         if (
             endpoint == "embeddings"
             and client_body.get("encoding_format") == "base64"
             and not deployment.provider.profile.embeddings_base64
         ):
+            if usage.suspicious:
+                answer["usage"] = restate(answer["usage"], usage.openai_counts())
             raw = dumps(_embeddings_to_base64(answer, provider))
+        elif usage.suspicious:
+            raw = restate_json(raw, ("usage",), usage.openai_counts()) or raw
         return raw, usage
 
     def stream_relay(

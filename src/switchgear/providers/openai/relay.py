@@ -7,7 +7,8 @@ worth reading (usage, an error), and only those are parsed (finish reasons are r
 those). Plain content chunks are not parsed: a payload that is braces around garbage reaches the
 client as the provider sent it (a truncated or non-object payload is caught).
 Anything unusual (comments, multi-line events, garbage) takes the careful per-event path. The
-usage-only chunk the gateway asked for on the client's behalf is dropped.
+usage-only chunk the gateway asked for on the client's behalf is dropped; a suspicious usage
+(negative, absurd: ``core.usage``) is restated with the numbers the gateway records.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.jsoncodec import load_object
-from switchgear.core.usage import Usage
+from switchgear.core.usage import Usage, restate_json
 from switchgear.providers.openai.stream import CHUNK
-from switchgear.transport.sse import SSESplitter, data_of
+from switchgear.transport.sse import SSESplitter, data_of, with_data
 
 _DONE = b"[DONE]"
 _DONE_EVENT = b"data: [DONE]\n\n"
@@ -77,17 +78,20 @@ class OpenAIStreamRelay:
             return self._careful(block)
         self.events += events
         self.done = block.endswith(_DONE_EVENT)
-        dropped: list[tuple[int, int]] = []
+        changed: list[tuple[int, int, bytes]] = []  # events dropped or restated
         for start in _notable(block):
-            end = block.find(b"\n\n", start) + 2
-            if not self._read(block[start : end - 2]):
-                dropped.append((start, end))
-        if not dropped:
+            end = block.find(b"\n\n", start)
+            event = block[start:end]
+            kept = self._read(event)
+            if kept is not event:
+                changed.append((start, end + 2, b"" if kept is None else kept + b"\n\n"))
+        if not changed:
             return block
         parts = []
         position = 0
-        for start, end in dropped:
+        for start, end, replacement in changed:
             parts.append(block[position:start])
+            parts.append(replacement)
             position = end
         parts.append(block[position:])
         return b"".join(parts)
@@ -106,15 +110,18 @@ class OpenAIStreamRelay:
             if payload == _DONE:
                 self.done = True
                 kept.append(event)
-            elif self._read(event):
-                kept.append(event)
+            else:
+                read = self._read(event)
+                if read is not None:
+                    kept.append(read)
         return b"".join(e + b"\n\n" for e in kept)
 
-    def _read(self, event: bytes) -> bool:
-        """Parse one event, record what it says; False when it must not reach the client."""
+    def _read(self, event: bytes) -> bytes | None:
+        """Parse one event, record what it says; the event for the client (``event`` itself unless
+        its usage was restated), or None when it must not reach the client."""
         payload = data_of(event)
         if payload is None or payload == _DONE:
-            return True
+            return event
         chunk = load_object(payload, self._provider, CHUNK)
         error = chunk.get("error")
         if isinstance(error, dict) and self.failed is None:  # an in-band error, relayed as sent
@@ -134,8 +141,12 @@ class OpenAIStreamRelay:
         if usage:
             self.usage = Usage.from_openai(usage)
             if self._drop_usage and not choices:
-                return False
-        return True
+                return None
+            if self.usage.suspicious:
+                restated = restate_json(payload, ("usage",), self.usage.openai_counts())
+                if restated is not None:
+                    return with_data(event, restated)
+        return event
 
     def finish(self) -> bytes:
         if self.done:

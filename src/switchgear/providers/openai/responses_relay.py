@@ -7,7 +7,9 @@ upstream's SSE bytes unchanged and reads only the events worth reading: the firs
 terminal ones (``response.completed`` / ``.incomplete`` / ``.failed`` carry the usage; an
 ``error`` event ends the stream too). Other events are found by cheap byte searches and never
 parsed; a block with anything unusual (comments, multi-line events, no ``data:``) is read event
-by event, and a notable event that is not a JSON object is an ``UpstreamProtocolError``.
+by event, and a notable event that is not a JSON object is an ``UpstreamProtocolError``. A
+suspicious usage (negative, absurd: ``core.usage``) is restated, in answers and terminal events,
+with the numbers the gateway records.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import orjson
 from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
 from switchgear.core.jsoncodec import load_json
 from switchgear.core.responses_events import error_events
-from switchgear.core.usage import Usage
-from switchgear.transport.sse import SSESplitter, data_of
+from switchgear.core.usage import Counts, Usage, restate_json
+from switchgear.transport.sse import SSESplitter, data_of, with_data
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 # Byte markers of the events the relay reads. A false hit (in a delta's text, or the
@@ -49,15 +51,31 @@ def responses_usage(answer: dict[str, Any]) -> Usage:
     )
 
 
+def usage_counts(usage: Usage) -> Counts:
+    """Where ``responses_usage`` read each number (the total follows the two it sums)."""
+    return {
+        ("input_tokens",): usage.prompt_tokens,
+        ("output_tokens",): usage.completion_tokens,
+        ("total_tokens",): usage.total_tokens,
+        ("input_tokens_details", "cached_tokens"): usage.cached_tokens,
+        ("input_tokens_details", "cache_write_tokens"): usage.cache_write_tokens,
+        ("output_tokens_details", "reasoning_tokens"): usage.reasoning_tokens,
+    }
+
+
 def read_responses_answer(raw: bytes, provider: str) -> tuple[bytes, Usage]:
-    """Check a non-streamed Responses answer; the bytes for the client (unchanged) and its usage."""
+    """Check a non-streamed Responses answer; the bytes for the client (unchanged unless the
+    usage was restated) and its usage."""
     answer = load_json(raw, provider)
     if not isinstance(answer, dict) or not isinstance(answer.get("output"), list):
         raise UpstreamProtocolError(
             f"provider {provider!r} answered without 'output': not an OpenAI Responses object",
             provider=provider,
         )
-    return raw, responses_usage(answer)
+    usage = responses_usage(answer)
+    if usage.suspicious:
+        raw = restate_json(raw, ("usage",), usage_counts(usage)) or raw
+    return raw, usage
 
 
 class ResponsesStreamRelay:
@@ -80,19 +98,27 @@ class ResponsesStreamRelay:
         if not block:
             return b""
         if any(marker in block for marker in _MARKERS) or block.count(b"data: {") != block.count(b"\n\n"):
-            for event in block.split(b"\n\n")[:-1]:
-                self._read(event)
+            events = block.split(b"\n\n")[:-1]
+            changed = False
+            for i, event in enumerate(events):
+                kept = self._read(event)
+                if kept is not event:
+                    events[i] = kept
+                    changed = True
+            if changed:
+                return b"".join(event + b"\n\n" for event in events)
         else:
             self.events += block.count(b"\n\n")
         return block
 
-    def _read(self, event: bytes) -> None:
+    def _read(self, event: bytes) -> bytes:
+        """Record what one event says; the event for the client (itself, unless its usage was restated)."""
         payload = data_of(event)
         if payload is None:
-            return  # a comment or keep-alive
+            return event  # a comment or keep-alive
         self.events += 1
         if payload == b"[DONE]" or not any(marker in event for marker in _MARKERS):
-            return
+            return event
         try:
             body = orjson.loads(payload)
         except orjson.JSONDecodeError:
@@ -117,6 +143,11 @@ class ResponsesStreamRelay:
                 )
             if isinstance(response, dict) and response.get("usage") is not None:
                 self.usage = responses_usage(response)
+                if self.usage.suspicious:
+                    restated = restate_json(payload, ("response", "usage"), usage_counts(self.usage))
+                    if restated is not None:
+                        return with_data(event, restated)
+        return event
 
     def finish(self) -> bytes:
         if self.done:

@@ -39,8 +39,17 @@ def test_finish_reason(native: str, calls: bool, reason: str) -> None:
 def test_usage_fallbacks_and_clamping() -> None:
     billed = usage_of({"billed_units": {"input_tokens": 5, "output_tokens": 3}})
     assert (billed.prompt_tokens, billed.completion_tokens, billed.reported) == (5, 3, True)
-    odd = usage_of({"tokens": {"input_tokens": 2.5, "output_tokens": -1}, "cached_tokens": 1.0})
-    assert (odd.prompt_tokens, odd.completion_tokens, odd.cached_tokens, odd.suspicious) == (0, 0, 1, True)
+    odd = usage_of({"tokens": {"input_tokens": 2.5, "output_tokens": -1}})
+    assert (odd.prompt_tokens, odd.completion_tokens, odd.suspicious) == (0, 0, True)
+    floats = usage_of({"tokens": {"input_tokens": 4.0, "output_tokens": 3.0}, "cached_tokens": 1.0})
+    assert (floats.prompt_tokens, floats.completion_tokens, floats.cached_tokens, floats.suspicious) == (
+        4,
+        3,
+        1,
+        False,
+    )
+    more_cached = usage_of({"tokens": {"input_tokens": 2, "output_tokens": 3}, "cached_tokens": 9})
+    assert (more_cached.prompt_tokens, more_cached.cached_tokens, more_cached.suspicious) == (2, 2, True)
     assert usage_of(None).reported is False
 
 
