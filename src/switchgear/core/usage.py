@@ -67,9 +67,12 @@ class Usage:
     def count(self, value: Any) -> int:
         """A token count a provider reported, as a sane integer: missing is 0; negative, non-integer
         or absurd values are clamped and flag the usage ``suspicious`` (every family's reader uses this)."""
-        if value is None:
+        if type(value) is int:  # the common case, first (a bool is not an int here)
+            number: int | None = value
+        elif value is None:
             return 0
-        number = whole(value)
+        else:
+            number = whole(value)
         if number is None or number < 0:
             self.suspicious = True
             return 0

@@ -203,3 +203,60 @@ def test_relay_counts_events_not_comments_on_the_fast_path() -> None:
     pings = b': keep-alive\n\nevent: ping\ndata: {"type": "ping"}\n\n: again\n\n'
     assert r.feed(pings) == pings
     assert r.events == 2 + 1
+
+
+# --- suspicious usage reaches the client as the numbers the gateway records ---------------------
+
+
+def test_read_answer_restates_a_suspicious_usage() -> None:
+    message = golden("response_cache_usage.json")["anthropic"]
+    usage = {**message["usage"], "input_tokens": -5, "output_tokens": 10**20, "service_tier": "standard"}
+    raw = json.dumps({**message, "usage": usage}).encode()
+    out, read = ADAPTER.read_answer("messages", CLIENT_BODY, raw, deployment())
+    assert json.loads(out) == {
+        **message,
+        "usage": {**usage, "input_tokens": 0, "output_tokens": 100_000_000},  # other fields kept
+    }
+    assert (read.prompt_tokens, read.completion_tokens, read.suspicious) == (3300, 100_000_000, True)
+
+
+ABSURD_STREAM = STREAM.replace(b'"input_tokens":20,', b'"input_tokens":-5,').replace(
+    b'"usage":{"output_tokens":118}', b'"usage":{"output_tokens":1000000000000}'
+)
+
+
+def usage_events(stream: bytes) -> list[dict[str, Any]]:
+    found = []
+    for event in stream.split(b"\n\n")[:-1]:
+        body = json.loads(event.split(b"data: ", 1)[1])
+        if body["type"] == "message_start":
+            found.append(body["message"]["usage"])
+        elif body["type"] == "message_delta":
+            found.append(body["usage"])
+    return found
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
+def test_relay_restates_suspicious_usage_in_message_start_and_message_delta(size: int) -> None:
+    assert ABSURD_STREAM != STREAM
+    r = relay()
+    out = feed_in_pieces(r, ABSURD_STREAM, size)
+    assert usage_events(out) == [
+        {"input_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 1800,
+         "output_tokens": 1, "service_tier": "standard"},
+        {"output_tokens": 100_000_000},
+    ]  # fmt: skip
+    # every other event is forwarded as it came
+    assert [e for e in out.split(b"\n\n") if b"usage" not in e] == [
+        e for e in ABSURD_STREAM.split(b"\n\n") if b"usage" not in e
+    ]
+    assert r.usage is not None and r.usage.suspicious
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (1800, 100_000_000)
+    assert r.done and r.events == 21
+
+
+def test_relay_leaves_a_sane_message_delta_alone_after_a_suspicious_start() -> None:
+    stream = STREAM.replace(b'"input_tokens":20,', b'"input_tokens":-5,')
+    out = relay().feed(stream)
+    delta = stream[stream.index(b"event: message_delta") :]
+    assert out.endswith(delta)  # nothing in it to restate: the provider's bytes

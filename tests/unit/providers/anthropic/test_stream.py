@@ -224,3 +224,18 @@ def test_redacted_thinking_and_a_tool_call_with_its_whole_input_up_front() -> No
         {"event": "Finish", "index": 0, "reason": "stop", "native_reason": None}
     ]
     assert not any(isinstance(e, ToolCallDelta) and e.arguments == "{}" for e in events)
+
+
+@pytest.mark.parametrize("count", [10**20, -(10**20), 10**12, -5])
+def test_absurd_usage_reads_the_same_streamed_and_whole(count: int) -> None:
+    """The stream's events are parsed by orjson (a count beyond 64 bits becomes a float), the whole
+    answer exactly (an int): both must give the same clamped usage (it once gave 0 and 10**8)."""
+    message = golden("stream_tools_message.json")["anthropic"]
+    whole = ADAPTER.parse_response(
+        json.dumps({**message, "usage": {**message["usage"], "output_tokens": count}}).encode(), deployment()
+    )
+    d = decoder()
+    d.feed(STREAM.replace(b'"usage":{"output_tokens":118}', b'"usage":{"output_tokens":%d}' % count))
+    assert d.usage == whole.usage
+    assert whole.usage.suspicious
+    assert whole.usage.completion_tokens == (100_000_000 if count > 0 else 0)

@@ -301,3 +301,34 @@ def test_pretty_printed_chunks_are_compacted() -> None:
     assert relay.feed(event("chunk", {"bytes": base64.b64encode(raw).decode()})) == (
         b'event: ping\ndata: {"type":"ping"}\n\n'
     )
+
+
+# --- suspicious usage reaches the client as the numbers the gateway records ---------------------
+
+
+def test_answer_with_suspicious_usage_is_restated() -> None:
+    usage = {**MESSAGE["usage"], "input_tokens": -5, "output_tokens": 10**12}
+    out, read = ADAPTER.read_answer(
+        "messages", CLIENT_BODY, json.dumps({**MESSAGE, "usage": usage}).encode(), deployment(CLAUDE)
+    )
+    assert json.loads(out) == {**MESSAGE, "usage": {**usage, "input_tokens": 0, "output_tokens": 100_000_000}}
+    assert (read.prompt_tokens, read.completion_tokens, read.suspicious) == (103, 100_000_000, True)
+
+
+@pytest.mark.parametrize("size", [1, 13, 4096])
+def test_stream_with_suspicious_usage_is_restated_metrics_too(size: int) -> None:
+    absurd = [dict(e) for e in EVENTS]
+    absurd[-2] = {**absurd[-2], "usage": {"output_tokens": 10**20}}
+    absurd[-1] = {"type": "message_stop", "amazon-bedrock-invocationMetrics": {
+        "inputTokenCount": 12, "outputTokenCount": 10**20, "invocationLatency": 40}}  # fmt: skip
+    out, relay = relay_all(b"".join(chunk(e)[0] for e in absurd), size)
+    sent = [json.loads(e.split(b"data: ", 1)[1]) for e in out.split(b"\n\n")[:-1]]
+    assert sent[:-2] == EVENTS[:-2]  # everything before is the provider's
+    assert sent[-2]["usage"] == {"output_tokens": 100_000_000}
+    assert sent[-1]["amazon-bedrock-invocationMetrics"] == {
+        "inputTokenCount": 12,
+        "outputTokenCount": 100_000_000,
+        "invocationLatency": 40,
+    }
+    assert relay.usage is not None and relay.usage.suspicious
+    assert (relay.usage.prompt_tokens, relay.usage.completion_tokens) == (112, 100_000_000)

@@ -96,6 +96,14 @@ def test_stop_reasons(native: str, has_calls: bool, expected: str) -> None:
         ({"inputTokens": -1, "outputTokens": 3, "totalTokens": 10}, (7, 3, 0, 0, True)),
         ({"inputTokens": "7", "outputTokens": 3}, (0, 3, 0, 0, True)),
         ({"inputTokens": 10**12, "outputTokens": 3}, (100_000_000, 3, 0, 0, True)),
+        # an absurd total is no basis for the prompt (orjson reads 5 + 10**20 as 1e20)
+        ({"inputTokens": 5, "outputTokens": 1e20, "totalTokens": 1e20}, (5, 100_000_000, 0, 0, True)),
+        ({"inputTokens": 7.0, "outputTokens": 3.0, "totalTokens": 10.0}, (7, 3, 0, 0, False)),
+        # cache reads beyond the prompt the total allows
+        (
+            {"inputTokens": 1, "outputTokens": 3, "totalTokens": 10, "cacheReadInputTokens": 50},
+            (7, 3, 7, 0, True),
+        ),
     ],
 )
 def test_usage(usage: dict[str, Any], expected: tuple[int, int, int, int, bool]) -> None:

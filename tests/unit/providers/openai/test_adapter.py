@@ -162,6 +162,31 @@ def test_chat_answer_is_returned_unchanged_with_its_usage() -> None:
     assert usage.reported and not usage.suspicious
 
 
+@pytest.mark.parametrize("endpoint", ["chat", "completions"])
+def test_answer_with_suspicious_usage_is_restated(endpoint: Any) -> None:
+    answer = golden("chat_response.json")
+    usage = {**answer["usage"], "prompt_tokens": -5, "completion_tokens": 10**20, "total_tokens": 10**20}
+    out, read = ADAPTER.read_answer(
+        endpoint, {}, json.dumps({**answer, "usage": usage}).encode(), deployment("openai")
+    )
+    restated = {**usage, "prompt_tokens": 0, "completion_tokens": 100_000_000, "total_tokens": 100_000_000,
+                "prompt_tokens_details": {**usage["prompt_tokens_details"], "cached_tokens": 0}}  # fmt: skip
+    assert json.loads(out) == {**answer, "usage": restated}  # cached tokens bounded by the prompt
+    assert (read.prompt_tokens, read.completion_tokens, read.cached_tokens, read.suspicious) == (
+        0, 100_000_000, 0, True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+def test_embeddings_with_suspicious_usage_are_restated(encoding: str) -> None:
+    answer = golden("embeddings_response_float.json")
+    raw = json.dumps({**answer, "usage": {"prompt_tokens": -3, "total_tokens": -3}}).encode()
+    out, read = ADAPTER.read_answer("embeddings", {"encoding_format": encoding}, raw, deployment("ollama"))
+    assert json.loads(out)["usage"] == {"prompt_tokens": 0, "total_tokens": 0}
+    assert isinstance(json.loads(out)["data"][0]["embedding"], list if encoding == "float" else str)
+    assert read.suspicious
+
+
 def test_answer_without_usage() -> None:
     raw = b'{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]}'
     _, usage = ADAPTER.read_answer("chat", {}, raw, deployment("vllm"))

@@ -235,3 +235,48 @@ def test_overlong_event_is_a_protocol_error() -> None:
     with pytest.raises(UpstreamProtocolError) as caught:
         r.feed(b'data: {"choices":[{"delta":{"content":"' + b"x" * (16 * 1024 * 1024 + 1))
     assert caught.value.message == "provider 'sim': a stream event exceeded 16777216 bytes"
+
+
+# -- suspicious usage reaches the client as the numbers the gateway records ---------------------
+
+ABSURD = {"prompt_tokens": -5, "completion_tokens": 10**12, "total_tokens": 10**12 - 5}
+CLAMPED = {"prompt_tokens": 0, "completion_tokens": 100_000_000, "total_tokens": 100_000_000}
+
+
+def usage_seen(forwarded: bytes) -> list[dict[str, object]]:
+    payloads = [event[6:] for event in forwarded.split(b"\n\n") if event.startswith(b"data: {")]
+    return [body["usage"] for body in map(json.loads, payloads) if body.get("usage")]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 10_000])
+def test_suspicious_usage_chunk_is_restated(size: int) -> None:
+    absurd = (
+        b'data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":'
+        + json.dumps(ABSURD).encode().replace(b" ", b"")
+        + b"}\n\n"
+    )
+    stream = chunk("hi") + absurd + DONE
+    r = relay()
+    out = feed_in_pieces(r, stream, size)
+    assert out.startswith(chunk("hi")) and out.endswith(DONE)
+    assert usage_seen(out) == [CLAMPED]
+    assert r.usage is not None and r.usage.suspicious
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (0, 100_000_000)
+    assert r.events == 3 and r.done
+
+
+def test_suspicious_usage_is_restated_on_the_careful_path_too() -> None:
+    """A comment in the block sends it event by event; the restated chunk keeps its other lines."""
+    stream = b": keep-alive\n\n" + chunk("hi", usage=None) + chunk("!", usage=ABSURD) + DONE
+    r = relay()
+    out = r.feed(stream)
+    assert out.startswith(b": keep-alive\n\n" + chunk("hi", usage=None))
+    assert usage_seen(out) == [CLAMPED]
+    assert json.loads(out.split(b"\n\n")[2][6:])["choices"][0]["delta"] == {"content": "!"}
+
+
+def test_suspicious_usage_chunk_is_still_dropped_when_the_gateway_asked_for_it() -> None:
+    r = relay(drop=True)
+    absurd = b'data: {"choices":[],"usage":{"prompt_tokens":-5,"completion_tokens":2}}\n\n'
+    assert r.feed(chunk("hi") + absurd + DONE) == chunk("hi") + DONE
+    assert r.usage is not None and r.usage.suspicious

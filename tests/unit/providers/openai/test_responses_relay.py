@@ -248,3 +248,32 @@ def test_garbage_where_it_matters_is_a_protocol_error(bad: bytes) -> None:
     with pytest.raises(UpstreamProtocolError) as caught:
         relay.feed(bad)
     assert caught.value.message == "provider 'openai' sent a stream event that is not a JSON object"
+
+
+# -- suspicious usage reaches the client as the numbers the gateway records ---------------------
+
+DETAILS = {"input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}
+ABSURD = {"input_tokens": -5, "output_tokens": 10**12, "total_tokens": 10**12 - 5, **DETAILS}
+CLAMPED = {"input_tokens": 0, "output_tokens": 100_000_000, "total_tokens": 100_000_000, **DETAILS}
+
+
+def test_read_responses_answer_restates_a_suspicious_usage() -> None:
+    answer = golden("openai_response.json")
+    raw = json.dumps({**answer, "usage": ABSURD}).encode()
+    body, usage = read_responses_answer(raw, "openai")
+    assert json.loads(body) == {**answer, "usage": CLAMPED}
+    assert usage_tuple(usage) == (0, 100_000_000, 100_000_000, 0, 0, True) and usage.suspicious
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
+def test_suspicious_usage_in_the_terminal_event_is_restated(size: int) -> None:
+    terminal = json.loads(EVENTS[-1].split(b"data: ", 1)[1])
+    terminal["response"]["usage"] = ABSURD
+    stream = b"".join(EVENTS[:-1]) + event("response.completed", 22, response=terminal["response"])
+    relay = ResponsesStreamRelay("openai")
+    out = feed_in_pieces(relay, stream, size)
+    head, last = out.rsplit(b"event: response.completed\n", 1)
+    assert head == b"".join(EVENTS[:-1])
+    restated = json.loads(last.split(b"data: ", 1)[1])
+    assert restated == {**terminal, "response": {**terminal["response"], "usage": CLAMPED}}
+    assert relay.usage is not None and relay.usage.suspicious and relay.done
