@@ -74,6 +74,12 @@ def config(sim: SimulatorThread) -> dict[str, Any]:
             "deployments": [{"provider": "p-anthropic", "model": f"claude-sim;{midway}"}],
         }
     )
+    models.append(
+        {
+            "name": "anthropic-midway-slow",
+            "deployments": [{"provider": "p-anthropic", "model": f"claude-sim;{midway};gap_ms=40"}],
+        }
+    )
     return {
         "server": {"master_key": MASTER},
         "upstream": {"timeouts": {"connect": "2s", "first_byte": "3s", "chunk_gap": "1s", "total": "20s"}},
@@ -174,3 +180,20 @@ def test_the_official_clients_never_see_the_key(leaky: GatewayThread) -> None:
         )
     for caught in (chat_error, responses_error, messages_error):
         assert_clean(str(caught.value) + str(caught.value.body), "an SDK error")
+
+
+@pytest.mark.parametrize("model", ["anthropic-midway", "anthropic-midway-slow"])
+def test_a_secret_in_a_passed_through_error_event_is_masked(leaky: GatewayThread, model: str) -> None:
+    """Anthropic client, Anthropic provider: the stream is relayed byte for byte, but not the key
+    (in the first read, or in a later one)."""
+    claude = anthropic.Anthropic(base_url=leaky.url, api_key=MASTER, max_retries=0, timeout=10)
+    with (
+        pytest.raises(anthropic.APIStatusError) as caught,
+        claude.messages.stream(
+            model=model, max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+        ) as stream,
+    ):
+        for _ in stream:
+            pass
+    assert_clean(str(caught.value) + str(caught.value.body), "a passed-through error event")
+    assert "Incorrect API key provided: ***" in str(caught.value)

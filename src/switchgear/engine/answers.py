@@ -80,6 +80,8 @@ class StreamAnswer:
                         await write(tail)
                     break
                 out = relay.feed(data)
+                if relay.failed is not None and out:  # an in-band error the provider sent: its text
+                    out = self._redactor(out.decode("utf-8", "replace")).encode()  # may echo a secret
                 if out:
                     await write(out)
                 if relay.done:

@@ -332,6 +332,8 @@ class Engine:
                 first = relay.finish()
                 break
             first = relay.feed(data)
+        if relay.failed is not None and first:  # an in-band error already: its text may echo a secret
+            first = self.redactor(first.decode("utf-8", "replace")).encode()
         ctx.deployment = deployment
         ended = self._stream_ended(ctx)
         return StreamAnswer(deployment, response, relay, first, ended, redactor=self.redactor)
