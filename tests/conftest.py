@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -13,6 +16,34 @@ from tests.fakes.gateway import GatewayThread, closed_port
 from tests.fakes.redis_server import RedisServer, find_or_start_redis
 
 UPSTREAM_KEY = "sk-upstream-canary-7f3a9c"
+_EMPTY_HOME = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the cloud SDKs' credential searches on this machine, for this process and every
+    subprocess: no instance metadata service, no metadata server but a closed loopback port, no
+    credentials of the person running the tests (google-auth reads GCE_METADATA_HOST on import,
+    so this runs before any test module is imported). Tests that want a source set it themselves."""
+    empty = tempfile.mkdtemp(prefix="switchgear-test-home-")
+    config.stash[_EMPTY_HOME] = empty
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "GOOGLE_")) and name != "AWS_CA_BUNDLE":
+            del os.environ[name]
+    os.environ.update(
+        {
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.path.join(empty, "aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(empty, "aws-credentials"),
+            "CLOUDSDK_CONFIG": os.path.join(empty, "gcloud"),
+            "GCE_METADATA_HOST": f"127.0.0.1:{closed_port()}",
+            "GCE_METADATA_IP": f"127.0.0.1:{closed_port()}",
+            "GCE_METADATA_DETECT_RETRIES": "1",
+        }
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash.get(_EMPTY_HOME, ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

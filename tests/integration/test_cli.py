@@ -79,9 +79,13 @@ def test_config_check_validates_each_provider_as_its_family(tmp_path: Path) -> N
     )
     result = run("config", "check", str(good), env={**os.environ, "AWS_REGION": "eu-west-1"})
     assert result.returncode == 0, result.stderr
-    assert "  aws: AWS Bedrock at https://bedrock-runtime.eu-west-1.amazonaws.com (no key)" in result.stdout
     assert (
-        "  gcp: Google Vertex AI at https://europe-west4-aiplatform.googleapis.com (key set)" in result.stdout
+        "  aws: AWS Bedrock at https://bedrock-runtime.eu-west-1.amazonaws.com (static keys in config)"
+        in result.stdout
+    )
+    assert (
+        "  gcp: Google Vertex AI at https://europe-west4-aiplatform.googleapis.com (access token in config)"
+        in result.stdout
     )
     assert "  az: Azure OpenAI at https://contoso.openai.azure.com (key set)" in result.stdout
     assert "canary" not in result.stdout

@@ -20,7 +20,7 @@ from switchgear.config import ConfigError, ServerSettings, Settings, load_settin
 from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
-from switchgear.providers import PROVIDER_SETTINGS, discover_from_env
+from switchgear.providers import PROVIDER_SETTINGS, describe_credentials, discover_from_env
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
@@ -91,9 +91,9 @@ def _summary(settings: Settings) -> list[str]:
     router = build_router(settings)
     lines = [f"providers ({len(router.providers)}):"]
     for provider in router.providers.values():
-        key = "key set" if provider.api_key else "no key"
         where = mask_url(provider.base_url)  # no user:password@ nor ?key=... on a terminal or in a log
-        lines.append(f"  {provider.name}: {provider.profile.title} at {where} ({key})")
+        credentials = describe_credentials(provider)  # where they come from, never the secret
+        lines.append(f"  {provider.name}: {provider.profile.title} at {where} ({credentials})")
     lines.append(f"models ({len(router.groups)}):")
     for name, group in router.groups.items():
         targets = ", ".join(d.label for d in group)

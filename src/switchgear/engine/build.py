@@ -13,6 +13,7 @@ At every point the hooks run in this order.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import os
@@ -47,6 +48,17 @@ class Runtime:
     default_keepalive: float | None = None
     # every error body and log line leaving the gateway passes through it
     redactor: Redactor = field(default_factory=Redactor)
+
+    async def start_credentials(self) -> None:
+        """Find every provider's run-time credentials once (a cloud credential chain, access
+        tokens), each off the event loop; a failure is logged and tried again on demand."""
+        sources = [p.token_source for p in self.router.providers.values() if p.token_source is not None]
+        await asyncio.gather(*(source.start() for source in sources))
+
+    async def close_credentials(self) -> None:
+        for provider in self.router.providers.values():
+            if provider.token_source is not None:
+                await provider.token_source.close()
 
     def stream_keepalive(self, model: str) -> float | None:
         """Seconds between SSE keep-alive comments while ``model``'s stream has not begun, or None."""

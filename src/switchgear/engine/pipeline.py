@@ -168,17 +168,20 @@ class Engine:
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], deployment: Deployment
     ) -> tuple[HttpRequest, bool]:
         adapter = deployment.provider.adapter
-        if request.api in _OPENAI_ONLY or (
+        passthrough = request.api in _OPENAI_ONLY or (
             self._passes_through(request.api, deployment)
             and not self.chain.reads_answer
             and not ctx.request_rewritten
-        ):
-            if not self._passes_through(request.api, deployment):
-                raise InvalidRequest(
-                    f"/v1/{request.api} is served by OpenAI-compatible providers only; "
-                    f"{deployment.label} is a {adapter.family} deployment",
-                    param="model",
-                )
+        )
+        if passthrough and not self._passes_through(request.api, deployment):
+            raise InvalidRequest(
+                f"/v1/{request.api} is served by OpenAI-compatible providers only; "
+                f"{deployment.label} is a {adapter.family} deployment",
+                param="model",
+            )
+        source = deployment.provider.token_source
+        token = await source() if source is not None else None  # run-time credentials, made fresh
+        if passthrough:
             upstream = adapter.build_passthrough(
                 request.api,
                 request.body,
@@ -189,9 +192,7 @@ class Engine:
             )
             return upstream, True
         canonical = self._canonical(ctx, request, headers)
-        source = deployment.provider.token_source
-        if source is not None:  # a run-time access token (Vertex service account)
-            token = await source()
+        if source is not None:  # a run-time access token (Vertex) or credential chain (Bedrock)
             return adapter.build_request(canonical, deployment, access_token=token), False  # type: ignore[call-arg]
         return adapter.build_request(canonical, deployment), False
 

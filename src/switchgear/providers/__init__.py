@@ -4,6 +4,7 @@ from switchgear.providers.base import Adapter, Deployment, Endpoint, Provider, S
 from switchgear.providers.registry import (
     PROVIDER_SETTINGS,
     build_providers,
+    describe_credentials,
     discover_from_env,
     served_types,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "Provider",
     "StreamRelay",
     "build_providers",
+    "describe_credentials",
     "discover_from_env",
     "served_types",
 ]

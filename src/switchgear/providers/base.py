@@ -17,7 +17,7 @@ from switchgear.config.model import Timeouts
 from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
 from switchgear.core.usage import Usage
-from switchgear.providers.settings import FamilySettings, TokenSource
+from switchgear.providers.settings import CredentialSource, FamilySettings
 from switchgear.transport.client import HttpRequest
 from switchgear.transport.network import Network
 
@@ -60,9 +60,10 @@ class Provider:
     # (region, AWS credentials), ``VertexSettings`` (project, location), ``AzureSettings``
     # (api_version), or the common ``FamilySettings``. The adapter reads its own keys from it.
     settings: FamilySettings = field(repr=False)
-    # Short-lived access tokens minted at run time (Vertex service accounts): awaited before each
-    # translated request, handed to ``build_request(..., access_token=...)``.
-    token_source: TokenSource | None = field(default=None, repr=False)
+    # Credentials found or minted at run time (Vertex access tokens, the AWS credential chain):
+    # started with the server, awaited before each upstream request (fresh then), the token handed
+    # to ``build_request(..., access_token=...)``; the Bedrock adapter reads its keys from it.
+    token_source: CredentialSource | None = field(default=None, repr=False)
     # How its origins are reached (proxy, TLS), built at start-up; None: the client's default.
     network: Network | None = field(default=None, repr=False)
 

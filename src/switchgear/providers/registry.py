@@ -5,8 +5,9 @@ settings model (the family's own, see ``settings.FamilySettings``), for ``config
 to validate each provider as its type's model. ``build_providers`` turns validated settings into
 runtime ``Provider`` objects (checking what only the registry can check: the type is served, a
 base URL is known, a key is present where the vendor needs one), asking the same of every
-family's settings (``default_base_url``, ``token_source``); ``discover_from_env`` builds provider
-settings from well-known environment variables.
+family's settings (``default_base_url``, ``token_source``); ``describe_credentials`` says where a
+provider's credentials come from; ``discover_from_env`` builds provider settings from well-known
+environment variables.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from switchgear.providers.anthropic import AnthropicAdapter
 from switchgear.providers.base import Adapter, Profile, Provider
 from switchgear.providers.bedrock import PROFILES as BEDROCK_PROFILES
 from switchgear.providers.bedrock import BedrockAdapter
+from switchgear.providers.bedrock.settings import from_environment as bedrock_from_environment
 from switchgear.providers.cohere import PROFILES as COHERE_PROFILES
 from switchgear.providers.cohere import CohereAdapter
 from switchgear.providers.gemini import PROFILES as GEMINI_PROFILES
@@ -135,11 +137,25 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
+def describe_credentials(provider: Provider) -> str:
+    """Where ``provider``'s credentials come from, never the secret. A run-time source may search
+    for them (files, a metadata endpoint): for the command line, never on the event loop."""
+    source = provider.token_source
+    return source.describe() if source is not None else provider.settings.describe_credentials()
+
+
 def discover_from_env(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Provider settings from well-known variables, and a line per finding for the startup log."""
     found: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
     for profile in PROFILES.values():
+        if profile.name == "bedrock":  # AWS_* variables, as the AWS SDKs read them
+            conf, note = bedrock_from_environment(environ)
+            if conf is not None:
+                found[profile.name] = conf
+            if note is not None:
+                notes.append(f"{profile.title}: {note}")
+            continue
         prefix = profile.name.upper()
         base_url = environ.get(f"{prefix}_BASE_URL")
         key = environ.get(profile.env_key) if profile.env_key else None

@@ -158,6 +158,7 @@ class App:
                 self._unredact_logs = install_log_redaction(self.runtime.redactor)
                 try:
                     await self.runtime.client.start()
+                    await self.runtime.start_credentials()
                     await self.runtime.engine.chain.start()
                 except Exception as exc:  # a failed start must stop the server, with the reason
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -171,6 +172,7 @@ class App:
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
                 await self.runtime.engine.chain.close()
+                await self.runtime.close_credentials()
                 await self.runtime.client.close()
                 if self._unredact_logs is not None:
                     self._unredact_logs()

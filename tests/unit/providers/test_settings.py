@@ -12,7 +12,9 @@ import pytest
 from switchgear.config import ConfigError, Settings, load_settings, parse_settings
 from switchgear.providers import PROVIDER_SETTINGS, Provider, build_providers
 from switchgear.providers.bedrock import BedrockSettings
+from switchgear.providers.bedrock.credentials import AwsCredentialChain
 from switchgear.providers.gemini import VertexSettings
+from switchgear.providers.gemini.credentials import GoogleTokens
 from switchgear.providers.openai.settings import AzureSettings
 from switchgear.providers.settings import FamilySettings
 
@@ -83,17 +85,26 @@ def test_bedrock_defaults_and_a_given_base_url() -> None:
     assert providers["key"].api_key == "ABSK-key"
 
 
-def test_bedrock_without_credentials_names_the_provider() -> None:
+def test_bedrock_half_a_key_pair_names_the_provider() -> None:
     assert error_of({"aws": {"type": "bedrock", "aws_access_key_id": "AKID", "region": "eu-west-1"}}) == (
-        "invalid configuration:\n  providers.aws: bedrock needs aws_access_key_id and "
-        "aws_secret_access_key (or api_key, a Bedrock API key)"
+        "invalid configuration:\n  providers.aws: bedrock needs both aws_access_key_id and "
+        "aws_secret_access_key, or neither"
     )
+    assert error_of({"aws": {**BEDROCK, "profile": "dev"}}) == (
+        "invalid configuration:\n  providers.aws: bedrock takes profile or aws_access_key_id, not both"
+    )
+
+
+def test_bedrock_without_static_keys_uses_the_aws_credential_chain() -> None:
+    providers = build({"aws": {"type": "bedrock", "region": "eu-west-1", "profile": "dev"}, "keys": BEDROCK})
+    assert isinstance(providers["aws"].token_source, AwsCredentialChain)
+    assert providers["keys"].token_source is None  # static keys: nothing to find or refresh
 
 
 def test_bedrock_key_typo_suggests_its_own_key() -> None:
     assert error_of({"aws": {**BEDROCK, "regoin": "eu-west-1"}}) == (
         "invalid configuration:\n  providers.aws.regoin: unknown key (did you mean 'region'?); allowed: "
-        f"{COMMON}, region, aws_access_key_id, aws_secret_access_key, aws_session_token"
+        f"{COMMON}, region, aws_access_key_id, aws_secret_access_key, aws_session_token, profile"
     )
 
 
@@ -121,10 +132,8 @@ def test_vertex_needs_a_project_and_a_token() -> None:
     assert error_of({"v": {"type": "vertex", "location": "us-central1", "api_key": "t"}}) == (
         "invalid configuration:\n  providers.v.project: required for type 'vertex'"
     )
-    assert error_of({"v": {"type": "vertex", "project": "acme"}}) == (
-        "invalid configuration:\n  providers.v: vertex needs credentials_file (a service account) "
-        "or api_key (an access token)"
-    )
+    adc = build({"v": {"type": "vertex", "project": "acme"}})["v"]  # Application Default Credentials
+    assert isinstance(adc.token_source, GoogleTokens)
 
 
 def test_vertex_service_account_file_gives_the_provider_a_token_source(tmp_path: Path) -> None:
@@ -184,7 +193,8 @@ def test_azure_api_version_given_defaulted_and_from_the_environment() -> None:
         (
             {**BEDROCK, "location": "eu-west-1"},
             "providers.p.location: unknown key (location is a key of type 'vertex', not of 'bedrock'); "
-            f"allowed: {COMMON}, region, aws_access_key_id, aws_secret_access_key, aws_session_token",
+            f"allowed: {COMMON}, region, aws_access_key_id, aws_secret_access_key, aws_session_token, "
+            "profile",
         ),
         (
             {**VERTEX, "aws_secret_access_key": CANARY},
@@ -203,7 +213,7 @@ def test_every_provider_error_is_reported_at_once(tmp_path: Path) -> None:
     path = tmp_path / "switchgear.yaml"
     path.write_text(
         "providers:\n"
-        "  aws: {type: bedrock, region: eu-west-1}\n"
+        "  aws: {type: bedrock, region: eu-west-1, aws_secret_access_key: s}\n"
         "  oa: {type: openai, api_key: k, project: acme}\n"
         "  v: {type: vertex, api_key: t}\n",
         encoding="utf-8",

@@ -5,7 +5,9 @@
 (``:`` → ``%3A``, ``/`` → ``%2F``) — with ``content-type: application/json``, ``accept`` JSON or
 ``application/vnd.amazon.eventstream``, the provider's own headers, and either a Bedrock API key
 (``Authorization: Bearer``) or a SigV4 signature (service ``bedrock``) over all of them from the
-provider's AWS credentials. ``base`` is the provider's ``base_url``, else the regional endpoint.
+provider's AWS credentials: its static keys, else the snapshot of its credential chain
+(``credentials.AwsCredentialChain``, awaited by the engine just before, so fresh).
+``base`` is the provider's ``base_url``, else the regional endpoint.
 Anthropic Messages requests for Claude models pass through instead, as InvokeModel requests
 (``relay.py``) to ``/invoke`` or ``/invoke-with-response-stream``, signed the same way.
 """
@@ -23,6 +25,7 @@ from switchgear.core.errors import InvalidRequest, UpstreamError, UpstreamStatus
 from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.providers.base import Adapter, Deployment, Endpoint
+from switchgear.providers.bedrock.credentials import AwsCredentialChain, AwsKeys
 from switchgear.providers.bedrock.errors import map_error
 from switchgear.providers.bedrock.relay import BedrockInvokeRelay, invoke_body, is_claude, read_message
 from switchgear.providers.bedrock.request import request_body
@@ -46,7 +49,10 @@ class BedrockAdapter:
     def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
         self._clock = clock  # signing time and ``created``; fixed in tests
 
-    def build_request(self, request: ChatRequest, deployment: Deployment) -> HttpRequest:
+    def build_request(
+        self, request: ChatRequest, deployment: Deployment, *, access_token: str | None = None
+    ) -> HttpRequest:
+        """The Converse request (``access_token`` is unused: the keys come from the provider)."""
         info = deployment.info
         body = orjson.dumps(
             request_body(
@@ -77,23 +83,16 @@ class BedrockAdapter:
         if provider.api_key:
             headers["authorization"] = "Bearer " + provider.api_key
             return HttpRequest("POST", url, headers, body)
-        access_key, secret_key = conf.aws_access_key_id, conf.aws_secret_access_key
-        if not access_key or not secret_key:
-            raise UpstreamError(
-                f"provider {provider.name!r} has no credentials: set api_key, or aws_access_key_id "
-                "and aws_secret_access_key",
-                provider=provider.name,
-            )
-        token = conf.aws_session_token
+        keys = _keys(provider.name, conf, provider.token_source)
         headers.update(
             sign(
                 "POST",
                 url,
                 headers,
                 body,
-                access_key=access_key.get_secret_value(),
-                secret_key=secret_key.get_secret_value(),
-                session_token=token.get_secret_value() if token else None,
+                access_key=keys.access_key,
+                secret_key=keys.secret_key,
+                session_token=keys.session_token,
                 region=conf.region,
                 now=self._clock(),
             )
@@ -147,6 +146,24 @@ class BedrockAdapter:
 
     def _created(self) -> int:
         return int(self._clock().timestamp())
+
+
+def _keys(name: str, conf: BedrockSettings, source: object) -> AwsKeys:
+    """The keys to sign with: the settings' static keys, else the credential chain's snapshot."""
+    access_key, secret_key = conf.aws_access_key_id, conf.aws_secret_access_key
+    if access_key and secret_key:
+        token = conf.aws_session_token
+        return AwsKeys(
+            access_key.get_secret_value(),
+            secret_key.get_secret_value(),
+            token.get_secret_value() if token else None,
+        )
+    if isinstance(source, AwsCredentialChain):
+        return source.keys()
+    raise UpstreamError(
+        f"provider {name!r} has no credentials: set api_key, or aws_access_key_id and aws_secret_access_key",
+        provider=name,
+    )
 
 
 if TYPE_CHECKING:

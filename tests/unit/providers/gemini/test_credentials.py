@@ -1,4 +1,5 @@
-"""ServiceAccountTokens against a real local token endpoint (the service-account file's token_uri)."""
+"""GoogleTokens against a real local token endpoint (a service account's token_uri): from the
+provider's credentials_file, and from Application Default Credentials."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
 
 from switchgear.core.errors import UpstreamError
-from switchgear.providers.gemini.credentials import SCOPE, ServiceAccountTokens
+from switchgear.providers.gemini.credentials import SCOPE, GoogleTokens
 
 CLIENT_EMAIL = "gateway@acme-prod.iam.gserviceaccount.com"
 
@@ -102,7 +103,7 @@ def account_file(tmp_path: Path, private_pem: str, token_uri: str) -> str:
 async def test_token_is_minted_once_and_cached(
     tmp_path: Path, key_pem: tuple[str, bytes], endpoint: TokenEndpoint
 ) -> None:
-    tokens = ServiceAccountTokens(account_file(tmp_path, key_pem[0], endpoint.url), provider="vx")
+    tokens = GoogleTokens(account_file(tmp_path, key_pem[0], endpoint.url), provider="vx")
     assert await tokens.token() == "ya29.minted-1"
     assert await tokens.token() == "ya29.minted-1"
     assert len(endpoint.forms) == 1
@@ -117,7 +118,7 @@ async def test_concurrent_callers_share_one_refresh(
     tmp_path: Path, key_pem: tuple[str, bytes], endpoint: TokenEndpoint
 ) -> None:
     endpoint.delay = 0.2
-    tokens = ServiceAccountTokens(account_file(tmp_path, key_pem[0], endpoint.url))
+    tokens = GoogleTokens(account_file(tmp_path, key_pem[0], endpoint.url))
     results = await asyncio.gather(*(tokens.token() for _ in range(8)))
     assert results == ["ya29.minted-1"] * 8
     assert len(endpoint.forms) == 1
@@ -127,7 +128,7 @@ async def test_token_is_refreshed_five_minutes_before_expiry(
     tmp_path: Path, key_pem: tuple[str, bytes], endpoint: TokenEndpoint
 ) -> None:
     endpoint.expires_in = 301  # one second of use left before the 5-minute margin
-    tokens = ServiceAccountTokens(account_file(tmp_path, key_pem[0], endpoint.url))
+    tokens = GoogleTokens(account_file(tmp_path, key_pem[0], endpoint.url))
     assert await tokens.token() == "ya29.minted-1"
     assert await tokens.token() == "ya29.minted-1"
     await asyncio.sleep(1.1)
@@ -142,7 +143,7 @@ async def test_refused_grant_is_an_upstream_error(
 ) -> None:
     endpoint.status = 400
     path = account_file(tmp_path, key_pem[0], endpoint.url)
-    tokens = ServiceAccountTokens(path, provider="vx")
+    tokens = GoogleTokens(path, provider="vx")
     with pytest.raises(UpstreamError) as info:
         await tokens.token()
     assert info.value.code == "provider_credentials"
@@ -156,7 +157,7 @@ async def test_unreadable_file_is_an_upstream_error(tmp_path: Path, content: str
     path = tmp_path / "sa.json"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    tokens = ServiceAccountTokens(str(path), provider="vx")
+    tokens = GoogleTokens(str(path), provider="vx")
     with pytest.raises(UpstreamError) as info:
         await tokens.token()
     assert info.value.code == "provider_credentials"
@@ -167,10 +168,64 @@ async def test_slow_token_endpoint_times_out(
     tmp_path: Path, key_pem: tuple[str, bytes], endpoint: TokenEndpoint
 ) -> None:
     endpoint.delay = 1.0
-    tokens = ServiceAccountTokens(
-        account_file(tmp_path, key_pem[0], endpoint.url), provider="vx", timeout=0.2
-    )
+    tokens = GoogleTokens(account_file(tmp_path, key_pem[0], endpoint.url), provider="vx", timeout=0.2)
     with pytest.raises(UpstreamError) as info:
         await tokens.token()
     assert info.value.code == "timeout"
     assert "took over 0.2s" in info.value.message
+
+
+# --- Application Default Credentials ------------------------------------------------------------
+
+
+async def test_adc_from_google_application_credentials(
+    tmp_path: Path, key_pem: tuple[str, bytes], endpoint: TokenEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = account_file(tmp_path, key_pem[0], endpoint.url)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", path)
+    tokens = GoogleTokens(provider="vx")  # no credentials_file: ADC
+    assert tokens.describe() == f"ADC: service account file {path} (GOOGLE_APPLICATION_CREDENTIALS)"
+    assert await tokens() == "ya29.minted-1"
+    assert endpoint.forms[0]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+async def test_adc_from_the_gcloud_file(
+    tmp_path: Path, key_pem: tuple[str, bytes], endpoint: TokenEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gcloud = tmp_path / "gcloud"
+    gcloud.mkdir()
+    adc = gcloud / "application_default_credentials.json"
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(gcloud))  # where gcloud keeps it (~/.config/gcloud)
+    # What `gcloud auth application-default login` writes: google-auth always refreshes such user
+    # credentials at Google's own token endpoint, so only where they come from is checked here.
+    adc.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "764086051850-test.apps.googleusercontent.com",
+                "client_secret": "d-FL95Q19q7MQmFpd7hHD0Ty",
+                "refresh_token": "1//refresh-canary",
+                "quota_project_id": "acme-prod",
+            }
+        )
+    )
+    assert GoogleTokens(provider="vx").describe() == f"ADC: gcloud user credentials {adc}"
+    # A service account in the same place (as `gcloud auth application-default` can also hold):
+    adc.write_text(Path(account_file(tmp_path, key_pem[0], endpoint.url)).read_text())
+    tokens = GoogleTokens(provider="vx")
+    assert tokens.describe() == f"ADC: service account file {adc}"
+    await tokens.start()
+    assert await tokens() == "ya29.minted-1"
+    assert len(endpoint.forms) == 1  # minted at start-up, then cached
+
+
+async def test_no_adc_is_a_clear_upstream_error() -> None:
+    tokens = GoogleTokens(provider="vx")
+    with pytest.raises(UpstreamError) as info:
+        await tokens()
+    assert info.value.code == "provider_credentials"
+    assert info.value.message.startswith(
+        "provider 'vx': no Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, "
+        "the gcloud ADC file"
+    )
+    assert tokens.describe().startswith("ADC: none found")
