@@ -252,6 +252,7 @@ def where(session: Any, method: str) -> str:
         "assume-role-with-web-identity": f"web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role {role})",
         "sso": f"SSO cache (profile {profile!r})",
         "custom-process": f"credential_process of profile {profile!r}",
+        "login": f"aws login session (profile {profile!r})",
         "container-role": "container credentials endpoint",
         "iam-role": "instance metadata (IMDS)",
     }
