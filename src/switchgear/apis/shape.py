@@ -2,9 +2,10 @@
 
 The shapes (``apis/shapes/<api>.json``) are built from the official SDKs' request types by
 ``tools/build_shapes.py``; each is compiled once, at import, into nested checker functions. A
-checker walks only what the body holds: each present field is looked up in its object's table
-and checked by type (``type(v) is str``: JSON never gives subclasses, and a boolean is never an
-integer), so a typical chat request costs a few microseconds. A wrong type raises ``ShapeError``
+checker walks only what the body holds: each present field is looked up in its object's table,
+and its type in the field's spec (a dict from the exact JSON types it accepts to the check of
+their content: JSON never gives subclasses, and a boolean is never an integer), so a typical
+chat request costs about a microsecond more than a parse. A wrong type raises ``ShapeError``
 with the path to the value (``messages[0].content[1].text``); the path is built only then, as
 the error unwinds.
 
@@ -26,7 +27,6 @@ Check = Callable[[Any], None]
 
 _KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
           dict: "an object", type(None): "null"}  # fmt: skip
-_EXPECTED = {"str": "a string", "int": "an integer", "num": "a number", "bool": "a boolean", "null": "null"}
 _TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,), "int": (int,), "num": (int, float), "bool": (bool,), "null": (type(None),)
 }  # fmt: skip
@@ -57,39 +57,30 @@ def _wrong(expected: str, value: Any) -> ShapeError:
     return ShapeError(f"must be {expected}, got {kind(value)}")
 
 
-def _leaf(name: str) -> Check:
-    expected = _EXPECTED[name]
-    if name == "num":
-
-        def number(v: Any) -> None:
-            t = type(v)
-            if t is not float and t is not int:
-                raise _wrong(expected, v)
-
-        return number
-    want = _TYPES[name][0]
-
-    def leaf(v: Any) -> None:
-        if type(v) is not want:
-            raise _wrong(expected, v)
-
-    return leaf
+# What a value may be: each accepted JSON type, with the check of its content (None: none). A
+# plain dict, so that ``spec[type(value)]`` is one specialized lookup on the hot path.
+Spec = dict[type, "Check | None"]
+_ORDER = (str, int, float, bool, list, dict, type(None))
 
 
-def _any(v: Any) -> None:
-    return None
+def _describe(spec: Spec) -> str:
+    """The types a spec accepts, in words: "a string or an array"."""
+    names = [_KINDS[t] for t in _ORDER if t in spec and not (t is int and float in spec)]
+    return " or ".join(names)
 
 
-def _list(item: Check | None) -> Check:
-    def array(v: Any) -> None:
-        if type(v) is not list:
-            raise _wrong("an array", v)
-        if item is None:
-            return
+def _list(item: Spec | None) -> Check:
+    def array(v: list[Any]) -> None:
         i = 0
         try:
             for i, x in enumerate(v):  # noqa: B007 (i names the item that failed)
-                item(x)
+                deeper = item[type(x)]  # type: ignore[index]
+                if deeper is not None:
+                    deeper(x)
+        except KeyError:
+            wrong = _wrong(_describe(item), v[i])  # type: ignore[arg-type]
+            wrong.path.append(i)
+            raise wrong from None
         except ShapeError as exc:
             exc.path.append(i)
             raise
@@ -97,17 +88,22 @@ def _list(item: Check | None) -> Check:
     return array
 
 
-def _object(fields: dict[str, Check | None], required: tuple[str, ...], rest: Check | None) -> Check:
-    def obj(v: Any) -> None:
-        if type(v) is not dict:
-            raise _wrong("an object", v)
+def _object(fields: dict[str, Spec | None], required: tuple[str, ...], rest: Spec | None) -> Check:
+    def obj(v: dict[str, Any]) -> None:
         key = ""
+        spec = rest
         try:
             for key, value in v.items():
                 if value is not None:
-                    check = fields.get(key, rest)
-                    if check is not None:
-                        check(value)
+                    spec = fields.get(key, rest)
+                    if spec is not None:
+                        deeper = spec[type(value)]
+                        if deeper is not None:
+                            deeper(value)
+        except KeyError:
+            wrong = _wrong(_describe(spec), v[key])  # type: ignore[arg-type]
+            wrong.path.append(key)
+            raise wrong from None
         except ShapeError as exc:
             exc.path.append(key)
             raise
@@ -123,9 +119,7 @@ def _object(fields: dict[str, Check | None], required: tuple[str, ...], rest: Ch
 def _tagged(field: str, cases: dict[str, Check], default: Check | None, closed: bool) -> Check:
     known = ", ".join(sorted(cases))
 
-    def tagged(v: Any) -> None:
-        if type(v) is not dict:
-            raise _wrong("an object", v)
+    def tagged(v: dict[str, Any]) -> None:
         tag = v.get(field)
         if tag is None:
             if default is None:
@@ -149,67 +143,49 @@ def _tagged(field: str, cases: dict[str, Check], default: Check | None, closed: 
     return tagged
 
 
-def _any_of(by_type: dict[type, Check | None], expected: str) -> Check:
-    def any_of(v: Any) -> None:
-        try:
-            check = by_type[type(v)]
-        except KeyError:
-            raise _wrong(expected, v) from None
-        if check is not None:
-            check(v)
-
-    return any_of
+def _ignore(v: Any) -> None:
+    return None
 
 
 class _Compiler:
     def __init__(self, defs: dict[str, Any]) -> None:
         self.defs = defs
-        self.done: dict[str, Check] = {}
+        self.done: dict[str, Spec] = {}
 
-    def node(self, node: Any) -> Check | None:
-        """The checker of a node; None for "anything"."""
+    def node(self, node: Any) -> Spec | None:
+        """The spec of a node; None for "anything"."""
         if isinstance(node, str):
-            return None if node == "any" else _leaf(node)
+            return None if node == "any" else dict.fromkeys(_TYPES[node])
         if "ref" in node:
             return self.ref(node["ref"])
         if "list" in node:
-            return _list(self.node(node["list"]))
+            return {list: _list(self.node(node["list"]))}
         if "tag" in node:
-            cases = {value: self.node(case) or _any for value, case in node["cases"].items()}
-            default = self.node(node["default"]) or _any if "default" in node else None
-            return _tagged(node["tag"], cases, default, node["closed"])
+            cases = {value: self.content(case) for value, case in node["cases"].items()}
+            default = self.content(node["default"]) if "default" in node else None
+            return {dict: _tagged(node["tag"], cases, default, node["closed"])}
         if "any_of" in node:
-            by_type: dict[type, Check | None] = {}
+            accepted: Spec = {}
             for option in node["any_of"]:
-                if isinstance(option, str):
-                    by_type.update(dict.fromkeys(_TYPES[option]))
-                else:
-                    by_type[list if "list" in option else dict] = self.node(option)
-            return _any_of(by_type, " or ".join(_expected(o) for o in node["any_of"]))
+                accepted.update(self.node(option) or {})
+            return accepted
         fields = {key: self.node(_not_null(value)) for key, value in node["obj"].items()}
         rest = self.node(node["rest"]) if "rest" in node else None
-        return _object(fields, tuple(node.get("req", ())), rest)
+        if not fields and rest is None:  # any object (a JSON schema, tool input): nothing inside to check
+            return {dict: None}
+        return {dict: _object(fields, tuple(node.get("req", ())), rest)}
 
-    def ref(self, name: str) -> Check:
+    def content(self, node: Any) -> Check:
+        """The check of an object's content (a union's case: the tag already says it is an object)."""
+        spec = self.node(node)
+        return (spec.get(dict) if spec is not None else None) or _ignore
+
+    def ref(self, name: str) -> Spec:
         found = self.done.get(name)
-        if found is not None:
-            return found
-        cell: list[Check] = []
-
-        def later(v: Any) -> None:  # a reference back into a shape still being compiled
-            cell[0](v)
-
-        self.done[name] = later
-        compiled = self.node(self.defs[name]) or _any
-        cell.append(compiled)
-        self.done[name] = compiled
-        return compiled
-
-
-def _expected(node: Any) -> str:
-    if isinstance(node, str):
-        return _EXPECTED[node]
-    return "an array" if "list" in node else "an object"
+        if found is None:  # registered before its content, which may refer back to it
+            found = self.done[name] = {}
+            found.update(self.node(self.defs[name]) or {})
+        return found
 
 
 def _not_null(node: Any) -> Any:
@@ -221,6 +197,9 @@ def _not_null(node: Any) -> Any:
 
 
 def load(api: str) -> Check:
-    """The compiled checker of a client API's request body (``chat``, ``messages``, ...)."""
+    """The compiled checker of a client API's request body (``chat``, ``messages``, ...): call
+    it with a dict (the caller checks that the body is a JSON object)."""
     data = orjson.loads(resources.files("switchgear.apis").joinpath(f"shapes/{api}.json").read_bytes())
-    return _Compiler(data["defs"]).ref(data["root"])
+    check = _Compiler(data["defs"]).ref(data["root"]).get(dict)
+    assert check is not None
+    return check

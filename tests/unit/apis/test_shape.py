@@ -39,7 +39,9 @@ DEFS: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def check() -> Check:
-    return _Compiler(DEFS).ref("Root")
+    check = _Compiler(DEFS).ref("Root")[dict]
+    assert check is not None
+    return check
 
 
 def problem(check: Check, value: Any) -> tuple[str, str]:
