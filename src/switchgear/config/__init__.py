@@ -8,6 +8,7 @@ from switchgear.config.model import (
     ProviderSettings,
     ServerSettings,
     Settings,
+    StorageSettings,
     Timeouts,
     UpstreamSettings,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "ProviderSettings",
     "ServerSettings",
     "Settings",
+    "StorageSettings",
     "Timeouts",
     "UpstreamSettings",
     "load_settings",

@@ -298,9 +298,14 @@ class ModelSettings(_Model):
 
 
 class StorageSettings(_Model):
-    """Where shared state lives. Without ``redis_url`` budgets and rate limits are kept in the
-    process (one worker); with it, in Redis, shared by every worker and replica."""
+    """Where state lives. ``database_url`` (else a SQLite file in ``data_dir``): keys, budgets,
+    spend (``switchgear.storage``). ``redis_url``: budgets and rate limits shared by every worker and
+    replica (without it they are kept in the process, one worker)."""
 
+    database_url: SecretStr | None = None  # may carry a password: a secret, never printed
+    data_dir: str | None = None  # None: $XDG_DATA_HOME/switchgear, else ~/.local/share/switchgear
+    migrate_on_start: bool = True  # apply pending migrations when the gateway opens the database
+    spend_log_retention_days: int | None = Field(default=None, ge=1)  # None: keep raw rows forever
     redis_url: SecretStr | None = None  # redis://[user:password@]host:port/db, rediss://, unix://
 
     @field_validator("redis_url")
@@ -310,6 +315,20 @@ class StorageSettings(_Model):
             return None
         if not re.match(r"^(redis|rediss|unix)://", value.get_secret_value()):
             raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_kind(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # an empty value (e.g. from an unset ${VAR:-}) means the default file
+        if not re.match(
+            r"^(sqlite(\+aiosqlite)?:///|postgres(ql)?(\+asyncpg)?://)", value.get_secret_value().strip()
+        ):
+            raise ValueError(
+                "database_url must be a SQLite (sqlite:///path/to/file.db) or PostgreSQL "
+                "(postgresql://user:password@host:5432/dbname) URL"
+            )
         return value
 
 

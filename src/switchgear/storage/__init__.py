@@ -1,0 +1,53 @@
+"""The durable store, and the only package that speaks SQL: tables, typed query functions and
+migrations, on SQLite (a file, the default) or PostgreSQL (several replicas).
+
+    database.py   Database: the async engine, where the file is, how transactions begin
+    tables.py     the tables (SQLAlchemy Core); migrations/ creates them (Alembic)
+    rows.py       the typed values going in and out (no SQLAlchemy type leaves this package)
+    hierarchy.py  organizations, teams, users, end-users
+    keys.py       virtual keys (stored as a digest), by id and by digest; revoke, rotate
+    budgets.py    atomic multi-scope reserve, settle, release, reaper
+    spend.py      the spend log (idempotent batches) and its daily rollup; retention
+    reports.py    spend totals by key / user / team / org / model / tag / day; the request log
+    audit.py      who did what to which object
+    migrate.py    upgrade / downgrade / current revision
+"""
+
+from switchgear.storage.database import Database, data_dir, database_url
+from switchgear.storage.errors import BudgetExceeded, Conflict, NotFound, StorageError
+from switchgear.storage.rows import (
+    AuditEntry,
+    BudgetCounter,
+    EndUser,
+    Limits,
+    Organization,
+    Page,
+    Scope,
+    SpendRow,
+    SpendTotal,
+    Team,
+    User,
+    VirtualKey,
+)
+
+__all__ = [
+    "AuditEntry",
+    "BudgetCounter",
+    "BudgetExceeded",
+    "Conflict",
+    "Database",
+    "EndUser",
+    "Limits",
+    "NotFound",
+    "Organization",
+    "Page",
+    "Scope",
+    "SpendRow",
+    "SpendTotal",
+    "StorageError",
+    "Team",
+    "User",
+    "VirtualKey",
+    "data_dir",
+    "database_url",
+]
