@@ -15,6 +15,8 @@ from switchgear.simulator.server import SimulatorThread
 from tests.fakes.gateway import GatewayThread, closed_port
 from tests.fakes.redis_server import RedisServer, find_or_start_redis
 
+pytest_plugins = ["tests.fakes.databases"]  # db: each storage test on SQLite and on PostgreSQL
+
 UPSTREAM_KEY = "sk-upstream-canary-7f3a9c"
 _EMPTY_HOME = pytest.StashKey[str]()
 

@@ -57,28 +57,71 @@ def _ordered(scopes: Sequence[Scope]) -> list[Scope]:
     return sorted(unique.values(), key=lambda s: s.order)
 
 
-async def _reserve_one(conn: AsyncConnection, dialect: str, scope: Scope, amount: int, now: datetime) -> None:
+def _reserve_statement(dialect: str, *, limited: bool) -> Any:
+    """The per-scope reserve: built once per dialect, run with bound values."""
     statement = insert(dialect, budgets).values(
-        scope_kind=scope.kind,
-        scope_id=scope.id,
-        period=scope.period,
+        scope_kind=sa.bindparam("kind"),
+        scope_id=sa.bindparam("id"),
+        period=sa.bindparam("period"),
         spent_microusd=0,
-        reserved_microusd=amount,
-        updated_at=now,
+        reserved_microusd=sa.bindparam("amount", type_=sa.BigInteger),
+        updated_at=sa.bindparam("now"),
     )
     excluded = statement.excluded
-    condition = None
+    total = _b.spent_microusd + _b.reserved_microusd + excluded.reserved_microusd
+    return statement.on_conflict_do_update(
+        index_elements=[_b.scope_kind, _b.scope_id, _b.period],
+        set_={
+            "reserved_microusd": _b.reserved_microusd + excluded.reserved_microusd,
+            "updated_at": excluded.updated_at,
+        },
+        where=total <= sa.bindparam("limit", type_=sa.BigInteger) if limited else None,
+    ).returning(_b.spent_microusd)
+
+
+def _apply_statement(dialect: str) -> Any:
+    """The per-scope settle: ``reserved -= release`` (never below 0), ``spent += spend``."""
+    statement = insert(dialect, budgets).values(
+        scope_kind=sa.bindparam("kind"),
+        scope_id=sa.bindparam("id"),
+        period=sa.bindparam("period"),
+        spent_microusd=sa.bindparam("spend", type_=sa.BigInteger),
+        reserved_microusd=0,
+        updated_at=sa.bindparam("now"),
+    )
+    left = _b.reserved_microusd - sa.bindparam("release", type_=sa.BigInteger)
+    return statement.on_conflict_do_update(
+        index_elements=[_b.scope_kind, _b.scope_id, _b.period],
+        set_={
+            "reserved_microusd": sa.case((left < 0, 0), else_=left),
+            "spent_microusd": _b.spent_microusd + statement.excluded.spent_microusd,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
+_RESERVE = {
+    (dialect, limited): _reserve_statement(dialect, limited=limited)
+    for dialect in ("sqlite", "postgresql")
+    for limited in (False, True)
+}
+_APPLY = {dialect: _apply_statement(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+async def _reserve_one(conn: AsyncConnection, dialect: str, scope: Scope, amount: int, now: datetime) -> None:
+    values: dict[str, Any] = {
+        "kind": scope.kind,
+        "id": scope.id,
+        "period": scope.period,
+        "amount": amount,
+        "now": now,
+    }
     if scope.limit is not None:
         if amount > scope.limit:  # a new row holds exactly ``amount``: refused before any write
             raise _Refused(scope)
-        condition = _b.spent_microusd + _b.reserved_microusd + excluded.reserved_microusd <= scope.limit
-    statement = statement.on_conflict_do_update(
-        index_elements=[_b.scope_kind, _b.scope_id, _b.period],
-        set_={"reserved_microusd": _b.reserved_microusd + excluded.reserved_microusd, "updated_at": now},
-        where=condition,
-    )
-    row = (await conn.execute(statement.returning(_b.spent_microusd))).one_or_none()
-    if row is None:
+        values["limit"] = scope.limit
+    statement = _RESERVE[dialect, scope.limit is not None]
+    if (await conn.execute(statement, values)).one_or_none() is None:
         raise _Refused(scope)
 
 
@@ -136,26 +179,16 @@ async def _apply(
     now: datetime,
 ) -> None:
     """``reserved -= release; spent += spend`` in each scope, in the fixed order."""
-    ordered = sorted(scopes, key=lambda s: (SCOPE_ORDER[s[0]], s[1], s[2]))
-    for kind, scope_id, period in ordered:
-        statement = insert(dialect, budgets).values(
-            scope_kind=kind,
-            scope_id=scope_id,
-            period=period,
-            spent_microusd=spend,
-            reserved_microusd=0,
-            updated_at=now,
-        )
-        left = _b.reserved_microusd - release
-        statement = statement.on_conflict_do_update(
-            index_elements=[_b.scope_kind, _b.scope_id, _b.period],
-            set_={
-                "reserved_microusd": sa.case((left < 0, 0), else_=left),
-                "spent_microusd": _b.spent_microusd + spend,
-                "updated_at": now,
-            },
-        )
-        await conn.execute(statement)
+    for kind, scope_id, period in sorted(scopes, key=lambda s: (SCOPE_ORDER[s[0]], s[1], s[2])):
+        values = {
+            "kind": kind,
+            "id": scope_id,
+            "period": period,
+            "release": release,
+            "spend": spend,
+            "now": now,
+        }
+        await conn.execute(_APPLY[dialect], values)
 
 
 async def settle(

@@ -13,6 +13,7 @@ their ``WHERE`` against the row a concurrent transaction just committed.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -44,7 +45,12 @@ def database_url(settings: StorageSettings, environ: Mapping[str, str]) -> URL:
     if settings.database_url is None:
         path = data_dir(settings, environ) / "switchgear.db"
         return URL.create("sqlite+aiosqlite", database=str(path))
-    url = make_url(settings.database_url.get_secret_value().strip())
+    return async_url(settings.database_url.get_secret_value().strip())
+
+
+def async_url(url: URL | str) -> URL:
+    """``url`` with the async driver of its database (aiosqlite, asyncpg)."""
+    url = make_url(url)
     if url.drivername in ("sqlite", "sqlite+aiosqlite"):
         return url.set(drivername="sqlite+aiosqlite")
     if url.drivername in ("postgres", "postgresql", "postgresql+asyncpg"):
@@ -71,14 +77,18 @@ class Database:
         if name not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {name!r}")
         self.dialect: Dialect = "sqlite" if name == "sqlite" else "postgresql"
+        # SQLite lets one transaction write at a time: this process's writers queue here, in
+        # order, rather than poll the file lock (other processes still meet the busy timeout)
+        self._writer: asyncio.Lock | None = None
         if self.dialect == "sqlite":
             _sqlite_transactions(engine)
+            self._writer = asyncio.Lock()
 
     @classmethod
     def open(cls, url: URL | str, **engine_options: Any) -> Database:
         """Open (lazily: the first query connects) the database at ``url``. A SQLite file's folder
         is created, readable by its owner only."""
-        url = make_url(url)
+        url = async_url(url)
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         options: dict[str, Any] = {"json_serializer": _json, "json_deserializer": orjson.loads}
@@ -97,13 +107,23 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn, conn.begin():
+        async with self._transaction(write=False) as conn:
             yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
+        if self._writer is None:
+            async with self._transaction(write=True) as conn:
+                yield conn
+            return
+        async with self._writer, self._transaction(write=True) as conn:  # SQLite: one writer at a time
+            yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
+            if write:
+                await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
 

@@ -124,7 +124,9 @@ async def record_spend(db: Database, rows: Sequence[SpendRow]) -> int:
         .returning(spend_log.c.request_id)
     )
     async with db.write() as conn:
-        result = await conn.execute(statement, list(batch.values()))
+        # in request id order: concurrent writers of overlapping batches take the row locks in
+        # the same order (PostgreSQL would otherwise deadlock two of them)
+        result = await conn.execute(statement, [batch[request_id] for request_id in sorted(batch)])
         inserted = set(result.scalars().all())
         sums = _rollup(batch[request_id] for request_id in inserted)
         if sums:
