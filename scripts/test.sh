@@ -11,6 +11,18 @@ if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } \
     || echo "redis-server could not be installed: the Redis tests will be skipped"
 fi
+# The storage tests run on a real PostgreSQL: the server on 127.0.0.1:5432 if one answers, else one
+# the tests start from PostgreSQL's binaries (tests/fakes/postgres.py). Install them when neither is here.
+if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null \
+   && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing postgresql (Debian) for the storage tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+      || echo "postgresql could not be installed: the PostgreSQL tests will be skipped"
+  else
+    echo "note: no PostgreSQL here (server or binaries): its storage tests will be skipped" >&2
+  fi
+fi
 echo "== ruff";          .venv/bin/ruff check src tests tools
 echo "== ruff format";   .venv/bin/ruff format --check src tests tools
 echo "== mypy --strict"; .venv/bin/mypy

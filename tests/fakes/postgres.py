@@ -58,7 +58,7 @@ def _free_port() -> int:
 async def _answers(url: str) -> bool:
     try:
         conn = await asyncpg.connect(url + "/postgres", timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True
@@ -100,12 +100,25 @@ class PostgresServer:
         data, port = folder / "data", _free_port()
         run = {"check": True, "capture_output": True, "timeout": 120}
         subprocess.run(  # noqa: PLW1510
-            [*as_user, bindir / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
+            [
+                *as_user,
+                bindir / "initdb",
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
             **run,
         )
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(  # noqa: PLW1510
-            [*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"], **run
+            [*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
+            **run,
         )
         return cls(f"postgresql://postgres@127.0.0.1:{port}", folder, bindir)
 

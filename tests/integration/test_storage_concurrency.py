@@ -11,6 +11,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 import pytest
@@ -94,7 +95,7 @@ async def test_200_concurrent_reserves_admit_exactly_what_the_budget_holds(
     # settle them all at once, each with its actual cost: spent is their sum, nothing stays reserved
     actual = {reservation: random.randint(0, ESTIMATE) for reservation in admitted}
     settled = await released_together(
-        [lambda r=r, target=replicas[i % len(replicas)]: settle(target, r, actual[r]) for i, r in enumerate(admitted)]
+        [partial(settle, replicas[i % len(replicas)], r, actual[r]) for i, r in enumerate(admitted)]
     )
     assert settled == [True] * ADMITS
     for scope in (team, org, end_user):
@@ -131,7 +132,7 @@ async def test_overlapping_spend_batches_written_at_once_count_each_request_once
     batches.append(rows)
 
     results = await released_together(
-        [lambda b=b, target=replicas[i % len(replicas)]: record_spend(target, b) for i, b in enumerate(batches)]
+        [partial(record_spend, replicas[i % len(replicas)], b) for i, b in enumerate(batches)]
     )
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert sum(results) == len(rows)  # type: ignore[arg-type]
@@ -145,5 +146,8 @@ async def test_overlapping_spend_batches_written_at_once_count_each_request_once
     assert sum(d.completion_tokens for d in days) == sum(r.completion_tokens for r in rows)
     assert sum(d.failed_requests for d in days) == sum(r.status >= 400 for r in rows)
     assert len(days) == 2
-    tags = {t.group: t.requests for t in await spend_report(db, "tag", start.date(), start.date() + timedelta(days=1))}
+    tags = {
+        t.group: t.requests
+        for t in await spend_report(db, "tag", start.date(), start.date() + timedelta(days=1))
+    }
     assert tags == {tag: sum(tag in r.tags for r in rows) for tag in "abc"}

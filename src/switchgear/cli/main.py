@@ -1,4 +1,4 @@
-"""The ``switchgear`` command (typer): ``serve``, ``config check``, ``simulate``, ``version``.
+"""The ``switchgear`` command (typer): ``serve``, ``config check``, ``db``, ``simulate``, ``version``.
 
 Exit statuses: 0 success (for ``serve``: stopped and drained cleanly), 1 a failure while running,
 2 a usage or configuration error, 3 the server failed to start, 4 ``serve`` stopped but its drain
@@ -16,6 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from switchgear import __version__
+from switchgear.cli.db import db_app
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
@@ -34,6 +35,7 @@ config_app = typer.Typer(
     help="Work with configuration files.", no_args_is_help=True, context_settings=HELP_OPTIONS
 )
 app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
     Path | None,

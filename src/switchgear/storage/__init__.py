@@ -14,7 +14,7 @@ migrations, on SQLite (a file, the default) or PostgreSQL (several replicas).
 """
 
 from switchgear.storage.database import Database, data_dir, database_url
-from switchgear.storage.errors import BudgetExceeded, Conflict, NotFound, StorageError
+from switchgear.storage.errors import BudgetExceeded, Conflict, NotFound, StorageError, Unavailable
 from switchgear.storage.rows import (
     AuditEntry,
     BudgetCounter,
@@ -46,6 +46,7 @@ __all__ = [
     "SpendTotal",
     "StorageError",
     "Team",
+    "Unavailable",
     "User",
     "VirtualKey",
     "data_dir",

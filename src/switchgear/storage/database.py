@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from switchgear.config import StorageSettings
+from switchgear.storage.errors import Unavailable
 
 Dialect = Literal["sqlite", "postgresql"]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -90,7 +91,11 @@ class Database:
         is created, readable by its owner only."""
         url = async_url(url)
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder = Path(url.database).parent
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise Unavailable(f"cannot create the data directory {folder}: {exc.strerror}") from None
         options: dict[str, Any] = {"json_serializer": _json, "json_deserializer": orjson.loads}
         if url.get_backend_name() == "postgresql":
             options["pool_pre_ping"] = True

@@ -13,6 +13,10 @@ class StorageError(Exception):
     """Base of the errors storage raises on purpose."""
 
 
+class Unavailable(StorageError):
+    """The database could not be reached or opened; the message names it (never its password)."""
+
+
 class NotFound(StorageError):
     def __init__(self, kind: str, object_id: str) -> None:
         super().__init__(f"{kind} {object_id!r} not found")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Unpack
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from switchgear.storage import crud
 from switchgear.storage.audit import write_audit
@@ -173,6 +174,24 @@ async def rotate_key(
     """Replace a key by a new one with the same owners and limits, in one transaction. The old
     key keeps working for ``grace`` (then it is revoked); the new key names it in ``rotated_from``."""
     now = now or utcnow()
+    try:
+        replacement = new_id_ or new_id("key")
+        return await _rotate(db, key_id, key_hash, key_prefix, replacement, grace=grace, actor=actor, now=now)
+    except IntegrityError as exc:
+        raise crud.conflict("key", exc) from None
+
+
+async def _rotate(
+    db: Database,
+    key_id: str,
+    key_hash: str,
+    key_prefix: str,
+    replacement: str,
+    *,
+    grace: timedelta,
+    actor: str | None,
+    now: datetime,
+) -> VirtualKey:
     deadline = now + grace
     table = virtual_keys
     async with db.write() as conn:
@@ -185,7 +204,7 @@ async def rotate_key(
         )
         values = {name: getattr(old, name) for name in _COPIED_ON_ROTATION}
         values.update(
-            id=new_id_ or new_id("key"),
+            id=replacement,
             key_hash=key_hash,
             key_prefix=key_prefix,
             rotated_from=key_id,

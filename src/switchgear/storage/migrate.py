@@ -8,6 +8,8 @@ database.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from switchgear.storage.database import Database
+from switchgear.storage.errors import Unavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -40,9 +43,18 @@ def _current(connection: sa.Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+@asynccontextmanager
+async def _reachable(db: Database) -> AsyncIterator[None]:
+    try:
+        yield
+    except (sa.exc.DBAPIError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise Unavailable(f"cannot use the database {db.url}: {reason}") from None
+
+
 async def current(db: Database) -> str | None:
     """The database's revision (None: no schema yet)."""
-    async with db.read() as conn:
+    async with _reachable(db), db.read() as conn:
         return await conn.run_sync(_current)
 
 
@@ -54,7 +66,7 @@ async def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str
         command.upgrade(alembic_config(connection), revision)
         return before, _current(connection)
 
-    async with db.write() as conn:
+    async with _reachable(db), db.write() as conn:
         return await conn.run_sync(run)
 
 
@@ -66,5 +78,5 @@ async def downgrade(db: Database, revision: str) -> tuple[str | None, str | None
         command.downgrade(alembic_config(connection), revision)
         return before, _current(connection)
 
-    async with db.write() as conn:
+    async with _reachable(db), db.write() as conn:
         return await conn.run_sync(run)

@@ -75,7 +75,9 @@ async def test_spend_over_the_estimate_is_recorded_and_blocks_what_follows(db: D
         await reserve(db, "r2", [scope], 100, ttl=MINUTE)
 
 
-async def test_periods_are_separate_counters_and_settlement_lands_in_the_reserved_period(db: Database) -> None:
+async def test_periods_are_separate_counters_and_settlement_lands_in_the_reserved_period(
+    db: Database,
+) -> None:
     october, november = Scope("key", "k1", "2026-10", 100), Scope("key", "k1", "2026-11", 100)
     await reserve(db, "r1", [october], 100, ttl=MINUTE)
     await reserve(db, "r2", [november], 100, ttl=MINUTE)  # a new period: a new counter
