@@ -29,11 +29,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchgear.storage.database import Database
 from switchgear.storage.dialect import insert
-from switchgear.storage.errors import BudgetExceeded
+from switchgear.storage.errors import BudgetExceeded, Conflict
 from switchgear.storage.rows import SCOPE_ORDER, BudgetCounter, Scope, utcnow
 from switchgear.storage.tables import budget_reservations, budgets
 
@@ -156,6 +157,8 @@ async def reserve(
                     expires_at=now + ttl,
                 )
             )
+    except IntegrityError:
+        raise Conflict(f"reservation {reservation_id!r} exists already") from None
     except _Refused as refused:
         scope = refused.scope
         counter = await get_counter(db, scope.kind, scope.id, scope.period)

@@ -70,7 +70,8 @@ def _json(value: Any) -> str:
 
 class Database:
     """The gateway's database. ``read()`` and ``write()`` give a connection inside a transaction
-    that commits when the block ends and rolls back when it raises."""
+    that commits when the block ends and rolls back when it raises. A ``write()`` block must not
+    open another ``write()`` (on SQLite the second would wait for the first forever)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

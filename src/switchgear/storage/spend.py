@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,8 @@ def _text(value: str, length: int | None) -> str:
 
 
 def _values(row: SpendRow) -> dict[str, Any]:
+    if row.created_at.tzinfo is None:
+        raise ValueError(f"request {row.request_id!r}: created_at must be timezone-aware (UTC)")
     values: dict[str, Any] = {
         "request_id": row.request_id,
         "created_at": row.created_at,
@@ -166,6 +168,13 @@ async def delete_spend_before(db: Database, cutoff: datetime, *, batch: int = 50
         deleted += count
         if count < batch:
             return deleted
+
+
+async def apply_retention(db: Database, days: int, *, now: datetime | None = None) -> int:
+    """Delete raw spend-log rows older than ``days`` days (``storage.spend_log_retention_days``)."""
+    if days < 1:
+        raise ValueError("retention is at least one day")
+    return await delete_spend_before(db, (now or datetime.now(UTC)) - timedelta(days=days))
 
 
 def rollup_day(when: datetime) -> date:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from switchgear.storage import BudgetExceeded, Database, Scope
+from switchgear.storage import BudgetExceeded, Conflict, Database, Scope
 from switchgear.storage.budgets import get_counter, list_counters, reap_expired, release, reserve, settle
 
 MINUTE = timedelta(minutes=1)
@@ -124,3 +124,6 @@ async def test_bad_amounts_and_duplicate_scopes_are_refused(db: Database) -> Non
     await reserve(db, "r1", [Scope("key", "k1")], 1, ttl=MINUTE)
     with pytest.raises(ValueError, match="negative"):
         await settle(db, "r1", -5)
+    with pytest.raises(Conflict, match="exists already"):
+        await reserve(db, "r1", [Scope("key", "k1")], 1, ttl=MINUTE)
+    assert await counters(db, Scope("key", "k1")) == [(0, 1)]  # the second one reserved nothing

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from switchgear.storage import Database, SpendRow
 from switchgear.storage.reports import query_requests, spend_report
-from switchgear.storage.spend import delete_spend_before, record_spend
+from switchgear.storage.spend import apply_retention, delete_spend_before, record_spend
 from switchgear.storage.tables import spend_daily, spend_log
 
 DAY = datetime(2026, 11, 4, tzinfo=UTC)
@@ -126,6 +127,12 @@ async def test_hostile_text_is_stored_without_failing_the_batch(db: Database) ->
     assert await record_spend(db, hostile) == 0  # the cut request id still dedupes
 
 
+async def test_a_time_without_a_zone_is_refused_before_anything_is_written(db: Database) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await record_spend(db, [row(1), row(2, created_at=datetime(2026, 11, 4, 12, 0))])
+    assert await count(db, spend_log) == 0
+
+
 async def test_negative_numbers_never_lower_spend(db: Database) -> None:
     await record_spend(db, [row(1, cost_nanousd=-500, prompt_tokens=-3, completion_tokens=-1)])
     [page_row] = (await query_requests(db)).rows
@@ -141,3 +148,5 @@ async def test_retention_deletes_old_raw_rows_in_batches_and_keeps_the_rollup(db
     assert await spend_report(db, "day", date(2026, 11, 1), date(2026, 11, 30)) == totals
     assert await count(db, spend_daily) == 2
     assert await delete_spend_before(db, DAY, batch=7) == 0
+    assert await apply_retention(db, 2, now=DAY + timedelta(days=2, hours=40)) == 10
+    assert await count(db, spend_log) == 8
