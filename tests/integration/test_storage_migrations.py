@@ -106,7 +106,11 @@ async def test_switchgear_db_current_and_upgrade_on_postgresql(
 
 def test_the_default_database_is_a_file_in_the_data_directory(tmp_path: Path) -> None:
     config = tmp_path / "switchgear.yaml"
-    config.write_text(f"storage:\n  data_dir: {tmp_path}/state\n")
+    config.write_text(  # a whole gateway configuration: its providers are checked as serve checks them
+        f"storage:\n  data_dir: {tmp_path}/state\n"
+        "providers:\n  aws: {type: bedrock, region: us-east-1,"
+        " aws_access_key_id: AK, aws_secret_access_key: s}\n"
+    )
     result = db_cli("upgrade", config=config)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "state/switchgear.db").is_file()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from switchgear.config import ConfigError, load_settings, parse_settings
+from switchgear.providers import PROVIDER_SETTINGS
 
 if TYPE_CHECKING:
     from switchgear.storage import Database
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 db_app = typer.Typer(
     help="The database of keys, budgets and spend (storage.database_url, else a SQLite file).",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 ConfigOption = Annotated[
@@ -38,7 +40,10 @@ def _open(config: Path | None) -> Database:
 
     environ = dict(os.environ)
     try:
-        settings = load_settings(config, environ) if config else parse_settings({}, environ)
+        if config is None:
+            settings = parse_settings({}, environ)
+        else:  # the whole file is checked, its providers as their types' models (as serve does)
+            settings = load_settings(config, environ, PROVIDER_SETTINGS)
         return Database.from_settings(settings.storage, environ)
     except (ConfigError, StorageError) as exc:
         raise _fail(str(exc), 2) from None
