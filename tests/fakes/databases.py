@@ -41,13 +41,16 @@ def session_database_name() -> str:
 @pytest.fixture(scope="session")
 async def postgresql_database(postgres_server: PostgresServer) -> AsyncIterator[Database]:
     name = session_database_name()
-    db = Database.open(await postgres_server.create_database(name))
+    url = await postgres_server.create_database(name)
     try:
-        await upgrade(db)
-        yield db
+        db = Database.open(url)
+        try:
+            await upgrade(db)
+            yield db
+        finally:
+            await db.close()
     finally:
-        await db.close()
-        await postgres_server.drop_database(name)
+        await postgres_server.drop_database(name)  # also when opening or migrating failed
 
 
 @pytest.fixture(scope="session")
