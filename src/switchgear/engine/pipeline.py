@@ -34,7 +34,6 @@ from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage
 from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
-from switchgear.engine.cost import cost_nanousd
 from switchgear.engine.translate import TranslatingRelay
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.routing.router import Router
@@ -146,7 +145,7 @@ class Engine:
         codec = self.codecs[request.api]
         canonical = self._canonical(ctx, request, headers)
         ctx.cache = made.cache
-        ctx.cost_nanousd = 0  # nothing was asked of a provider
+        ctx.fixed_cost_nanousd = 0  # nothing was asked of a provider
         if request.stream:
             events = list(made.events) if made.events is not None else events_of(_whole(made))
             encoder = codec.stream_encoder(
@@ -340,10 +339,8 @@ class Engine:
         return StreamAnswer(deployment, response, relay, first, ended, redactor=self.redactor)
 
     def _served(self, ctx: RequestContext, deployment: Deployment, usage: Usage | None) -> None:
-        ctx.deployment = deployment
+        ctx.deployment = deployment  # the cost follows from these two, priced when asked
         ctx.usage = usage
-        if usage is not None and deployment.info is not None:
-            ctx.cost_nanousd = cost_nanousd(usage, deployment.info.prices)
 
     def _final_error(self, ctx: RequestContext, exc: UpstreamError) -> UpstreamError:
         failures = [a.error for a in ctx.attempts[:-1] if a.error is not None]

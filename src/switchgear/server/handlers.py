@@ -8,6 +8,7 @@ handler hands the context to ``Engine.settle``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -86,13 +87,19 @@ def _id_headers(ctx: RequestContext) -> Headers:
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,256}")  # visible ASCII: no CR/LF, no spaces, bounded
 
 
+@functools.lru_cache(maxsize=4096)
+def _header_safe(value: str) -> bool:
+    """A deployment's model id may go in a response header (ids repeat: the answer is cached)."""
+    return _HEADER_SAFE.fullmatch(value) is not None
+
+
 def _answer_headers(ctx: RequestContext, headers: Headers) -> None:
     deployment = ctx.deployment
     if deployment is not None:
         headers.append((b"x-switchgear-provider", deployment.provider.name.encode()))
-        if _HEADER_SAFE.fullmatch(deployment.model):
+        if _header_safe(deployment.model):
             headers.append((b"x-switchgear-model", deployment.model.encode()))
-    if _HEADER_SAFE.fullmatch(ctx.model):  # the answer's ``model`` names who answered; this, what was asked
+    if ctx.model:  # checked printable ASCII (apis.rules); the answer's ``model`` names who answered
         headers.append((b"x-switchgear-requested-model", ctx.model.encode()))
     headers.append((b"x-switchgear-attempts", str(len(ctx.attempts)).encode()))
     if ctx.cache is not None:

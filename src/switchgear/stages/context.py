@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from time import perf_counter_ns, time
 from typing import TYPE_CHECKING, Any
 
+from switchgear.catalog.costs import usage_cost_nanousd
 from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.types import ChatRequest
 from switchgear.core.usage import Usage
@@ -71,7 +72,7 @@ class RequestContext:
     deployment: Deployment | None = None  # the one that served the answer
     attempts: list[Attempt] = field(default_factory=list)
     usage: Usage | None = None
-    cost_nanousd: int | None = None  # None: unpriced (or nothing was served)
+    fixed_cost_nanousd: int | None = None  # a cost known without pricing usage (0 for an early answer)
     cache: str | None = None  # "HIT", "SEMANTIC-HIT", "MISS", "BYPASS", or None (no cache stage)
     status: int = 200
     error: GatewayError | None = None  # what the request failed with (also in-band after streaming)
@@ -81,6 +82,17 @@ class RequestContext:
     response_headers: list[tuple[bytes, bytes]] | None = None  # added by stages (``add_header``)
     slots: dict[Slot[Any], Any] | None = None  # stages' own facts (``Slot.set`` / ``Slot.get``)
     record: RequestRecord | None = None  # built once the request is settled, off the request path
+
+    @property
+    def cost_nanousd(self) -> int | None:
+        """What the request cost, priced from its usage and the serving deployment's catalog prices
+        when asked (off the request path, unless a stage asks); None when unpriced or unserved."""
+        if self.fixed_cost_nanousd is not None:
+            return self.fixed_cost_nanousd
+        usage, deployment = self.usage, self.deployment
+        if usage is None or deployment is None or deployment.info is None:
+            return None
+        return usage_cost_nanousd(usage, deployment.info.prices)
 
     @property
     def model(self) -> str:

@@ -7,7 +7,10 @@ event is the provider's fault, an ``UpstreamProtocolError`` naming it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.usage import Counts, restate_json
 
 
 class SSESplitter:
@@ -98,3 +101,23 @@ def with_data(event: bytes, payload: bytes) -> bytes:
     if not placed:
         out.append(b"data: " + payload)
     return b"\n".join(out)
+
+
+def map_events(block: bytes, read: Callable[[bytes], bytes]) -> bytes:
+    """``block`` (complete events) with each event replaced by what ``read`` makes of it (an event
+    without its blank line); the block itself when ``read`` returned every event as it was."""
+    events = block.split(b"\n\n")[:-1]
+    changed = False
+    for i, event in enumerate(events):
+        kept = read(event)
+        if kept is not event:
+            events[i] = kept
+            changed = True
+    return b"".join(e + b"\n\n" for e in events) if changed else block
+
+
+def restate_event(event: bytes, payload: bytes, at: tuple[str, ...], counts: Counts) -> bytes:
+    """``event`` with the usage object under ``at`` in its data ``payload`` restated to ``counts``
+    (the gateway's clamped numbers); the event as it was when there is nothing to restate."""
+    restated = restate_json(payload, at, counts)
+    return event if restated is None else with_data(event, restated)

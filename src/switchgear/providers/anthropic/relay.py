@@ -12,11 +12,11 @@ import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.jsoncodec import load_object
-from switchgear.core.usage import Usage, restate_json
+from switchgear.core.usage import Usage
 from switchgear.providers.anthropic.errors import in_band_error
 from switchgear.providers.anthropic.response import read_usage, usage_counts
 from switchgear.providers.anthropic.stream import EVENT
-from switchgear.transport.sse import SSESplitter, data_of, with_data
+from switchgear.transport.sse import SSESplitter, data_of, map_events, restate_event
 
 _NOTABLE = (b"message_", b"error")  # only events naming these are read; the rest pass unparsed
 
@@ -42,14 +42,7 @@ class AnthropicStreamRelay:
         if not any(marker in block for marker in _NOTABLE):
             self.events += block.count(b"\n\n") - block.count(b"\n\n:") - block.startswith(b":")
             return block
-        events = block.split(b"\n\n")[:-1]
-        changed = False
-        for i, event in enumerate(events):
-            kept = self._read(event)
-            if kept is not event:
-                events[i] = kept
-                changed = True
-        return b"".join(e + b"\n\n" for e in events) if changed else block
+        return map_events(block, self._read)
 
     def _read(self, event: bytes) -> bytes:
         """Record what one event says; the event for the client (itself, unless its usage was restated)."""
@@ -86,9 +79,7 @@ class AnthropicStreamRelay:
         if self._raw_usage:
             self.usage = read_usage(self._raw_usage)
             if self.usage.suspicious:
-                restated = restate_json(payload, at, usage_counts(self.usage))
-                if restated is not None:
-                    return with_data(event, restated)
+                return restate_event(event, payload, at, usage_counts(self.usage))
         return event
 
     def finish(self) -> bytes:

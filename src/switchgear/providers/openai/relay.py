@@ -17,9 +17,9 @@ import orjson
 
 from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.jsoncodec import load_object
-from switchgear.core.usage import Usage, restate_json
+from switchgear.core.usage import Usage
 from switchgear.providers.openai.stream import CHUNK
-from switchgear.transport.sse import SSESplitter, data_of, with_data
+from switchgear.transport.sse import SSESplitter, data_of, restate_event
 
 _DONE = b"[DONE]"
 _DONE_EVENT = b"data: [DONE]\n\n"
@@ -143,9 +143,7 @@ class OpenAIStreamRelay:
             if self._drop_usage and not choices:
                 return None
             if self.usage.suspicious:
-                restated = restate_json(payload, ("usage",), self.usage.openai_counts())
-                if restated is not None:
-                    return with_data(event, restated)
+                return restate_event(event, payload, ("usage",), self.usage.openai_counts())
         return event
 
     def finish(self) -> bytes:

@@ -22,7 +22,7 @@ from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocol
 from switchgear.core.jsoncodec import load_json
 from switchgear.core.responses_events import error_events
 from switchgear.core.usage import Counts, Usage, restate_json
-from switchgear.transport.sse import SSESplitter, data_of, with_data
+from switchgear.transport.sse import SSESplitter, data_of, map_events, restate_event
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 # Byte markers of the events the relay reads. A false hit (in a delta's text, or the
@@ -98,17 +98,8 @@ class ResponsesStreamRelay:
         if not block:
             return b""
         if any(marker in block for marker in _MARKERS) or block.count(b"data: {") != block.count(b"\n\n"):
-            events = block.split(b"\n\n")[:-1]
-            changed = False
-            for i, event in enumerate(events):
-                kept = self._read(event)
-                if kept is not event:
-                    events[i] = kept
-                    changed = True
-            if changed:
-                return b"".join(event + b"\n\n" for event in events)
-        else:
-            self.events += block.count(b"\n\n")
+            return map_events(block, self._read)
+        self.events += block.count(b"\n\n")
         return block
 
     def _read(self, event: bytes) -> bytes:
@@ -144,9 +135,7 @@ class ResponsesStreamRelay:
             if isinstance(response, dict) and response.get("usage") is not None:
                 self.usage = responses_usage(response)
                 if self.usage.suspicious:
-                    restated = restate_json(payload, ("response", "usage"), usage_counts(self.usage))
-                    if restated is not None:
-                        return with_data(event, restated)
+                    return restate_event(event, payload, ("response", "usage"), usage_counts(self.usage))
         return event
 
     def finish(self) -> bytes:

@@ -8,12 +8,12 @@ tokens are part of the completion tokens. Unknown input or output prices make th
 
 from __future__ import annotations
 
-from switchgear.catalog import Prices
-from switchgear.catalog import cost_nanousd as tokens_cost
+from switchgear.catalog.catalog import Prices
+from switchgear.catalog.catalog import cost_nanousd as tokens_cost
 from switchgear.core.usage import Usage
 
 
-def cost_nanousd(usage: Usage, prices: Prices) -> int | None:
+def usage_cost_nanousd(usage: Usage, prices: Prices) -> int | None:
     if prices.input is None or prices.output is None:
         return None
     cached = min(usage.cached_tokens, usage.prompt_tokens)
