@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import select
 import socket
 import ssl
 import threading
@@ -164,18 +165,27 @@ class TlsFront:
         except OSError:
             tls.close()
             return
-        threading.Thread(target=_pump, args=(upstream, tls), daemon=True).start()
-        _pump(tls, upstream)
+        _relay(tls, upstream)
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    """Copy ``source`` to ``sink`` until either ends, then close both."""
+def _relay(tls: ssl.SSLSocket, upstream: socket.socket) -> None:
+    """Copy bytes both ways until either side ends, then close both. One thread: an SSL socket
+    must not be read in one thread while another writes to it."""
+    other: dict[socket.socket, socket.socket] = {tls: upstream, upstream: tls}
     try:
-        while data := source.recv(65536):
-            sink.sendall(data)
+        while True:
+            # Bytes the TLS layer already decrypted are not visible to select().
+            ready = [tls] if tls.pending() else select.select([tls, upstream], [], [], 10.0)[0]
+            if not ready:
+                return
+            for source in ready:
+                data = source.recv(65536)
+                if not data:
+                    return
+                other[source].sendall(data)
     except OSError:
         pass
     finally:
-        for sock in (source, sink):
+        for sock in (tls, upstream):
             with contextlib.suppress(OSError):
                 sock.close()
