@@ -332,12 +332,46 @@ class StorageSettings(_Model):
         return value
 
 
+class SpendLogSettings(_Model):
+    """The spend log: one row per finished request, written in batches by a background writer."""
+
+    enabled: bool = True
+    batch_size: int = Field(default=500, ge=1)  # rows per database transaction
+    flush_interval: Duration = 1.0  # the longest a row waits before its batch is written
+    # rows held while the database is unreachable (written once it returns, idempotent by request id)
+    buffer: int = Field(default=100_000, ge=1)
+    overflow: Literal["drop_new", "drop_old"] = "drop_old"  # what a full buffer drops (counted)
+
+
+class GovernanceSettings(_Model):
+    """Virtual keys, budgets, rate limits and the spend log (docs/governance.md). On when
+    ``server.master_key`` is set (it creates and manages the keys), unless ``enabled: false``."""
+
+    enabled: bool | None = None  # None: on exactly when server.master_key is set
+    # the output tokens a request is assumed to generate at worst when it sets no max_tokens
+    default_max_tokens: int = Field(default=4096, ge=1)
+    # a reservation a worker never settled (it died) is returned after this long
+    reservation_ttl: Duration = 900.0
+    # admit without shared limits while Redis is unreachable (false: refuse with a 503)
+    fail_open: bool = False
+    # the global budget over every request (USD), and its period ("1h", "1d", "7d", "30d", "month")
+    max_budget: Annotated[Decimal, BeforeValidator(_not_bool)] | None = Field(default=None, ge=0)
+    budget_duration: str | None = None
+    # how often every key and budget is read again from the database (the safety net under the
+    # change feed: changes reach other replicas through Redis within a second)
+    refresh_interval: Duration = 30.0
+    # POST target for soft-budget alerts (JSON), or None
+    alert_webhook: str | None = None
+    spend_log: SpendLogSettings = SpendLogSettings()
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     providers: dict[str, SerializeAsAny[ProviderSettings]] = {}  # each one its type's own model
     models: list[ModelSettings] = []
     storage: StorageSettings = StorageSettings()
+    governance: GovernanceSettings = GovernanceSettings()
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []

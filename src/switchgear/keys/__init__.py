@@ -1,0 +1,6 @@
+"""Virtual keys, principals, budgets and the org → team → user → key hierarchy, on the request
+path and behind the admin API.
+
+    changes.py   the change feed: what the admin side tells the key directory (this worker at
+                 once, other workers and replicas through Redis pub/sub)
+"""
