@@ -40,6 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "GCE_METADATA_HOST": f"127.0.0.1:{closed_port()}",
             "GCE_METADATA_IP": f"127.0.0.1:{closed_port()}",
             "GCE_METADATA_DETECT_RETRIES": "1",
+            # a gateway with governance on opens its default SQLite file here, not in the home folder
+            "XDG_DATA_HOME": os.path.join(empty, "data"),
         }
     )
 

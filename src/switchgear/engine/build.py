@@ -4,7 +4,8 @@ Stages are composed once, in this fixed order (each capability takes its place a
 
 1. built-in stages, in request order — keys and budgets (admit), guardrails on the input (admit),
    caches (answer early), routing and tiering (plan), guardrails on the output (transforms),
-   then the settle consumers: the access log (``server.access_log``);
+   then the settle consumers: the access log (``server.access_log``), the spend log (when
+   governance is on and ``governance.spend_log.enabled``);
 2. the configuration's own ``stages:`` (``package.module:factory``), in the order listed;
 3. stages given by the embedding program (``build_runtime(..., extra_stages=...)``; tests).
 
@@ -29,9 +30,11 @@ from switchgear.core.redact import Redactor
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
 from switchgear.observability.access_log import AccessLog
+from switchgear.observability.spend_log import SpendLog
 from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
 from switchgear.stages.base import Stage
+from switchgear.storage import Database
 from switchgear.transport.client import HttpClient
 
 
@@ -75,9 +78,19 @@ def build_stages(settings: Settings, extra: Sequence[Stage] = ()) -> list[Stage]
     stages: list[Stage] = []
     if settings.server.access_log:
         stages.append(AccessLog())
+    if governance_enabled(settings) and settings.governance.spend_log.enabled:
+        database = Database.from_settings(settings.storage, os.environ)
+        stages.append(SpendLog(database, settings, owns_database=True))
     stages.extend(load_stage(path, settings) for path in settings.stages)
     stages.extend(extra)
     return stages
+
+
+def governance_enabled(settings: Settings) -> bool:
+    """Keys, budgets and the spend log: on when ``server.master_key`` is set, unless
+    ``governance.enabled`` says otherwise."""
+    enabled = settings.governance.enabled
+    return settings.server.master_key is not None if enabled is None else enabled
 
 
 def load_stage(path: str, settings: Settings) -> Stage:

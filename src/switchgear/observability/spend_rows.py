@@ -1,0 +1,63 @@
+"""What the spend log keeps of a finished request (a ``storage.SpendRow`` from its ``RequestRecord``),
+and how a failed write is described in logs and counters: briefly, without a password or SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from switchgear.core.redact import redact
+from switchgear.stages.record import RequestRecord
+from switchgear.storage import SpendRow
+
+_URL_CREDENTIALS = re.compile(r"(://)[^/\s@]*@")
+_ERROR_LENGTH = 200
+
+
+def spend_row(record: RequestRecord) -> SpendRow:
+    """The spend-log row of one finished request, whoever sent it (no key: the key columns are NULL)."""
+    principal = record.principal
+    usage = record.usage
+    return SpendRow(
+        request_id=record.request_id,
+        created_at=datetime.fromtimestamp(record.started_at, UTC),
+        model=record.model,
+        api=record.api,
+        key_id=principal.key_id,
+        user_id=principal.user_id,
+        team_id=principal.team_id,
+        org_id=principal.org_id,
+        end_user=record.end_user,
+        tags=record.tags,
+        provider=record.provider,
+        deployment=record.served_model,
+        prompt_tokens=usage.prompt_tokens if usage is not None else 0,
+        completion_tokens=usage.completion_tokens if usage is not None else 0,
+        cached_tokens=usage.cached_tokens if usage is not None else 0,
+        cache_write_tokens=usage.cache_write_tokens if usage is not None else 0,
+        reasoning_tokens=usage.reasoning_tokens if usage is not None else 0,
+        cost_nanousd=record.cost_nanousd,
+        duration_ms=record.duration_ms,
+        ttfb_ms=record.ttfb_ms,
+        status=record.status,
+        error_type=record.error_type,
+        cache=record.cache,
+        stream=record.stream,
+        attempts=len(record.attempts),
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """One short line naming what went wrong: the driver's own error when there is one (not the SQL
+    statement and its parameters SQLAlchemy adds), credentials in URLs and key-like text masked."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    line = text[0] if text else ""
+    name = type(cause).__name__
+    if isinstance(exc, TimeoutError) and not line:
+        line = "no answer in time"
+    line = redact(_URL_CREDENTIALS.sub(r"\1***@", line))
+    if len(line) > _ERROR_LENGTH:
+        line = line[: _ERROR_LENGTH - 1] + "…"
+    return f"{name}: {line}" if line else name
