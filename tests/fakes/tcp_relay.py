@@ -1,0 +1,102 @@
+"""A TCP relay on loopback in front of a real server (PostgreSQL), to make it unreachable at will.
+
+``up``: connections are relayed both ways. ``down``: every relayed connection is cut and the port
+refuses new ones (nothing listens, as when the database host is gone). ``hang``: the port accepts
+connections and never answers (a database that stopped responding). The same port throughout, so
+a client configured with it sees the server go away and come back. Threads, not the event loop:
+the gateway under test runs its own loop in another thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Literal
+
+Mode = Literal["up", "down", "hang"]
+
+
+class TcpRelay:
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.mode: Mode = "down"
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+
+    def up(self) -> None:
+        self._set("up")
+
+    def down(self) -> None:
+        self._set("down")
+
+    def hang(self) -> None:
+        self._set("hang")
+
+    def _set(self, mode: Mode) -> None:
+        with self._lock:
+            self.mode = mode
+            for conn in self._conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            self._conns.clear()
+            if mode == "down":
+                self._close_listener()
+            elif self._listener is None:
+                self._listen()
+
+    def _listen(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed
+            with self._lock:
+                self._conns.append(client)
+                if self.mode != "up":
+                    continue  # hang: held open, never answered
+                try:
+                    server = socket.create_connection(self.target, timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                server.settimeout(None)
+                self._conns.append(server)
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.down()
