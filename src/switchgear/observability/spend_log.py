@@ -161,11 +161,14 @@ class SpendLog(Stage):
     async def _write_forever(self) -> None:
         full = self._full
         assert full is not None
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(full.wait(), self.flush_interval)
-            full.clear()
+        while True:
+            if not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(full.wait(), self.flush_interval)
+                full.clear()
             await self._write_held()
+            if self._closing:
+                return
 
     async def _write_held(self) -> None:
         """Write every held row, batch by batch; after a failure pause, then try again."""
