@@ -161,18 +161,23 @@ class SpendLog(Stage):
     async def _write_forever(self) -> None:
         full = self._full
         assert full is not None
+        due = time.monotonic() + self.flush_interval
         while True:
             if not self._closing:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(full.wait(), self.flush_interval)
+                    await asyncio.wait_for(full.wait(), max(0.0, due - time.monotonic()))
                 full.clear()
-            await self._write_held()
+            everything = self._closing or time.monotonic() >= due
+            await self._write_held(everything)
             if self._closing:
                 return
+            if everything:
+                due = time.monotonic() + self.flush_interval
 
-    async def _write_held(self) -> None:
-        """Write every held row, batch by batch; after a failure pause, then try again."""
-        while self.buffer.waiting:
+    async def _write_held(self, everything: bool) -> None:
+        """Write the full batches held (``everything``: every held row), batch by batch; after a
+        failure pause, then try again."""
+        while self.buffer.waiting >= self.batch_size or (everything and self.buffer.waiting):
             if await self._write_batch():
                 continue
             pause = self.backoff.after(self.failures)
