@@ -109,6 +109,7 @@ PRICE_FIELDS: dict[str, str] = {
     "output": "output_cost_per_token",
     "cache_read": "cache_read_input_token_cost",
     "cache_write": "cache_creation_input_token_cost",
+    "reasoning_output": "output_cost_per_reasoning_token",
 }
 MODALITY_ORDER = ("text", "image", "audio", "video", "pdf")
 MODALITY_FLAGS: dict[str, tuple[str, ...]] = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError
 from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
 
@@ -55,15 +56,29 @@ class InboundCodec(Protocol):
         ...
 
     def encode_response(
-        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
+        self,
+        response: ChatResponse,
+        model: str,
+        *,
+        request: ChatRequest | None = None,
+        cost: int | None = None,
     ) -> bytes:
         """The client-format body for a whole answer; ``model`` is the name the client asked for,
-        ``request`` the decoded request (for APIs that echo its settings)."""
+        ``request`` the decoded request (for APIs that echo its settings), ``cost`` its price in
+        nano-USD (written as ``usage.cost`` in USD; None: unpriced, no field)."""
         ...
 
     def stream_encoder(
-        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
-    ) -> StreamEncoder: ...
+        self,
+        model: str,
+        *,
+        include_usage: bool,
+        request: ChatRequest | None = None,
+        price: Pricer | None = None,
+    ) -> StreamEncoder:
+        """The client-format stream encoder; ``price`` prices the usage its usage-bearing event
+        carries, as ``usage.cost`` (None: unpriced, no field)."""
+        ...
 
     def error_body(self, exc: GatewayError) -> bytes:
         """The client-format error body for ``exc`` (its status is ``exc.status``)."""

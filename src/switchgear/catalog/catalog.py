@@ -59,6 +59,7 @@ class Prices:
     output: int | None = None
     cache_read: int | None = None
     cache_write: int | None = None
+    reasoning_output: int | None = None  # reasoning (thinking) output tokens; None: priced as output
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,7 @@ def _entry_from_json(vendor: str, model_id: str, raw: Mapping[str, Any]) -> Mode
         output=_optional_int(raw.get("output")),
         cache_read=_optional_int(raw.get("cache_read")),
         cache_write=_optional_int(raw.get("cache_write")),
+        reasoning_output=_optional_int(raw.get("reasoning_output")),
     )
     flags = {name: raw.get(name) is True for name in _FLAGS}
     return ModelInfo(

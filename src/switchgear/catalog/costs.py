@@ -2,15 +2,21 @@
 
 Prompt tokens include cached and cache-write tokens (OpenAI semantics): those are priced at the
 cache-read and cache-write prices where the catalog has them, else at the input price. Reasoning
-tokens are part of the completion tokens. Unknown input or output prices make the cost unknown
-(None), never zero.
+tokens are part of the completion tokens: priced at the reasoning price where the catalog has one,
+else at the output price. Unknown input or output prices make the cost unknown (None), never zero.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from switchgear.catalog.catalog import Prices
 from switchgear.catalog.catalog import cost_nanousd as tokens_cost
 from switchgear.core.usage import Usage
+
+# A request's usage -> its cost in nano-USD (None: unpriced).
+Pricer = Callable[[Usage], int | None]
 
 
 def usage_cost_nanousd(usage: Usage, prices: Prices) -> int | None:
@@ -21,9 +27,34 @@ def usage_cost_nanousd(usage: Usage, prices: Prices) -> int | None:
     fresh = usage.prompt_tokens - cached - written
     read_price = prices.cache_read if prices.cache_read is not None else prices.input
     write_price = prices.cache_write if prices.cache_write is not None else prices.input
-    return (
+    reasoning_price = prices.reasoning_output
+    reasoning = 0 if reasoning_price is None else min(usage.reasoning_tokens, usage.completion_tokens)
+    cost = (
         tokens_cost(fresh, prices.input)
         + tokens_cost(cached, read_price)
         + tokens_cost(written, write_price)
-        + tokens_cost(usage.completion_tokens, prices.output)
+        + tokens_cost(usage.completion_tokens - reasoning, prices.output)
     )
+    if reasoning_price is not None:
+        cost += tokens_cost(reasoning, reasoning_price)
+    return cost
+
+
+def pricer(prices: Prices | None) -> Pricer | None:
+    """The pricer of a deployment's prices; None when it has no input or output price (unpriced)."""
+    if prices is None or prices.input is None or prices.output is None:
+        return None
+    return partial(_priced, prices=prices)
+
+
+def fixed(nanousd: int) -> Pricer:
+    """A pricer that says ``nanousd`` whatever the usage (an early or cached answer)."""
+    return partial(_fixed, nanousd=nanousd)
+
+
+def _priced(usage: Usage, *, prices: Prices) -> int | None:
+    return usage_cost_nanousd(usage, prices)
+
+
+def _fixed(usage: Usage, *, nanousd: int) -> int:
+    return nanousd

@@ -278,12 +278,14 @@ class PricingSettings(_Model):
     output: UsdPerMillion | None = None
     cache_read: UsdPerMillion | None = None
     cache_write: UsdPerMillion | None = None
+    reasoning_output: UsdPerMillion | None = None  # reasoning output tokens (else the output price)
 
 
 class DeploymentSettings(_Model):
     provider: str
     model: str = Field(min_length=1)
     weight: int = Field(default=1, ge=0)
+    pricing: PricingSettings | None = None  # this deployment's prices, over the model's and the catalog's
 
 
 class ModelSettings(_Model):

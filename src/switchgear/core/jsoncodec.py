@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from typing import Any
 
 import orjson
 
 from switchgear.core.errors import UpstreamProtocolError
+from switchgear.core.money import Usd, json_default, usd_text
 
 _LONG_NUMBER = re.compile(rb"\d{19}")  # may not fit 64 bits
 
@@ -23,11 +25,30 @@ ANSWER = ("answered with a body that is not JSON", "answered with a non-object b
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON; falls back to ``json`` for integers beyond 64 bits (valid JSON, rare)."""
+    """Compact JSON (a ``core.money.Usd`` as its bare decimal number); falls back to ``json`` for
+    integers beyond 64 bits (valid JSON, rare)."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, default=json_default)
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        return _slow_dumps(value)
+
+
+def _slow_dumps(value: Any) -> bytes:
+    """``json``'s encoding, with each ``Usd`` first written as a unique string, then unquoted."""
+    amounts: dict[str, str] = {}
+    tag = secrets.token_hex(8)
+
+    def default(item: Any) -> str:
+        if not isinstance(item, Usd):
+            raise TypeError(f"{type(item).__name__} is not JSON serializable")
+        marker = f"\x00{tag}:{item.nanousd}\x00"
+        amounts[json.dumps(marker)] = usd_text(item.nanousd)
+        return marker
+
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
+    for quoted, number in amounts.items():
+        text = text.replace(quoted, number)
+    return text.encode()
 
 
 def loads_exact(raw: bytes | str) -> Any:

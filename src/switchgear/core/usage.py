@@ -7,7 +7,8 @@ completion (``Usage.bound``). Whatever JSON parser read the number, the result i
 whole number written as a float (``12.0``, or the ``1e+20`` a 64-bit parser makes of a larger
 integer) counts as that number. When a provider's usage was suspicious, the answers passed through
 to clients carry the recorded numbers instead of the provider's (``restate`` / ``restate_json``),
-so the client and the settle record always agree; sane usage is never touched.
+so the client and the settle record always agree; sane usage is never touched. ``with_cost`` adds
+the request's price (``usage.cost`` in USD, as OpenRouter reports it) to a provider's JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchgear.core.jsoncodec import dumps, loads_exact
+from switchgear.core.money import Usd, insert_cost, usd_text
 
 # Anything above this is not a real count (no context window is near it): flagged and capped.
 MAX_PLAUSIBLE_TOKENS = 100_000_000
@@ -94,9 +96,9 @@ class Usage:
             self.reasoning_tokens = self.completion_tokens
         return self
 
-    def to_openai(self) -> dict[str, Any]:
-        """The OpenAI Chat ``usage`` object."""
-        return {
+    def to_openai(self, cost: int | None = None) -> dict[str, Any]:
+        """The OpenAI Chat ``usage`` object; with ``cost`` (nano-USD, priced) as ``cost`` in USD."""
+        body: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
@@ -106,6 +108,9 @@ class Usage:
             },
             "completion_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
         }
+        if cost is not None:
+            body["cost"] = Usd(cost)
+        return body
 
     def openai_counts(self) -> Counts:
         """Where ``from_openai`` read each number (the total follows the two it sums)."""
@@ -152,4 +157,25 @@ def restate_json(payload: bytes, at: tuple[str, ...], counts: Counts) -> bytes |
     if restated == usage:
         return None
     parent[at[-1]] = restated
+    return dumps(document)
+
+
+def with_cost(payload: bytes, at: tuple[str, ...], nanousd: int) -> bytes:
+    """A JSON document (an answer, a stream event's data) with ``"cost"`` (USD) in the usage object
+    found under the keys ``at``: inserted in the bytes when they alone say where (``money.
+    insert_cost``), else the document re-encoded with it (an existing ``cost`` is replaced).
+
+    Call it only for a document whose usage was read from ``at`` (``Usage.reported``): the bytes'
+    one ``"usage"`` key is then that object's. The document as it was when it holds none there."""
+    inserted = insert_cost(payload, usd_text(nanousd))
+    if inserted is not None:
+        return inserted
+    document = loads_exact(payload)
+    parent = document
+    for key in at[:-1]:
+        parent = parent.get(key) if isinstance(parent, dict) else None
+    usage = parent.get(at[-1]) if isinstance(parent, dict) else None
+    if not isinstance(usage, dict):
+        return payload
+    parent[at[-1]] = {**usage, "cost": Usd(nanousd)}
     return dumps(document)

@@ -9,6 +9,12 @@ the client's codec decoded (once, on first need). A retryable failure (connectio
 5xx, garbage) moves on to the next candidate; that is only possible before the first byte reaches
 the client, so a stream is committed once its first event is in hand. The server hands every
 finished request's context to ``settle`` exactly once.
+
+Every answer carries its cost: a whole answer is priced once its usage is known (the serving
+deployment's prices; an early answer costs ``ctx.fixed_cost_nanousd``), the price kept in the
+context for settle, sent as ``x-switchgear-cost`` and as ``usage.cost`` in the body (added to a
+passed-through body's bytes, or written by the client's codec). Streams carry it in-band only,
+in their usage-bearing event (priced there by the passthrough relays and the client's encoders).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from time import perf_counter_ns
 import orjson
 
 from switchgear.apis.base import InboundCodec, StreamEncoder
+from switchgear.catalog.costs import fixed
 from switchgear.config.model import SettleSettings
 from switchgear.core.assemble import events_of, response_of
 from switchgear.core.errors import (
@@ -29,9 +36,10 @@ from switchgear.core.errors import (
     UpstreamError,
     UpstreamProtocolError,
 )
+from switchgear.core.money import usd_text
 from switchgear.core.redact import Redactor
 from switchgear.core.types import ChatRequest, ChatResponse
-from switchgear.core.usage import Usage
+from switchgear.core.usage import Usage, with_cost
 from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
 from switchgear.engine.translate import TranslatingRelay
@@ -145,11 +153,11 @@ class Engine:
         codec = self.codecs[request.api]
         canonical = self._canonical(ctx, request, headers)
         ctx.cache = made.cache
-        ctx.fixed_cost_nanousd = 0  # nothing was asked of a provider
+        ctx.fixed_cost_nanousd = cost = 0  # nothing was asked of a provider
         if request.stream:
             events = list(made.events) if made.events is not None else events_of(_whole(made))
             encoder = codec.stream_encoder(
-                request.model, include_usage=request.wants_usage, request=canonical
+                request.model, include_usage=request.wants_usage, request=canonical, price=fixed(cost)
             )
             body = encoder.encode(events) + encoder.finish()
             ctx.usage = response_of(events).usage
@@ -158,7 +166,9 @@ class Engine:
         ctx.usage = response.usage
         return Answer(
             200,
-            codec.encode_response(response, response.model or request.model, request=canonical),
+            codec.encode_response(
+                response, response.model or request.model, request=canonical, cost=self._price(ctx)
+            ),
             None,
             response.usage,
         )
@@ -273,14 +283,18 @@ class Engine:
         if passthrough:
             body, usage = adapter.read_answer(request.api, request.body, raw, deployment)
             self._served(ctx, deployment, usage)  # before any transform: a refused answer was still paid for
+            cost = self._price(ctx)
+            if cost is not None and usage.reported:  # else the body holds no usage object to add to
+                body = with_cost(body, ("usage",), cost)
         else:
             answer = adapter.parse_response(raw, deployment)
             usage = answer.usage
             self._served(ctx, deployment, usage)
+            cost = self._price(ctx)
             for transform in self.chain.answer:
                 answer = await transform(ctx, answer)
             served = answer.model or deployment.model  # the model that answered, as its provider names it
-            body = self.codecs[request.api].encode_response(answer, served, request=ctx.canonical)
+            body = self.codecs[request.api].encode_response(answer, served, request=ctx.canonical, cost=cost)
         for rewrite in self.chain.body:
             body = await rewrite(ctx, body)
         return Answer(200, body, deployment, usage)
@@ -309,9 +323,10 @@ class Engine:
             )
         else:
             codec, canonical, usage = self.codecs[request.api], ctx.canonical, request.wants_usage
+            price = deployment.price
 
             def encoder(model: str) -> StreamEncoder:  # named by the stream's first event
-                return codec.stream_encoder(model, include_usage=usage, request=canonical)
+                return codec.stream_encoder(model, include_usage=usage, request=canonical, price=price)
 
             transforms = self.chain.transforms(ctx) if self.chain.stream else []
             decoder = adapter.stream_decoder(deployment)
@@ -341,6 +356,14 @@ class Engine:
     def _served(self, ctx: RequestContext, deployment: Deployment, usage: Usage | None) -> None:
         ctx.deployment = deployment  # the cost follows from these two, priced when asked
         ctx.usage = usage
+
+    def _price(self, ctx: RequestContext) -> int | None:
+        """A whole answer's cost, priced once (kept for settle) and sent as ``x-switchgear-cost``;
+        None when the serving deployment has no price (then neither header nor ``usage.cost``)."""
+        cost = ctx.fixed_cost_nanousd = ctx.cost_nanousd
+        if cost is not None:
+            ctx.add_header("x-switchgear-cost", usd_text(cost))
+        return cost
 
     def _final_error(self, ctx: RequestContext, exc: UpstreamError) -> UpstreamError:
         failures = [a.error for a in ctx.attempts[:-1] if a.error is not None]

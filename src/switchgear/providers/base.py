@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn, Protocol
 
 from switchgear.catalog import ModelInfo
+from switchgear.catalog.costs import Pricer, pricer
 from switchgear.config.model import Timeouts
 from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.types import ChatRequest, ChatResponse, StreamEvent
@@ -80,6 +81,12 @@ class Deployment:
     @property
     def label(self) -> str:
         return f"{self.provider.name}/{self.model}"
+
+    @property
+    def price(self) -> Pricer | None:
+        """Prices a usage at this deployment's prices (the catalog's, config overrides laid over
+        them); None when it has no input or output price."""
+        return pricer(self.info.prices if self.info is not None else None)
 
 
 class StreamRelay(Protocol):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from switchgear.catalog import Catalog, ModelInfo, parse_usd_per_mtok
-from switchgear.config.model import ModelSettings, Settings
+from switchgear.config.model import ModelSettings, PricingSettings, Settings
 from switchgear.core.errors import ModelNotFound
 from switchgear.providers.base import Deployment, Provider
 from switchgear.routing.strategy import Strategy, WeightedShuffle
@@ -33,17 +33,24 @@ class Router:
         self.groups: dict[str, tuple[Deployment, ...]] = {}
         for model in settings.models:
             self.groups[model.name] = tuple(
-                self._deployment(self.providers[d.provider], d.model, d.weight, model)
+                self._deployment(self.providers[d.provider], d.model, d.weight, model, d.pricing)
                 for d in model.deployments
             )
         self._direct: dict[str, tuple[Deployment, ...]] = {}
 
     def _deployment(
-        self, provider: Provider, model: str, weight: int = 1, overrides: ModelSettings | None = None
+        self,
+        provider: Provider,
+        model: str,
+        weight: int = 1,
+        overrides: ModelSettings | None = None,
+        pricing: PricingSettings | None = None,
     ) -> Deployment:
         info = self.catalog.lookup(provider.profile.name, model)
         if overrides is not None:
             info = _override(info, provider.profile.name, model, overrides)
+        if pricing is not None:
+            info = _priced(info, provider.profile.name, model, pricing)
         return Deployment(provider=provider, model=model, weight=weight, info=info)
 
     def resolve(self, name: str) -> tuple[Deployment, ...]:
@@ -78,16 +85,18 @@ def _override(info: ModelInfo | None, vendor: str, model: str, conf: ModelSettin
     if conf.pricing is None and conf.context_window is None and conf.max_output_tokens is None:
         return info
     base = info or ModelInfo(vendor=vendor, id=model)
-    prices = base.prices
     if conf.pricing is not None:
-        given = {
-            name: parse_usd_per_mtok(value)
-            for name, value in conf.pricing.model_dump(exclude_none=True).items()
-        }
-        prices = replace(prices, **given) if given else prices
+        base = _priced(base, vendor, model, conf.pricing)
     return replace(
         base,
-        prices=prices,
         context_window=conf.context_window or base.context_window,
         max_output_tokens=conf.max_output_tokens or base.max_output_tokens,
     )
+
+
+def _priced(info: ModelInfo | None, vendor: str, model: str, pricing: PricingSettings) -> ModelInfo:
+    """The entry (or a new one, for a model the catalog does not know) with the given prices laid
+    over its own; prices not given keep the entry's."""
+    base = info or ModelInfo(vendor=vendor, id=model)
+    given = {name: parse_usd_per_mtok(value) for name, value in pricing.model_dump(exclude_none=True).items()}
+    return replace(base, prices=replace(base.prices, **given)) if given else base

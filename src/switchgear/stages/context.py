@@ -72,7 +72,8 @@ class RequestContext:
     deployment: Deployment | None = None  # the one that served the answer
     attempts: list[Attempt] = field(default_factory=list)
     usage: Usage | None = None
-    fixed_cost_nanousd: int | None = None  # a cost known without pricing usage (0 for an early answer)
+    # A cost already known: 0 for an early answer, the price of a whole answer once the engine priced it.
+    fixed_cost_nanousd: int | None = None
     cache: str | None = None  # "HIT", "SEMANTIC-HIT", "MISS", "BYPASS", or None (no cache stage)
     status: int = 200
     error: GatewayError | None = None  # what the request failed with (also in-band after streaming)
@@ -85,8 +86,9 @@ class RequestContext:
 
     @property
     def cost_nanousd(self) -> int | None:
-        """What the request cost, priced from its usage and the serving deployment's catalog prices
-        when asked (off the request path, unless a stage asks); None when unpriced or unserved."""
+        """What the request cost: ``fixed_cost_nanousd`` when known (an early answer, a whole answer
+        the engine priced), else priced from its usage and the serving deployment's prices (config
+        overrides included) when asked; None when unpriced or unserved."""
         if self.fixed_cost_nanousd is not None:
             return self.fixed_cost_nanousd
         usage, deployment = self.usage, self.deployment

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from switchgear.core.errors import UpstreamProtocolError
-from switchgear.core.usage import Counts, restate_json
+from switchgear.core.usage import Counts, restate_json, with_cost
 
 
 class SSESplitter:
@@ -116,8 +116,17 @@ def map_events(block: bytes, read: Callable[[bytes], bytes]) -> bytes:
     return b"".join(e + b"\n\n" for e in events) if changed else block
 
 
-def restate_event(event: bytes, payload: bytes, at: tuple[str, ...], counts: Counts) -> bytes:
-    """``event`` with the usage object under ``at`` in its data ``payload`` restated to ``counts``
-    (the gateway's clamped numbers); the event as it was when there is nothing to restate."""
-    restated = restate_json(payload, at, counts)
-    return event if restated is None else with_data(event, restated)
+def usage_event(
+    event: bytes, payload: bytes, at: tuple[str, ...], counts: Counts | None, cost: int | None
+) -> bytes:
+    """``event``, whose data ``payload`` holds a usage object under ``at``, with that usage restated
+    to ``counts`` (when the gateway clamped it) and carrying ``cost`` (nano-USD, written as USD);
+    the event as it was when neither applies."""
+    changed = False
+    if counts is not None:
+        restated = restate_json(payload, at, counts)
+        if restated is not None:
+            payload, changed = restated, True
+    if cost is not None:
+        payload, changed = with_cost(payload, at, cost), True
+    return with_data(event, payload) if changed else event

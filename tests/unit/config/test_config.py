@@ -75,7 +75,7 @@ def write(tmp_path: Path, text: str) -> Path:
                 ],
             },
             "models[1].deployments[1].wieght: unknown key (did you mean 'weight'?); "
-            "allowed: provider, model, weight",
+            "allowed: provider, model, weight, pricing",
         ),
     ],
 )

@@ -218,3 +218,44 @@ def test_price_finer_than_a_micro_usd_is_a_config_error() -> None:
     ]  # USD per token, mistakenly
     with pytest.raises(ConfigError, match=r"models\[0\]\.pricing\.input"):
         router(models=models)
+
+
+def test_deployment_prices_override_the_models_and_the_catalogs() -> None:
+    models = [
+        {
+            "name": "m",
+            "deployments": [
+                {
+                    "provider": "openai",
+                    "model": "gpt-4o-mini",
+                    "pricing": {"input": "1", "reasoning_output": "4"},
+                },
+                {"provider": "azure", "model": "gpt-4o-mini"},
+            ],
+            "pricing": {"output": "3"},
+        }
+    ]
+    first, second = router(models=models).resolve("m")
+    assert first.info is not None and second.info is not None
+    assert first.info.prices == Prices(
+        input=1_000_000, output=3_000_000, cache_read=75_000, reasoning_output=4_000_000
+    )
+    assert second.info.prices == Prices(
+        input=150_000, output=3_000_000, cache_read=75_000
+    )  # the model's only
+
+
+def test_a_deployment_of_a_model_unknown_to_the_catalog_is_priced_by_its_config() -> None:
+    models = [
+        {
+            "name": "m",
+            "deployments": [
+                {"provider": "local", "model": "in-house", "pricing": {"input": "0.2", "output": "0.4"}}
+            ],
+        }
+    ]
+    (deployment,) = router(models=models).resolve("m")
+    assert deployment.info == ModelInfo(
+        vendor="ollama", id="in-house", prices=Prices(input=200_000, output=400_000)
+    )
+    assert deployment.price is not None

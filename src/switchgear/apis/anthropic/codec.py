@@ -9,6 +9,7 @@ from switchgear.apis.anthropic.encode import encode_answer
 from switchgear.apis.anthropic.errors import error_body
 from switchgear.apis.anthropic.stream import MessagesStreamEncoder
 from switchgear.apis.anthropic.tokens import count_tokens_estimate
+from switchgear.catalog.costs import Pricer
 from switchgear.core.types import ChatRequest, ChatResponse
 
 
@@ -24,11 +25,21 @@ class AnthropicMessagesCodec:
         return decode_request(body, headers, count_only=True)
 
     def encode_response(
-        self, response: ChatResponse, model: str, *, request: ChatRequest | None = None
+        self,
+        response: ChatResponse,
+        model: str,
+        *,
+        request: ChatRequest | None = None,
+        cost: int | None = None,
     ) -> bytes:
-        return encode_answer(response, model)
+        return encode_answer(response, model, cost=cost)
 
     def stream_encoder(
-        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+        self,
+        model: str,
+        *,
+        include_usage: bool,
+        request: ChatRequest | None = None,
+        price: Pricer | None = None,
     ) -> MessagesStreamEncoder:
-        return MessagesStreamEncoder(model)  # Anthropic streams always carry usage
+        return MessagesStreamEncoder(model, price)  # Anthropic streams always carry usage

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from switchgear.core.jsoncodec import dumps
+from switchgear.core.money import Usd
 from switchgear.core.types import (
     ChatResponse,
     FinishReason,
@@ -47,7 +48,8 @@ def stop_reason(reason: FinishReason | None, native: str | None, tool_calls: boo
             return "stop_sequence" if native == "stop_sequence" else "end_turn"
 
 
-def usage_body(usage: Usage) -> dict[str, Any]:
+def usage_body(usage: Usage, cost: int | None = None) -> dict[str, Any]:
+    """The Anthropic ``usage`` object; with ``cost`` (nano-USD, priced) as ``cost`` in USD."""
     body: dict[str, Any] = {
         "input_tokens": max(usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens, 0),
         "cache_creation_input_tokens": usage.cache_write_tokens,
@@ -56,6 +58,8 @@ def usage_body(usage: Usage) -> dict[str, Any]:
     }
     if usage.reasoning_tokens:
         body["output_tokens_details"] = {"thinking_tokens": usage.reasoning_tokens}
+    if cost is not None:
+        body["cost"] = Usd(cost)
     return body
 
 
@@ -75,8 +79,8 @@ def tool_id(call_id: str | None) -> str:
     return call_id or "toolu_" + os.urandom(12).hex()
 
 
-def encode_answer(response: ChatResponse, model: str) -> bytes:
-    """The ``message`` JSON for choice 0 (Anthropic answers with one)."""
+def encode_answer(response: ChatResponse, model: str, *, cost: int | None = None) -> bytes:
+    """The ``message`` JSON for choice 0 (Anthropic answers with one); ``cost``: the price in nano-USD."""
     content: list[dict[str, Any]] = []
     reason: FinishReason | None = None
     native: str | None = None
@@ -118,6 +122,6 @@ def encode_answer(response: ChatResponse, model: str) -> bytes:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": usage_body(response.usage),
+            "usage": usage_body(response.usage, cost),
         }
     )

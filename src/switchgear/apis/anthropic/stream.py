@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from switchgear.apis.anthropic.encode import message_id, stop_reason, tool_id, usage_body
 from switchgear.apis.base import EndsOnce
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.jsoncodec import dumps
 from switchgear.core.types import (
@@ -39,10 +40,22 @@ class MessagesStreamEncoder(EndsOnce):
     another kind closes it. ``message_delta`` goes out once both ``Finish`` and the usage after it
     are known, or at ``finish()``."""
 
-    __slots__ = ("_call", "_calls", "_ended", "_finish", "_index", "_model", "_open", "_started", "_usage")
+    __slots__ = (
+        "_call",
+        "_calls",
+        "_ended",
+        "_finish",
+        "_index",
+        "_model",
+        "_open",
+        "_price",
+        "_started",
+        "_usage",
+    )
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, price: Pricer | None = None) -> None:
         self._model = model
+        self._price = price  # prices the usage message_delta carries (as usage.cost)
         self._started = False
         self._ended = False  # message_delta + message_stop (or an error) sent
         self._index = -1  # index of the last block opened
@@ -154,7 +167,9 @@ class MessagesStreamEncoder(EndsOnce):
         self._start(out)
         reason, native = self._finish or (None, None)
         delta = {"stop_reason": stop_reason(reason, native, bool(self._calls)), "stop_sequence": None}
-        usage = usage_body(self._usage) if self._usage is not None else {"output_tokens": 0}
+        usage: dict[str, Any] = {"output_tokens": 0}
+        if self._usage is not None:
+            usage = usage_body(self._usage, self._price(self._usage) if self._price is not None else None)
         out.append(_event("message_delta", {"delta": delta, "usage": usage}))
         out.append(_event("message_stop", {}))
         self._ended = True

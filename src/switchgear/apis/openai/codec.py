@@ -11,6 +11,7 @@ from switchgear.apis.openai.decode import decode_request
 from switchgear.apis.openai.encode import encode_answer
 from switchgear.apis.openai.errors import error_body
 from switchgear.apis.openai.stream import ChatStreamEncoder
+from switchgear.catalog.costs import Pricer
 from switchgear.core.types import ChatRequest
 
 
@@ -22,6 +23,11 @@ class OpenAIChatCodec:
     error_body = staticmethod(error_body)
 
     def stream_encoder(
-        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+        self,
+        model: str,
+        *,
+        include_usage: bool,
+        request: ChatRequest | None = None,
+        price: Pricer | None = None,
     ) -> ChatStreamEncoder:
-        return ChatStreamEncoder(model, include_usage)
+        return ChatStreamEncoder(model, include_usage, price)

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from switchgear.core.money import json_default
 from switchgear.core.types import (
     ChatRequest,
     ChatResponse,
@@ -17,8 +18,11 @@ from switchgear.core.types import (
 )
 
 
-def encode_answer(response: ChatResponse, model: str, *, request: ChatRequest | None = None) -> bytes:
-    """A whole canonical answer as a ``chat.completion`` body, named with the model the client asked for."""
+def encode_answer(
+    response: ChatResponse, model: str, *, request: ChatRequest | None = None, cost: int | None = None
+) -> bytes:
+    """A whole canonical answer as a ``chat.completion`` body, named with the model the client asked
+    for; ``cost``: the price in nano-USD, as ``usage.cost``."""
     choices = []
     for choice in response.choices:
         message: dict[str, Any] = {"role": "assistant", "content": choice.message.text() or None}
@@ -42,8 +46,9 @@ def encode_answer(response: ChatResponse, model: str, *, request: ChatRequest | 
             "created": response.created,
             "model": model,
             "choices": choices,
-            "usage": response.usage.to_openai(),
-        }
+            "usage": response.usage.to_openai(cost),
+        },
+        default=json_default,
     )
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import orjson
 
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError
+from switchgear.core.money import json_default
 from switchgear.core.types import (
     Finish,
     ReasoningDelta,
@@ -26,11 +28,22 @@ class ChatStreamEncoder:
     Every chunk shares its envelope (id, created, model), so that part is serialised once and
     only each delta is encoded per event (the bytes equal a whole-object ``orjson.dumps``)."""
 
-    __slots__ = ("_created", "_id", "_include_usage", "_model", "_prefix", "_reasoning", "_roles", "_usage")
+    __slots__ = (
+        "_created",
+        "_id",
+        "_include_usage",
+        "_model",
+        "_prefix",
+        "_price",
+        "_reasoning",
+        "_roles",
+        "_usage",
+    )
 
-    def __init__(self, model: str, include_usage: bool) -> None:
+    def __init__(self, model: str, include_usage: bool, price: Pricer | None = None) -> None:
         self._model = model
         self._include_usage = include_usage
+        self._price = price  # prices the usage chunk (as usage.cost)
         self._id = f"chatcmpl-{time.time_ns():x}"
         self._created = int(time.time())
         self._roles: set[int] = set()
@@ -106,9 +119,9 @@ class ChatStreamEncoder:
                 "created": self._created,
                 "model": self._model,
                 "choices": [],
-                "usage": self._usage.to_openai(),
+                "usage": self._usage.to_openai(self._price(self._usage) if self._price is not None else None),
             }
-            tail = b"data: " + orjson.dumps(body) + b"\n\n"
+            tail = b"data: " + orjson.dumps(body, default=json_default) + b"\n\n"
         return tail + b"data: [DONE]\n\n"
 
     def error(self, exc: GatewayError) -> bytes:

@@ -6,6 +6,7 @@ from switchgear.apis.responses.decode import decode_request
 from switchgear.apis.responses.encode import encode_answer
 from switchgear.apis.responses.errors import error_body
 from switchgear.apis.responses.stream import ResponsesStreamEncoder
+from switchgear.catalog.costs import Pricer
 from switchgear.core.types import ChatRequest
 
 
@@ -19,7 +20,12 @@ class ResponsesCodec:
     error_body = staticmethod(error_body)
 
     def stream_encoder(
-        self, model: str, *, include_usage: bool, request: ChatRequest | None = None
+        self,
+        model: str,
+        *,
+        include_usage: bool,
+        request: ChatRequest | None = None,
+        price: Pricer | None = None,
     ) -> ResponsesStreamEncoder:
         # Responses streams always carry usage in their terminal event: include_usage has no effect.
-        return ResponsesStreamEncoder(model, request)
+        return ResponsesStreamEncoder(model, request, price)

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from switchgear.core.jsoncodec import dumps
+from switchgear.core.money import Usd
 from switchgear.core.types import (
     ChatRequest,
     ChatResponse,
@@ -34,15 +35,19 @@ def id_base(upstream_id: str) -> str:
     return _NOT_ALNUM.sub("", _PREFIX.sub("", upstream_id))[-48:] or os.urandom(12).hex()
 
 
-def usage_object(usage: Usage) -> dict[str, Any]:
+def usage_object(usage: Usage, cost: int | None = None) -> dict[str, Any]:
+    """The Responses ``usage`` object; with ``cost`` (nano-USD, priced) as ``cost`` in USD."""
     cached = {"cached_tokens": usage.cached_tokens, "cache_write_tokens": usage.cache_write_tokens}
-    return {
+    body: dict[str, Any] = {
         "input_tokens": usage.prompt_tokens,
         "input_tokens_details": cached,
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.total_tokens,
     }
+    if cost is not None:
+        body["cost"] = Usd(cost)
+    return body
 
 
 def outcome(reason: FinishReason | None, native: str | None) -> tuple[str, dict[str, Any] | None, Any]:
@@ -148,8 +153,11 @@ def output_items(message: Message, base: str, incomplete: bool) -> list[dict[str
     return items
 
 
-def encode_answer(response: ChatResponse, model: str, *, request: ChatRequest | None = None) -> bytes:
-    """A whole canonical answer as a Responses object (``model``: the name the client asked for)."""
+def encode_answer(
+    response: ChatResponse, model: str, *, request: ChatRequest | None = None, cost: int | None = None
+) -> bytes:
+    """A whole canonical answer as a Responses object (``model``: the name the client asked for;
+    ``cost``: the price in nano-USD, as ``usage.cost``)."""
     base = id_base(response.id)
     choice = response.choices[0] if response.choices else None
     reason, native = (choice.finish_reason, choice.native_finish_reason) if choice else (None, None)
@@ -157,6 +165,6 @@ def encode_answer(response: ChatResponse, model: str, *, request: ChatRequest | 
     output = output_items(choice.message, base, incomplete is not None) if choice else []
     return dumps(
         response_object(base, response.created, model, status=status, output=output,
-                        usage=usage_object(response.usage), settings=echo(request),
+                        usage=usage_object(response.usage, cost), settings=echo(request),
                         incomplete=incomplete, error=error)
     )  # fmt: skip

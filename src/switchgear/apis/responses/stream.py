@@ -25,6 +25,7 @@ from switchgear.apis.responses.encode import (
     text_part,
     usage_object,
 )
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError
 from switchgear.core.responses_events import error_events, sse
 from switchgear.core.types import (
@@ -61,8 +62,9 @@ class ResponsesStreamEncoder(EndsOnce):
     (or for ``finish()``) so it can carry it, as the Responses API always does.
     """
 
-    def __init__(self, model: str, request: ChatRequest | None = None) -> None:
+    def __init__(self, model: str, request: ChatRequest | None = None, price: Pricer | None = None) -> None:
         self._model = model
+        self._price = price  # prices the usage the terminal event carries (as usage.cost)
         self._settings = echo(request)
         self._sequence = 0
         self._base, self._created = "", 0
@@ -116,7 +118,9 @@ class ResponsesStreamEncoder(EndsOnce):
 
     def _response(self, status: str, **extra: Any) -> dict[str, Any]:
         output = [self._items[i] for i in sorted(self._items)]
-        usage = usage_object(self._usage) if self._usage is not None and status != "in_progress" else None
+        usage = None
+        if self._usage is not None and status != "in_progress":
+            usage = usage_object(self._usage, self._price(self._usage) if self._price is not None else None)
         return response_object(self._base, self._created, self._model, status=status, output=output,
                                usage=usage, settings=self._settings, **extra)  # fmt: skip
 

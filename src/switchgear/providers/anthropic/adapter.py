@@ -106,7 +106,7 @@ class AnthropicAdapter:
         self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
     ) -> AnthropicStreamRelay:
         """Anthropic streams always carry usage; the client gets them as they are."""
-        return AnthropicStreamRelay(deployment.provider.name)
+        return AnthropicStreamRelay(deployment.provider.name, price=deployment.price)
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:
         return _errors.map_error(status, headers, body, provider)

@@ -2,6 +2,7 @@
 recording usage and an in-band ``error`` event on the way (WIRE-FORMATS §3.4). Usage is split over
 ``message_start`` and ``message_delta``; while the usage read so far is suspicious (negative,
 absurd: ``core.usage``), those events are restated with the numbers the gateway records.
+``message_delta``, whose usage is the final one, carries ``cost`` (USD) when the deployment is priced.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from typing import Any
 
 import orjson
 
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.jsoncodec import load_object
 from switchgear.core.usage import Usage
 from switchgear.providers.anthropic.errors import in_band_error
 from switchgear.providers.anthropic.response import read_usage, usage_counts
 from switchgear.providers.anthropic.stream import EVENT
-from switchgear.transport.sse import SSESplitter, data_of, map_events, restate_event
+from switchgear.transport.sse import SSESplitter, data_of, map_events, usage_event
 
 _NOTABLE = (b"message_", b"error")  # only events naming these are read; the rest pass unparsed
 
@@ -24,10 +26,11 @@ _NOTABLE = (b"message_", b"error")  # only events naming these are read; the res
 class AnthropicStreamRelay:
     """Forwards an Anthropic stream to an Anthropic client untouched; records usage and the end."""
 
-    __slots__ = ("_provider", "_raw_usage", "_splitter", "done", "events", "failed", "usage")
+    __slots__ = ("_price", "_provider", "_raw_usage", "_splitter", "done", "events", "failed", "usage")
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, *, price: Pricer | None = None) -> None:
         self._provider = provider
+        self._price = price
         self._splitter = SSESplitter(provider)
         self._raw_usage: dict[str, Any] = {}
         self.usage: Usage | None = None
@@ -76,11 +79,14 @@ class AnthropicStreamRelay:
             raw = body.get("usage")
             if isinstance(raw, dict):
                 self._raw_usage.update((k, v) for k, v in raw.items() if v is not None)
-        if self._raw_usage:
-            self.usage = read_usage(self._raw_usage)
-            if self.usage.suspicious:
-                return restate_event(event, payload, at, usage_counts(self.usage))
-        return event
+        if not self._raw_usage:
+            return event
+        recorded = self.usage = read_usage(self._raw_usage)
+        counts = usage_counts(recorded) if recorded.suspicious else None
+        price = self._price
+        final = name == "message_delta" and isinstance(raw, dict)  # its usage is the last word
+        cost = price(recorded) if price is not None and final else None
+        return usage_event(event, payload, at, counts, cost)
 
     def finish(self) -> bytes:
         if self.done:

@@ -142,7 +142,7 @@ class BedrockAdapter:
         self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
     ) -> BedrockInvokeRelay:
         """The InvokeModel stream as Anthropic SSE (Claude streams always carry usage)."""
-        return BedrockInvokeRelay(deployment.provider.name)
+        return BedrockInvokeRelay(deployment.provider.name, price=deployment.price)
 
     def _created(self) -> int:
         return int(self._clock().timestamp())

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError, UpstreamProtocolError
 from switchgear.core.jsoncodec import dumps, load_object, loads_exact
 from switchgear.core.usage import Counts, Usage, restate, restate_json
@@ -89,10 +90,10 @@ class BedrockInvokeRelay:
 
     __slots__ = ("_frames", "_provider", "_sse", "failed")
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, *, price: Pricer | None = None) -> None:
         self._provider = provider
         self._frames = EventStreamDecoder()
-        self._sse = AnthropicStreamRelay(provider)  # usage, events, done and error events
+        self._sse = AnthropicStreamRelay(provider, price=price)  # usage, cost, events, done, errors
         self.failed: GatewayError | None = None
 
     @property

@@ -143,10 +143,11 @@ class OpenAIAdapter:
         self, deployment: Deployment, *, client_wants_usage: bool, endpoint: Endpoint = "chat"
     ) -> OpenAIStreamRelay | ResponsesStreamRelay:
         if endpoint == "responses":
-            return ResponsesStreamRelay(deployment.provider.name)
+            return ResponsesStreamRelay(deployment.provider.name, price=deployment.price)
         return OpenAIStreamRelay(
             deployment.provider.name,
             drop_usage_chunk=not client_wants_usage and deployment.provider.profile.stream_usage,
+            price=deployment.price,
         )
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes, provider: str) -> UpstreamError:

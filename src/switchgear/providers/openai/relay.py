@@ -8,18 +8,20 @@ those). Plain content chunks are not parsed: a payload that is braces around gar
 client as the provider sent it (a truncated or non-object payload is caught).
 Anything unusual (comments, multi-line events, garbage) takes the careful per-event path. The
 usage-only chunk the gateway asked for on the client's behalf is dropped; a suspicious usage
-(negative, absurd: ``core.usage``) is restated with the numbers the gateway records.
+(negative, absurd: ``core.usage``) is restated with the numbers the gateway records. A usage the
+client sees carries ``cost`` (USD) when the deployment is priced.
 """
 
 from __future__ import annotations
 
 import orjson
 
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError, UpstreamError
 from switchgear.core.jsoncodec import load_object
 from switchgear.core.usage import Usage
 from switchgear.providers.openai.stream import CHUNK
-from switchgear.transport.sse import SSESplitter, data_of, restate_event
+from switchgear.transport.sse import SSESplitter, data_of, usage_event
 
 _DONE = b"[DONE]"
 _DONE_EVENT = b"data: [DONE]\n\n"
@@ -50,6 +52,7 @@ def _notable(block: bytes) -> list[int]:
 class OpenAIStreamRelay:
     __slots__ = (
         "_drop_usage",
+        "_price",
         "_provider",
         "_splitter",
         "done",
@@ -59,9 +62,10 @@ class OpenAIStreamRelay:
         "usage",
     )
 
-    def __init__(self, provider: str, *, drop_usage_chunk: bool) -> None:
+    def __init__(self, provider: str, *, drop_usage_chunk: bool, price: Pricer | None = None) -> None:
         self._provider = provider
         self._drop_usage = drop_usage_chunk
+        self._price = price
         self._splitter = SSESplitter(provider)
         self.usage: Usage | None = None
         self.done = False
@@ -139,11 +143,12 @@ class OpenAIStreamRelay:
                     self.finish_reasons[choice.get("index", 0)] = choice["finish_reason"]
         usage = chunk.get("usage")
         if usage:
-            self.usage = Usage.from_openai(usage)
+            recorded = self.usage = Usage.from_openai(usage)
             if self._drop_usage and not choices:
                 return None
-            if self.usage.suspicious:
-                return restate_event(event, payload, ("usage",), self.usage.openai_counts())
+            counts = recorded.openai_counts() if recorded.suspicious else None
+            cost = self._price(recorded) if self._price is not None and recorded.reported else None
+            return usage_event(event, payload, ("usage",), counts, cost)
         return event
 
     def finish(self) -> bytes:

@@ -9,7 +9,8 @@ terminal ones (``response.completed`` / ``.incomplete`` / ``.failed`` carry the 
 parsed; a block with anything unusual (comments, multi-line events, no ``data:``) is read event
 by event, and a notable event that is not a JSON object is an ``UpstreamProtocolError``. A
 suspicious usage (negative, absurd: ``core.usage``) is restated, in answers and terminal events,
-with the numbers the gateway records.
+with the numbers the gateway records; the terminal event's usage carries ``cost`` (USD) when the
+deployment is priced.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 
 import orjson
 
+from switchgear.catalog.costs import Pricer
 from switchgear.core.errors import GatewayError, UpstreamError, UpstreamProtocolError
 from switchgear.core.jsoncodec import load_json
 from switchgear.core.responses_events import error_events
 from switchgear.core.usage import Counts, Usage, restate_json
-from switchgear.transport.sse import SSESplitter, data_of, map_events, restate_event
+from switchgear.transport.sse import SSESplitter, data_of, map_events, usage_event
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 # Byte markers of the events the relay reads. A false hit (in a delta's text, or the
@@ -81,10 +83,21 @@ def read_responses_answer(raw: bytes, provider: str) -> tuple[bytes, Usage]:
 class ResponsesStreamRelay:
     """Forwards one upstream Responses stream unchanged; records its usage and terminal status."""
 
-    __slots__ = ("_provider", "_response", "_splitter", "done", "events", "failed", "status", "usage")
+    __slots__ = (
+        "_price",
+        "_provider",
+        "_response",
+        "_splitter",
+        "done",
+        "events",
+        "failed",
+        "status",
+        "usage",
+    )
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, *, price: Pricer | None = None) -> None:
         self._provider = provider
+        self._price = price
         self._splitter = SSESplitter(provider)
         self._response: dict[str, Any] | None = None  # from response.created
         self.usage: Usage | None = None
@@ -133,9 +146,10 @@ class ResponsesStreamRelay:
                     f"provider {self._provider!r} failed mid-stream ({self.status})", provider=self._provider
                 )
             if isinstance(response, dict) and response.get("usage") is not None:
-                self.usage = responses_usage(response)
-                if self.usage.suspicious:
-                    return restate_event(event, payload, ("response", "usage"), usage_counts(self.usage))
+                recorded = self.usage = responses_usage(response)
+                counts = usage_counts(recorded) if recorded.suspicious else None
+                cost = self._price(recorded) if self._price is not None and recorded.reported else None
+                return usage_event(event, payload, ("response", "usage"), counts, cost)
         return event
 
     def finish(self) -> bytes:
