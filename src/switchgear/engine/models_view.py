@@ -66,6 +66,7 @@ def _describe(
             ("completion", info.prices.output),
             ("input_cache_read", info.prices.cache_read),
             ("input_cache_write", info.prices.cache_write),
+            ("internal_reasoning", info.prices.reasoning_output),  # OpenRouter's name for it
         )
         if value is not None
     }

@@ -77,16 +77,16 @@ class Deployment:
     model: str
     weight: int = 1
     info: ModelInfo | None = None
+    # Prices a usage at ``info``'s prices (the catalog's, config overrides laid over them), made
+    # once here; None when it has no input or output price.
+    price: Pricer | None = field(init=False, default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "price", pricer(self.info.prices if self.info is not None else None))
 
     @property
     def label(self) -> str:
         return f"{self.provider.name}/{self.model}"
-
-    @property
-    def price(self) -> Pricer | None:
-        """Prices a usage at this deployment's prices (the catalog's, config overrides laid over
-        them); None when it has no input or output price."""
-        return pricer(self.info.prices if self.info is not None else None)
 
 
 class StreamRelay(Protocol):

@@ -19,7 +19,8 @@ Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 METHODS = b"GET, POST, HEAD, OPTIONS"
 # Response headers a browser script may read besides the CORS-safelisted ones.
 EXPOSED = (
-    b"x-request-id, request-id, retry-after, x-switchgear-provider, x-switchgear-model, x-switchgear-attempts"
+    b"x-request-id, request-id, retry-after, x-switchgear-provider, x-switchgear-model, "
+    b"x-switchgear-attempts, x-switchgear-cost"
 )
 
 

@@ -361,3 +361,54 @@ def test_generator_reproduces_committed_file(tmp_path: Path) -> None:
         timeout=120,
     )
     assert out.read_bytes() == BUNDLED.read_bytes()
+
+
+def test_generator_reads_a_local_file_given_on_the_command_line(tmp_path: Path) -> None:
+    source = tmp_path / "model_prices.json"  # plain JSON, as litellm ships it
+    source.write_text(
+        json.dumps(
+            {
+                "gemini/gemini-think": {
+                    "litellm_provider": "gemini",
+                    "mode": "chat",
+                    "max_input_tokens": 1000,
+                    "input_cost_per_token": 3e-07,
+                    "output_cost_per_token": 2.5e-06,
+                    "output_cost_per_reasoning_token": 3.5e-06,
+                    "supports_reasoning": True,
+                }
+            }
+        )
+    )
+    out = tmp_path / "models.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(GENERATOR),
+            str(source),
+            "--output",
+            str(out),
+            "--source-version",
+            "litellm 9.9.9",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    document = json.loads(out.read_bytes())
+    assert document["meta"]["source_version"] == "litellm 9.9.9"
+    assert document["models"] == {
+        "gemini": {
+            "gemini-think": {
+                "context_window": 1000,
+                "input": 300000,
+                "mode": "chat",
+                "output": 2500000,
+                "reasoning": True,
+                "reasoning_output": 3500000,
+            }
+        }
+    }
+    entry = Catalog.from_json(document).lookup("gemini", "gemini-think")
+    assert entry is not None and entry.reasoning
+    assert entry.prices == Prices(input=300000, output=2500000, reasoning_output=3500000)
