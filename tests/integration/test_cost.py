@@ -286,6 +286,16 @@ def test_chat_stream_usage_chunk_carries_the_cost(oai: openai.OpenAI, model: str
     assert all(c.usage is None for c in chunks[:-1])
 
 
+def test_completions_stream_usage_chunk_carries_the_cost(oai: openai.OpenAI) -> None:
+    chunks = list(
+        oai.completions.create(
+            model="instruct", prompt="hi", stream=True, stream_options={"include_usage": True}
+        )
+    )
+    assert chunks[-1].usage is not None and cost_of(chunks[-1].usage) == INSTRUCT
+    assert "".join(c.choices[0].text for c in chunks if c.choices)
+
+
 @pytest.mark.parametrize("model", ["mini", "sonnet"])
 def test_chat_stream_without_usage_shows_no_cost(gw: GatewayThread, model: str) -> None:
     body = {"model": model, "messages": MESSAGES, "stream": True}

@@ -4,6 +4,8 @@ Prompt tokens include cached and cache-write tokens (OpenAI semantics): those ar
 cache-read and cache-write prices where the catalog has them, else at the input price. Reasoning
 tokens are part of the completion tokens: priced at the reasoning price where the catalog has one,
 else at the output price. Unknown input or output prices make the cost unknown (None), never zero.
+The parts are summed exactly (tokens x micro-USD per million tokens = pico-USD) and the sum is
+rounded once, upward, to nano-USD: a request never costs less than its exact price.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Callable
 from functools import partial
 
 from switchgear.catalog.catalog import Prices
-from switchgear.catalog.catalog import cost_nanousd as tokens_cost
 from switchgear.core.usage import Usage
 
 # A request's usage -> its cost in nano-USD (None: unpriced).
@@ -29,15 +30,15 @@ def usage_cost_nanousd(usage: Usage, prices: Prices) -> int | None:
     write_price = prices.cache_write if prices.cache_write is not None else prices.input
     reasoning_price = prices.reasoning_output
     reasoning = 0 if reasoning_price is None else min(usage.reasoning_tokens, usage.completion_tokens)
-    cost = (
-        tokens_cost(fresh, prices.input)
-        + tokens_cost(cached, read_price)
-        + tokens_cost(written, write_price)
-        + tokens_cost(usage.completion_tokens - reasoning, prices.output)
+    pico = (
+        fresh * prices.input
+        + cached * read_price
+        + written * write_price
+        + (usage.completion_tokens - reasoning) * prices.output
     )
     if reasoning_price is not None:
-        cost += tokens_cost(reasoning, reasoning_price)
-    return cost
+        pico += reasoning * reasoning_price
+    return -(-pico // 1000)
 
 
 def pricer(prices: Prices | None) -> Pricer | None:

@@ -41,3 +41,10 @@ def test_the_bundled_catalog_has_reasoning_prices() -> None:
     assert entry is not None
     assert entry.prices.reasoning_output == 2_500_000 and entry.reasoning  # a price and the flag, apart
     assert Catalog.bundled().lookup("openai", "gpt-4o-mini").prices.reasoning_output is None  # type: ignore[union-attr]
+
+
+def test_the_exact_sum_is_rounded_once_upward() -> None:
+    half = Prices(input=500, output=500)  # half a nano-USD per token
+    assert usage_cost_nanousd(Usage(1, 1), half) == 1  # 0.5 + 0.5, not 1 + 1 (half up per part)
+    assert usage_cost_nanousd(Usage(1, 0), Prices(input=1, output=1)) == 1  # 0.001 nano-USD: never 0
+    assert usage_cost_nanousd(Usage(0, 0), PRICES) == 0
