@@ -358,7 +358,7 @@ class GovernanceSettings(_Model):
     fail_open: bool = False
     # the global budget over every request (USD), and its period ("1h", "1d", "7d", "30d", "month")
     max_budget: Annotated[Decimal, BeforeValidator(_not_bool)] | None = Field(default=None, ge=0)
-    budget_duration: str | None = None
+    budget_duration: Literal["1h", "1d", "7d", "30d", "month"] | None = None
     # how often every key and budget is read again from the database (the safety net under the
     # change feed: changes reach other replicas through Redis within a second)
     refresh_interval: Duration = 30.0
@@ -393,10 +393,28 @@ class Settings(_Model):
         models: list[tuple[str | None, list[str | None]]] = [
             (m.name, [d.provider for d in m.deployments]) for m in self.models
         ]
-        problems = reference_errors(list(self.providers), models)
+        problems = reference_errors(list(self.providers), models) + self._governance_errors()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def governance_on(self) -> bool:
+        """Virtual keys, budgets and limits apply: a master key is set and not ``enabled: false``."""
+        return self.server.master_key is not None and self.governance.enabled is not False
+
+    def _governance_errors(self) -> list[str]:
+        governance = self.governance
+        if governance.enabled and self.server.master_key is None:
+            return [
+                "governance.enabled: governance needs server.master_key (it creates and manages the keys)"
+            ]
+        if self.governance_on and self.server.workers > 1 and self.storage.redis_url is None:
+            return [
+                "server.workers: more than one worker with governance on needs storage.redis_url "
+                "(each worker would keep its own counters, multiplying every limit)"
+            ]
+        return []
 
 
 def reference_errors(providers: list[str], models: list[tuple[str | None, list[str | None]]]) -> list[str]:

@@ -2,7 +2,8 @@
 
 Stages are composed once, in this fixed order (each capability takes its place as it lands):
 
-1. built-in stages, in request order — keys and budgets (admit), guardrails on the input (admit),
+1. built-in stages, in request order — keys and budgets (admit: ``keys.admit.Governance``, when
+   governance is on), guardrails on the input (admit),
    caches (answer early), routing and tiering (plan), guardrails on the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
    governance is on and ``governance.spend_log.enabled``);
@@ -29,6 +30,9 @@ from switchgear.config.secrets import build_redactor
 from switchgear.core.redact import Redactor
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
+from switchgear.keys.admit import Governance
+from switchgear.keys.changes import ChangeFeed
+from switchgear.keys.setup import build_governance
 from switchgear.observability.access_log import AccessLog
 from switchgear.observability.spend_log import SpendLog
 from switchgear.providers.registry import build_providers
@@ -51,6 +55,16 @@ class Runtime:
     default_keepalive: float | None = None
     # every error body and log line leaving the gateway passes through it
     redactor: Redactor = field(default_factory=Redactor)
+    # governance (server.master_key set): its stage, the database and the change feed that the
+    # admin API and the spend log use (None when governance is off)
+    governance: Governance | None = None
+    database: Database | None = None
+    feed: ChangeFeed | None = None
+
+    async def close_database(self) -> None:
+        """After every stage has closed (they may write to the database until then)."""
+        if self.database is not None:
+            await self.database.close()
 
     async def start_credentials(self) -> None:
         """Find every provider's run-time credentials once (a cloud credential chain, access
@@ -73,14 +87,16 @@ def build_router(settings: Settings) -> Router:
     return Router(settings, build_providers(settings), Catalog.bundled())
 
 
-def build_stages(settings: Settings, extra: Sequence[Stage] = ()) -> list[Stage]:
+def build_stages(
+    settings: Settings, extra: Sequence[Stage] = (), governance: Governance | None = None
+) -> list[Stage]:
     """The stages of this configuration, in the documented order."""
-    stages: list[Stage] = []
+    stages: list[Stage] = [governance] if governance is not None else []
     if settings.server.access_log:
         stages.append(AccessLog())
-    if governance_enabled(settings) and settings.governance.spend_log.enabled:
-        database = Database.from_settings(settings.storage, os.environ)
-        stages.append(SpendLog(database, settings, owns_database=True))
+    if governance is not None and settings.governance.spend_log.enabled:
+        # the governance stage (first) opens and migrates the database; the runtime closes it
+        stages.append(SpendLog(governance.database, settings, owns_database=False))
     stages.extend(load_stage(path, settings) for path in settings.stages)
     stages.extend(extra)
     return stages
@@ -88,9 +104,8 @@ def build_stages(settings: Settings, extra: Sequence[Stage] = ()) -> list[Stage]
 
 def governance_enabled(settings: Settings) -> bool:
     """Keys, budgets and the spend log: on when ``server.master_key`` is set, unless
-    ``governance.enabled`` says otherwise."""
-    enabled = settings.governance.enabled
-    return settings.server.master_key is not None if enabled is None else enabled
+    ``governance.enabled: false`` (``true`` without a master key is refused by the settings)."""
+    return settings.governance_on
 
 
 def load_stage(path: str, settings: Settings) -> Stage:
@@ -117,11 +132,12 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
     client = HttpClient(settings.upstream, networks)
     master = settings.server.master_key
     redactor = build_redactor(settings, os.environ)
+    governance = build_governance(settings, os.environ, router.resolve) if settings.governance_on else None
     engine = Engine(
         router,
         client,
         codecs(),
-        stages=build_stages(settings, extra_stages),
+        stages=build_stages(settings, extra_stages, governance),
         settle=settings.server.settle,
         redactor=redactor,
     )
@@ -130,8 +146,14 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         router=router,
         client=client,
         engine=engine,
-        auth=Authenticator(master.get_secret_value() if master else None),
+        auth=Authenticator(
+            master.get_secret_value() if master else None,
+            governance.directory if governance is not None else None,
+        ),
         keepalive={m.name: m.stream_keepalive for m in settings.models if m.stream_keepalive},
         default_keepalive=settings.server.stream_keepalive,
         redactor=redactor,
+        governance=governance,
+        database=governance.database if governance is not None else None,
+        feed=governance.feed if governance is not None else None,
     )

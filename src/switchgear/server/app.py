@@ -172,6 +172,7 @@ class App:
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
                 await self.runtime.engine.chain.close()
+                await self.runtime.close_database()
                 await self.runtime.close_credentials()
                 await self.runtime.client.close()
                 if self._unredact_logs is not None:

@@ -153,7 +153,8 @@ class Slot(Generic[T]):
             ctx.slots = {}
         ctx.slots[self] = value
 
-    def get(self, ctx: RequestContext) -> T | None:
+    def get(self, ctx: RequestContext | RequestRecord) -> T | None:
+        """This stage's fact on a request, or None; also on its settle record."""
         if ctx.slots is None:
             return None
         value: T | None = ctx.slots.get(self)

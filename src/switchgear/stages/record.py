@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any
 
 from switchgear.core.usage import Usage
 from switchgear.stages.context import Attempt, Principal, RequestContext
+
+if TYPE_CHECKING:
+    from switchgear.stages.base import Slot
 
 CANCELLED_STATUS = 499  # nginx's "client closed request"
 
@@ -43,6 +47,7 @@ class RequestRecord:
     duration_ms: float
     ttfb_ms: float | None  # until the first byte went to the client
     overhead_ms: float  # time in the gateway, provider time excluded
+    slots: dict[Slot[Any], Any] | None = None  # the stages' own facts (``Slot.get``), as on the context
 
     @property
     def suspicious_usage(self) -> bool:
@@ -87,4 +92,5 @@ class RequestRecord:
             duration_ms=(ended - ctx.started_ns) / 1e6,
             ttfb_ms=(ctx.first_byte_ns - ctx.started_ns) / 1e6 if ctx.first_byte_ns else None,
             overhead_ms=max(0, ended - ctx.started_ns - ctx.upstream_ns) / 1e6,
+            slots=ctx.slots,
         )

@@ -239,6 +239,19 @@ class MemoryState:
         resets = end_s * 1_000_000 if end_s is not None else None
         return Spend(scope, period_id, counter.spent, counter.reserved, resets)
 
+    async def seed(self, budget: Budget, spent_microusd: int, at_us: int | None = None) -> int:
+        when = self._now() if at_us is None else at_us
+        period_id, end_s = period_at(budget.period, when // 1_000_000)
+        counter = self._counters.setdefault((budget.scope.name, period_id), _Counter())
+        counter.spent = max(counter.spent, spent_microusd, 0)
+        if budget.soft_microusd is not None and counter.spent >= budget.soft_microusd:
+            counter.soft_reported = True
+        if end_s is not None:
+            keep = end_s * 1_000_000 + KEEP_US
+            if counter.drop_after_us is None or counter.drop_after_us < keep:
+                counter.drop_after_us = keep
+        return counter.spent
+
     async def rate(self, limit: RateLimit) -> LimitStatus:
         now = self._now()
         (status,) = self._statuses((limit,), [self._log(limit, now)], now)

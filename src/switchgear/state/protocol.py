@@ -11,6 +11,8 @@ promises (docs/state.md):
 - ``settle`` moves a reservation's worst case to its actual cost, once: ``reserved -= estimate;
   spent += actual`` in the period the reservation was made in. ``release`` is a settle of nothing
   (the request failed before generating anything). A second settle or release changes nothing.
+- ``seed`` raises a budget counter to what the durable ledger says was spent (after a restart of
+  the memory backend, or a flushed Redis); it never lowers a counter.
 - ``reap`` returns reservations and leases whose expiry passed (a crashed or killed worker's); a
   settle that arrives after the reaper records its spend without releasing twice.
 """
@@ -23,6 +25,7 @@ from switchgear.core.errors import GatewayError
 from switchgear.state.periods import Period
 from switchgear.state.types import (
     Admission,
+    Budget,
     Concurrency,
     LimitStatus,
     RateLimit,
@@ -66,6 +69,11 @@ class StateBackend(Protocol):
 
     async def spent(self, scope: Scope, period: Period | None = None, at_us: int | None = None) -> Spend:
         """A budget scope's counters in the period holding ``at_us`` (default: now)."""
+
+    async def seed(self, budget: Budget, spent_microusd: int, at_us: int | None = None) -> int:
+        """Raise ``budget``'s spent in the period holding ``at_us`` (default: now) to at least
+        ``spent_microusd`` (the durable ledger's figure, at start-up); never lowers it. A soft
+        budget already reached counts as reported. Answers the counter's spent afterwards."""
 
     async def rate(self, limit: RateLimit) -> LimitStatus:
         """A rate limit's standing now (``x-ratelimit-*`` values) without admitting anything."""

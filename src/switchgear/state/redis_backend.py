@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError, ResponseError
 
-from switchgear.state.periods import Period
+from switchgear.state.periods import Period, period_at
 from switchgear.state.protocol import StateUnavailable
 from switchgear.state.redis_scripts import Scripts
 from switchgear.state.types import (
@@ -172,6 +173,14 @@ class RedisState:
         )
         resets = None if end_s < 0 else end_s * 1_000_000
         return Spend(scope, str(period_id), spent, reserved, resets)
+
+    async def seed(self, budget: Budget, spent_microusd: int, at_us: int | None = None) -> int:
+        when = time.time_ns() // 1000 if at_us is None else at_us
+        period_id, end_s = period_at(budget.period, when // 1_000_000)
+        soft = "" if budget.soft_microusd is None else budget.soft_microusd
+        args: list[str | int] = [max(0, spent_microusd), -1 if end_s is None else end_s, soft]
+        key = f"{self._budget_key(budget.scope)}:{period_id}"
+        return int(await self._call(self._scripts.seed(self.client, [key], args)))
 
     async def rate(self, limit: RateLimit) -> LimitStatus:
         unit = "r" if limit.unit == "requests" else "t"

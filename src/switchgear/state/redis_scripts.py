@@ -44,14 +44,15 @@ class Script:
 
 
 class Scripts:
-    """The four scripts one backend runs."""
+    """The scripts one backend runs."""
 
     def __init__(self) -> None:
         self.admit = Script("admit")
         self.settle = Script("settle")
         self.reap = Script("reap")
         self.read = Script("read")
+        self.seed = Script("seed")
 
     async def load(self, client: Redis) -> None:
-        for script in (self.admit, self.settle, self.reap, self.read):
+        for script in (self.admit, self.settle, self.reap, self.read, self.seed):
             await script.load(client)

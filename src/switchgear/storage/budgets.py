@@ -273,3 +273,39 @@ async def list_counters(db: Database, kind: str, scope_id: str) -> list[BudgetCo
     return [
         BudgetCounter(r.scope_kind, r.scope_id, r.period, r.spent_microusd, r.reserved_microusd) for r in rows
     ]
+
+
+async def add_spend(
+    db: Database, amounts: Sequence[tuple[str, str, str, int]], *, now: datetime | None = None
+) -> None:
+    """Add settled spend to counters, ``(kind, scope id, period, micro-USD)`` each, in one transaction
+    (the gateway's durable record of what its state backend settled; nothing is reserved here)."""
+    if not amounts:
+        return
+    if any(amount < 0 for *_scope, amount in amounts):
+        raise ValueError("spend cannot be negative")
+    now = now or utcnow()
+    ordered = sorted(amounts, key=lambda a: (SCOPE_ORDER[a[0]], a[1], a[2]))
+    async with db.write() as conn:
+        for kind, scope_id, period, amount in ordered:
+            values = {
+                "kind": kind,
+                "id": scope_id,
+                "period": period,
+                "release": 0,
+                "spend": amount,
+                "now": now,
+            }
+            await conn.execute(_APPLY[db.dialect], values)
+
+
+async def counters_in_periods(db: Database, periods: Sequence[str]) -> list[BudgetCounter]:
+    """Every scope's counter of the given periods (the current ones, to seed the state backend)."""
+    if not periods:
+        return []
+    query = sa.select(budgets).where(_b.period.in_(sorted(set(periods))))
+    async with db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        BudgetCounter(r.scope_kind, r.scope_id, r.period, r.spent_microusd, r.reserved_microusd) for r in rows
+    ]

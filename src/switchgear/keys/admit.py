@@ -1,0 +1,215 @@
+"""The governance stage: model allow-lists, budgets, rate limits and concurrency on every request.
+
+``admit`` (on the request path, no database): the key's plan from the directory (computed once per
+key), its allow-lists, then one ``state.Admission`` holding every budget that applies (key, user,
+team, org, the end-user named by the request's ``user``, global), every rate limit (requests and
+tokens per minute of the key, its user and team) and the key's ``max_parallel_requests``, with the
+request's worst case (``estimate.py``): one synchronous block on the memory backend, one Lua script
+on Redis. A refusal reserves nothing and becomes a 429 / 403 (``refusals.py``); an admitted request
+keeps its reservation in the ``HELD`` slot and gets ``x-ratelimit-*`` headers.
+
+``settle`` (background, batched): a request that produced usage settles to its actual cost and
+tokens, any other (an error, a client that left before usage) releases its reservation; what was
+settled is added to the database's durable counters (``ledger.py``), soft-budget crossings become
+alerts (``alerts.py``). Requests made with the master key are counted only by the global budget.
+
+``start`` / ``close`` bring up and down what governance owns in this worker: migrations, the state
+backend, the directory (loaded, then refreshed), the change feed, the durable counters' seeding, the
+reaper and the alert sender. The database itself is closed by the runtime, after every stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from switchgear.config.model import GovernanceSettings, StorageSettings
+from switchgear.core.errors import AuthenticationFailed, PermissionDenied
+from switchgear.keys.alerts import Alerts
+from switchgear.keys.directory import KeyDirectory, Plan
+from switchgear.keys.estimate import Estimator
+from switchgear.keys.feed import LocalFeed, RedisFeed
+from switchgear.keys.ledger import SpendLedger
+from switchgear.keys.refusals import model_not_allowed, rate_headers, refusal_error
+from switchgear.stages.base import Slot, Stage
+from switchgear.stages.context import RequestContext
+from switchgear.stages.record import RequestRecord
+from switchgear.state import Admission, Budget, MemoryState, Reaper, Refusal, Reservation, StateBackend
+from switchgear.storage import Database
+from switchgear.storage.migrate import upgrade
+
+log = logging.getLogger("switchgear.keys")
+
+
+@dataclass(slots=True)
+class Held:
+    """An admitted request's reservation and the budgets it counts against."""
+
+    reservation: Reservation
+    budgets: tuple[Budget, ...]
+
+
+HELD: Slot[Held] = Slot("governance.held")
+
+
+class Governance(Stage):
+    name = "governance"
+
+    def __init__(
+        self,
+        *,
+        settings: GovernanceSettings,
+        storage: StorageSettings,
+        database: Database,
+        state: StateBackend,
+        directory: KeyDirectory,
+        feed: LocalFeed | RedisFeed,
+        estimator: Estimator,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.database = database
+        self.state = state
+        self.directory = directory
+        self.feed = feed
+        self.estimator = estimator
+        self.ledger = SpendLedger(database)
+        self.alerts = Alerts(settings.alert_webhook)
+        self.reaper = Reaper(state)
+        self.ttl_s = settings.reservation_ttl
+        self.settle_failures = 0
+        self._ids = itertools.count(1)
+        self._id_prefix = f"{secrets.token_hex(6)}."  # reservation ids: unique across processes
+        self._sequential_settle = isinstance(state, MemoryState)  # no round trips to overlap
+
+    # the request path -----------------------------------------------------------------------
+    async def admit(self, ctx: RequestContext) -> None:
+        key_id = ctx.principal.key_id
+        directory = self.directory
+        if key_id is None:
+            plan = directory.master_plan
+            budgets = plan.budgets
+        else:
+            entry = directory.by_id.get(key_id)
+            if entry is None:  # revoked or deleted since it was authenticated
+                raise AuthenticationFailed("this API key was revoked; ask your administrator for a new one")
+            plan = directory.plan(entry)
+            if plan.allow_lists:
+                self._check_models(ctx, plan, key_id)
+            budgets = plan.budgets
+            end_user = ctx.end_user
+            if end_user is not None and directory.end_users:
+                budgets = self._end_user(end_user, budgets)
+        if not (budgets or plan.rates or plan.concurrency):
+            return
+        request = ctx.request
+        assert request is not None
+        cost, tokens = self.estimator.worst_case(request)
+        admission = Admission(
+            f"{self._id_prefix}{next(self._ids)}",
+            cost,
+            tokens,
+            self.ttl_s,
+            budgets,
+            plan.rates,
+            plan.concurrency,
+        )
+        result = await self.state.admit(admission)
+        if type(result) is Refusal:
+            raise refusal_error(result, [(n.decode(), v.decode()) for n, v in rate_headers(result.limits)])
+        assert type(result) is Reservation
+        HELD.set(ctx, Held(result, budgets))
+        if result.limits:
+            headers = rate_headers(result.limits)
+            if ctx.response_headers is None:
+                ctx.response_headers = headers
+            else:
+                ctx.response_headers.extend(headers)
+
+    def _check_models(self, ctx: RequestContext, plan: Plan, key_id: str) -> None:
+        request = ctx.request
+        assert request is not None
+        for model in (request.model, *request.fallbacks):
+            if not plan.allows(model):
+                who, patterns = plan.refusing(model)
+                raise model_not_allowed(model, key_id, who, patterns)
+
+    def _end_user(self, end_user: str, budgets: tuple[Budget, ...]) -> tuple[Budget, ...]:
+        found = self.directory.end_users.get(end_user)
+        if found is None:
+            return budgets
+        if found.blocked:
+            raise PermissionDenied("this end-user (the request's 'user') is blocked", code="end_user_blocked")
+        return budgets if found.budget is None else (*budgets, found.budget)
+
+    # off the request path -------------------------------------------------------------------
+    async def settle(self, records: Sequence[RequestRecord]) -> None:
+        done = [(record, held) for record in records if (held := HELD.get(record)) is not None]
+        if not done:
+            return
+        if self._sequential_settle:
+            for record, held in done:
+                await self._settle_one(record, held)
+        else:
+            await asyncio.gather(*(self._settle_one(record, held) for record, held in done))
+        await self.ledger.flush()
+
+    async def _settle_one(self, record: RequestRecord, held: Held) -> None:
+        usage = record.usage
+        reservation = held.reservation
+        cost = 0
+        if usage is not None:
+            nano = record.cost_nanousd or 0
+            cost = -(-nano // 1000)
+        at_s = reservation.at_us // 1_000_000 if reservation.at_us else int(record.started_at)
+        for budget in held.budgets:
+            self.ledger.add(budget, at_s, cost)
+        if reservation.degraded:  # admitted fail-open: nothing is held in the backend
+            return
+        for attempt in range(2):
+            try:
+                if usage is None:
+                    settlement = await self.state.release(reservation.id)
+                else:
+                    tokens = usage.prompt_tokens + usage.completion_tokens
+                    settlement = await self.state.settle(reservation.id, cost, tokens)
+            except Exception as exc:  # the backend is unreachable: once more, then the reaper's
+                if attempt:
+                    self.settle_failures += 1
+                    log.warning("could not settle reservation %s (the reaper will): %s", reservation.id, exc)
+                    return
+                await asyncio.sleep(0.5)
+                continue
+            for crossing in settlement.soft_crossings:
+                self.alerts.crossed(crossing)
+            return
+
+    # the worker's life ----------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.storage.migrate_on_start:
+            await upgrade(self.database)
+        await self.state.start()
+        await self.directory.load()
+        seeded = await self.ledger.seed(self.state, self.directory.all_budgets())
+        await self.feed.start()
+        self.directory.start_refresh()
+        self.reaper.start()
+        await self.alerts.start()
+        log.info(
+            "governance: %d virtual keys loaded from %s; %d budget counters seeded",
+            len(self.directory.by_id),
+            self.database.url,
+            seeded,
+        )
+
+    async def close(self) -> None:
+        await self.directory.stop_refresh()
+        await self.feed.close()
+        await self.reaper.stop()
+        await self.alerts.close()
+        await self.ledger.flush()
+        await self.state.close()
