@@ -475,3 +475,19 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(path, {})
     assert str(caught.value) == f"cannot read config file {str(path)!r}: No such file or directory"
+
+
+def test_governance_follows_the_master_key() -> None:
+    assert not parse_settings({}, {}).governance_on
+    assert parse_settings({"server": {"master_key": "sk-m-123456"}}, {}).governance_on
+    off = {"server": {"master_key": "sk-m-123456"}, "governance": {"enabled": False}}
+    assert not parse_settings(off, {}).governance_on
+    with pytest.raises(ConfigError, match=r"governance.enabled: governance needs server.master_key"):
+        parse_settings({"governance": {"enabled": True}}, {})
+    workers = {"server": {"master_key": "sk-m-123456", "workers": 2}}
+    with pytest.raises(ConfigError, match=r"server.workers: more than one worker .* needs storage.redis_url"):
+        parse_settings(workers, {})
+    workers["storage"] = {"redis_url": "redis://127.0.0.1:6379/0"}
+    assert parse_settings(workers, {}).governance_on
+    with pytest.raises(ConfigError, match="budget_duration"):
+        parse_settings({"governance": {"budget_duration": "2d"}}, {})

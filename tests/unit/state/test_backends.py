@@ -221,3 +221,26 @@ async def test_a_settle_after_the_period_ended_lands_in_the_reservation_period(s
     after = await state.spent(KEY, second, at_us=later.at_us)
     assert after.period_id != old.period_id
     assert (after.spent_microusd, after.reserved_microusd) == (0, 100)
+
+
+async def test_seed_raises_a_counter_to_the_ledger_and_never_lowers_it(state: State) -> None:
+    budget = Budget(KEY, 1000, DAY, soft_microusd=500)
+    assert await state.seed(budget, 600) == 600
+    spend = await state.spent(KEY, DAY)
+    assert (spend.spent_microusd, spend.reserved_microusd) == (600, 0)
+    refusal = refused(await state.admit(ask("r1", cost=500, budgets=(budget,))))
+    assert refusal.used == 600
+    admitted(await state.admit(ask("r2", cost=400, budgets=(budget,))))
+    assert await state.seed(budget, 100) == 600  # lower: unchanged
+    settlement = await state.settle("r2", 50, 0)
+    assert settlement.soft_crossings == ()  # the seeded spend had crossed it already: reported
+    spend = await state.spent(KEY, DAY)
+    assert (spend.spent_microusd, spend.reserved_microusd) == (650, 0)
+
+
+async def test_seed_lands_in_the_period_of_the_given_time(state: State) -> None:
+    budget = Budget(TEAM, 1000, DAY)
+    yesterday_us = (int(time.time()) - 86_400) * 1_000_000
+    await state.seed(budget, 700, yesterday_us)
+    assert (await state.spent(TEAM, DAY)).spent_microusd == 0
+    assert (await state.spent(TEAM, DAY, yesterday_us)).spent_microusd == 700

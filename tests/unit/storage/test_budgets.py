@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from switchgear.storage import BudgetExceeded, Conflict, Database, Scope
-from switchgear.storage.budgets import get_counter, list_counters, reap_expired, release, reserve, settle
+from switchgear.storage.budgets import (
+    add_spend,
+    counters_in_periods,
+    get_counter,
+    list_counters,
+    reap_expired,
+    release,
+    reserve,
+    settle,
+)
 
 MINUTE = timedelta(minutes=1)
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
@@ -127,3 +136,16 @@ async def test_bad_amounts_and_duplicate_scopes_are_refused(db: Database) -> Non
     with pytest.raises(Conflict, match="exists already"):
         await reserve(db, "r1", [Scope("key", "k1")], 1, ttl=MINUTE)
     assert await counters(db, Scope("key", "k1")) == [(0, 1)]  # the second one reserved nothing
+
+
+async def test_add_spend_accumulates_without_touching_reservations(db: Database) -> None:
+    key = Scope("key", "k1", "202611", 1000)
+    await reserve(db, "r1", [key], 300, ttl=MINUTE)
+    await add_spend(db, [("key", "k1", "202611", 120), ("global", "", "", 5)])
+    await add_spend(db, [("key", "k1", "202611", 30), ("key", "k1", "202610", 7)])
+    assert await counters(db, key) == [(150, 300)]
+    rows = await counters_in_periods(db, ["202611", ""])
+    found = {(c.kind, c.id, c.period): c.spent_microusd for c in rows}
+    assert found == {("key", "k1", "202611"): 150, ("global", "", ""): 5}
+    with pytest.raises(ValueError, match="negative"):
+        await add_spend(db, [("key", "k1", "202611", -1)])
