@@ -10,8 +10,9 @@ keeps its reservation in the ``HELD`` slot and gets ``x-ratelimit-*`` headers.
 
 ``settle`` (background, batched): a request that produced usage settles to its actual cost and
 tokens, any other (an error, a client that left before usage) releases its reservation; what was
-settled is added to the database's durable counters (``ledger.py``), soft-budget crossings become
-alerts (``alerts.py``). Requests made with the master key are counted only by the global budget.
+settled goes to the database's durable counters (``ledger.py``, written once a second), and
+soft-budget crossings become alerts (``alerts.py``). Requests made with the master key are
+counted only by the global budget.
 
 ``start`` / ``close`` bring up and down what governance owns in this worker: migrations, the state
 backend, the directory (loaded, then refreshed), the change feed, the durable counters' seeding, the
@@ -156,7 +157,6 @@ class Governance(Stage):
                 await self._settle_one(record, held)
         else:
             await asyncio.gather(*(self._settle_one(record, held) for record, held in done))
-        await self.ledger.flush()
 
     async def _settle_one(self, record: RequestRecord, held: Held) -> None:
         usage = record.usage
@@ -198,6 +198,7 @@ class Governance(Stage):
         await self.feed.start()
         self.directory.start_refresh()
         self.reaper.start()
+        self.ledger.start()
         await self.alerts.start()
         log.info(
             "governance: %d virtual keys loaded from %s; %d budget counters seeded",
@@ -211,5 +212,5 @@ class Governance(Stage):
         await self.feed.close()
         await self.reaper.stop()
         await self.alerts.close()
-        await self.ledger.flush()
+        await self.ledger.close()
         await self.state.close()

@@ -1,9 +1,11 @@
 """Durable budgets: settled spend kept in the database, and the state backend seeded from it.
 
 The state backend's counters are lost when the memory backend restarts or Redis is flushed. The
-settle hook therefore adds what it settled, per scope and period, to the database's ``budgets``
-counters (``add``, then one ``flush`` per settle batch: one transaction, never on the request
-path); spend that could not be written stays pending and goes with the next flush. At start-up,
+settle hook therefore adds what it settled, per scope and period, to the pending totals (``add``,
+in memory); a background task writes them to the database's ``budgets`` counters once a second in
+one transaction (never on the request path, and one write however many requests settled), and
+once more when the worker stops. Spend that could not be written stays pending and goes with the
+next flush (should the database fail after committing, that batch may count twice). At start-up,
 ``seed`` raises every known budget's counter of the current period in the state backend to what
 the database holds (it never lowers one: a Redis that kept its counters keeps them).
 
@@ -13,6 +15,8 @@ epoch for a fixed length); a budget that never resets is stored under period ``"
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 
@@ -23,6 +27,7 @@ from switchgear.storage import budgets as counters
 
 log = logging.getLogger("switchgear.keys")
 _MAX_PENDING = 100_000  # scope-periods held while the database is unreachable
+FLUSH_INTERVAL_S = 1.0
 
 
 def stored_period(budget: Budget, at_s: int) -> str:
@@ -37,6 +42,25 @@ class SpendLedger:
         self.written = 0  # micro-USD written so far
         self.failures = 0
         self.dropped = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._flush_every(), name="spend-ledger")
+
+    async def close(self) -> None:
+        """Stop flushing in the background, then write what is pending."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()
+
+    async def _flush_every(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await self.flush()
 
     def add(self, budget: Budget, at_s: int, microusd: int) -> None:
         """Spend settled in ``budget``'s period holding ``at_s`` (the admission's time)."""
