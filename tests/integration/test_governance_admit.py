@@ -19,7 +19,7 @@ from switchgear.simulator.server import SimulatorThread
 from switchgear.state import Budget, Period, Scope
 from switchgear.storage import Database, Limits
 from switchgear.storage.budgets import get_counter
-from switchgear.storage.hierarchy import create_team
+from switchgear.storage.hierarchy import create_end_user, create_team
 from switchgear.storage.keys import revoke_key, rotate_key, update_key
 from switchgear.storage.rows import utcnow
 from tests.fakes.governance import (
@@ -367,3 +367,38 @@ def _works(gw: GovernedGateway, key: str) -> bool:
     except (openai.AuthenticationError, openai.PermissionDeniedError):
         return False
     return True
+
+
+def test_end_user_budget_and_blocked_end_user(gateway: GovernedGateway, stores: Stores) -> None:
+    alice, mallory = f"alice-{time.monotonic_ns()}", f"mallory-{time.monotonic_ns()}"
+
+    async def end_users(db: Database) -> None:
+        await create_end_user(db, alice, limits=Limits(max_budget_microusd=400, budget_duration="1d"))
+        await create_end_user(db, mallory, blocked=True)
+
+    with_db(stores.database_url, end_users)
+    key, key_id = make_key(stores.database_url)
+    gateway.publish("key", key_id)
+    gateway.publish("end_user", alice)
+    gateway.publish("end_user", mallory)
+    assert chat(gateway, key, user="bob", max_tokens=100).id  # no budget of its own
+    assert chat(gateway, key, user=alice, max_tokens=100).id
+    with pytest.raises(openai.RateLimitError) as caught:
+        chat(gateway, key, user=alice, max_tokens=100)
+    assert f"end-user {alice!r}" in caught.value.message
+    with pytest.raises(openai.PermissionDeniedError) as blocked:
+        chat(gateway, key, user=mallory)
+    assert blocked.value.code == "end_user_blocked"
+
+
+def test_the_global_budget_counts_master_key_requests(sim: SimulatorThread, stores: Stores) -> None:
+    if stores.redis_url:
+        pytest.skip("the global counter of a shared Redis is shared with every other test gateway")
+    gw = GovernedGateway(sim, stores, max_budget="0.0004").start()  # 400 micro-USD
+    try:
+        assert chat(gw, MASTER_KEY, max_tokens=100).id  # worst case ~280, actual 210
+        with pytest.raises(openai.RateLimitError) as caught:
+            chat(gw, MASTER_KEY, max_tokens=100)
+        assert "the gateway's global budget" in caught.value.message
+    finally:
+        gw.stop()
