@@ -40,6 +40,16 @@ GOVERNED_MODELS = [
         ],
         "pricing": {"input": "1", "output": "2"},
     },
+    {
+        "name": "metered-drip",
+        "deployments": [
+            {
+                "provider": "sim",
+                "model": "sim-small;prompt_tokens=10;completion_tokens=100;chunks=30;gap_ms=50",
+            }
+        ],
+        "pricing": {"input": "1", "output": "2"},
+    },
     {"name": "free", "deployments": [{"provider": "sim", "model": "sim-small"}]},
 ]
 ANSWER_MICROUSD = 210

@@ -402,3 +402,31 @@ def test_the_global_budget_counts_master_key_requests(sim: SimulatorThread, stor
         assert "the gateway's global budget" in caught.value.message
     finally:
         gw.stop()
+
+
+def test_streams_settle_and_a_client_that_leaves_gives_its_slot_back(
+    gateway: GovernedGateway, stores: Stores
+) -> None:
+    key, key_id = make_key(
+        stores.database_url,
+        Limits(max_budget_microusd=1_000_000, budget_duration="1d", max_parallel_requests=1),
+    )
+    gateway.publish("key", key_id)
+    scope = Scope("key", key_id)
+    with client(gateway, key) as c:
+        stream = c.chat.completions.create(model="metered-drip", messages=HI, stream=True)
+        chunks = list(stream)
+    assert chunks and not any(chunk.usage for chunk in chunks)  # the client did not ask for usage
+    assert settled(gateway, scope, ANSWER_MICROUSD) == (ANSWER_MICROUSD, 0)
+    with client(gateway, key) as c:
+        stream = c.chat.completions.create(model="metered-drip", messages=HI, stream=True)
+        next(iter(stream))
+        with pytest.raises(openai.RateLimitError):  # its one slot is taken
+            c.chat.completions.create(model="metered", messages=HI)
+        stream.close()  # the client leaves mid-stream
+    deadline = time.monotonic() + 5
+    while gateway.call(gateway.governance.state.in_flight(_parallel(gateway, key_id))):
+        assert time.monotonic() < deadline, "the slot of a client that left was not returned"
+        time.sleep(0.02)
+    assert spent(gateway, scope)[1] == 0  # nothing stays reserved
+    assert chat(gateway, key).id
