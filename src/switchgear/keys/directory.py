@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import TypeVar
 
@@ -103,7 +103,7 @@ class KeyEntry:
             raise AuthenticationFailed("this API key was revoked; ask your administrator for a new one")
         expires = self.expires_at
         if expires is not None and expires <= now:
-            when = datetime.fromtimestamp(expires).astimezone().isoformat(timespec="seconds")
+            when = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             raise AuthenticationFailed(
                 f"this API key expired at {when}; ask your administrator for a new one"
             )
