@@ -1,21 +1,29 @@
 """The admin API (FastAPI, under ``/admin``), with its OpenAPI docs at ``/admin/docs`` served
 from files inside the installed packages (no CDN: the docs page works air-gapped).
 
-Every route takes the master key as ``Authorization: Bearer`` (or ``x-api-key``); a gateway
-without a master key serves them to anyone who can reach it, as it does the model APIs.
+``/admin/status`` takes the master key as ``Authorization: Bearer`` (or ``x-api-key``); a gateway
+without a master key serves it to anyone who can reach it, as it does the model APIs. The
+governance routes (``admin_governance``) take the master key or a scoped admin key, and answer
+``governance_off`` when the gateway runs without governance. Every error, a validation error too,
+has the OpenAI error shape and names the field at fault.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from switchgear import __version__
-from switchgear.core.errors import GatewayError, PermissionDenied
+from switchgear.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound, PermissionDenied
 from switchgear.engine.build import Runtime
+from switchgear.keys.admin import AdminService
+from switchgear.server.admin_governance import governance_router
 from switchgear.server.errors import openai_error_body
 from switchgear.stages.base import HOOKS, overrides
 from switchgear.stages.settle import SettleStats
@@ -34,7 +42,42 @@ class Status(BaseModel):
     settle_queues: list[SettleStats]
 
 
-def build_admin(runtime: Runtime) -> FastAPI:
+log = logging.getLogger("switchgear.admin")
+
+
+def governance_on(runtime: Runtime) -> bool:
+    """Keys, budgets and spend are managed when a master key is set, unless switched off."""
+    settings = runtime.settings
+    enabled = settings.governance.enabled
+    return settings.server.master_key is not None if enabled is None else enabled
+
+
+def _error(exc: GatewayError) -> Response:
+    return Response(
+        openai_error_body(exc),
+        status_code=exc.status,
+        headers=dict(exc.headers),
+        media_type="application/json",
+    )
+
+
+def _invalid(exc: RequestValidationError) -> GatewayError:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    field = ".".join(where) or None
+    message = str(first.get("msg", "invalid request"))
+    if first.get("type") == "extra_forbidden":
+        message = "unknown field"
+    elif first.get("type") == "missing" and field is None:
+        message = "a JSON object body is required"
+    return InvalidRequest(
+        f"{field}: {message}" if field else message, param=field, status=422, code="invalid_value"
+    )
+
+
+def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAPI:
+    """The admin app; ``service`` (the database and change feed of governance) serves the
+    governance routes, which are off without it or when governance is off."""
     app = FastAPIOffline(
         title="switchgear admin",
         version=__version__,
@@ -42,7 +85,9 @@ def build_admin(runtime: Runtime) -> FastAPI:
         redoc_url=None,
         openapi_url="/admin/openapi.json",
         static_url="/admin/static-docs",
+        redirect_slashes=False,
     )
+    app.include_router(governance_router(service if governance_on(runtime) else None))
 
     def admin(
         authorization: Annotated[str | None, Header()] = None,
@@ -58,12 +103,27 @@ def build_admin(runtime: Runtime) -> FastAPI:
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
-        return Response(
-            openai_error_body(exc),
-            status_code=exc.status,
-            headers=dict(exc.headers),
-            media_type="application/json",
-        )
+        return _error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _error(_invalid(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        where = f"{request.method} {request.url.path}"
+        if exc.status_code == 405:
+            return _error(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+        if exc.status_code == 404:
+            return _error(NotFound(f"no route {where}", code="route_not_found"))
+        return _error(GatewayError(str(exc.detail), status=exc.status_code))
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> Response:
+        log.error("admin %s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(GatewayError("the admin operation failed; the gateway log has the reason", status=500))
 
     @app.get("/admin/status", dependencies=[Depends(admin)])
     async def status() -> Status:

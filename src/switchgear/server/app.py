@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from switchgear.config.model import Settings
 from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound, ShuttingDown
 from switchgear.engine.build import Runtime, build_runtime
+from switchgear.keys.admin import AdminService
 from switchgear.observability.redaction import install_log_redaction
 from switchgear.server import handlers
 from switchgear.server.admin import build_admin
 from switchgear.server.asgi import Receive, Scope, Send, header, respond, respond_error
 from switchgear.server.cors import Cors
-from switchgear.server.ops import Operations
+from switchgear.server.ops import Operations, docs_redirect
 from switchgear.server.streams import OpenStreams
 from switchgear.stages.base import Stage
 
@@ -30,7 +31,7 @@ Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class App:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, admin: AdminService | None = None) -> None:
         self.runtime = runtime
         self.ready = False
         self._unredact_logs: Callable[[], None] | None = None
@@ -63,7 +64,7 @@ class App:
             "/health/ready": self._ready,
             "/health": self._live,
         }
-        self.operations = Operations({"/admin": build_admin(runtime)})
+        self.operations = Operations({"/admin": build_admin(runtime, admin), "/docs": docs_redirect})
         self._model: Handler = self._one_model
         cors = runtime.settings.server.cors
         self._cors = Cors(cors) if cors is not None else None
@@ -181,5 +182,9 @@ class App:
                 return
 
 
-def build_app(settings: Settings, extra_stages: Sequence[Stage] = ()) -> App:
-    return App(build_runtime(settings, extra_stages))
+def build_app(
+    settings: Settings, extra_stages: Sequence[Stage] = (), admin: AdminService | None = None
+) -> App:
+    """The gateway; ``admin`` serves the governance routes of the admin API (its database and
+    change feed), when governance is on."""
+    return App(build_runtime(settings, extra_stages), admin)

@@ -1,4 +1,5 @@
-"""Operations routes: ``/admin``, ``/metrics`` and ``/ui`` mounted by prefix beside the hot routes.
+"""Operations routes: ``/admin``, ``/metrics``, ``/ui`` and ``/docs`` mounted by prefix beside the
+hot routes (``/docs`` leads to the admin API's documentation at ``/admin/docs``).
 
 Each prefix maps to an ASGI app (a framework app is fine here: these routes are not on the
 request hot path). The server looks here only for paths its hot-route table does not know, so
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from switchgear.server.asgi import Receive, Scope, Send
+from switchgear.server.asgi import Receive, Scope, Send, respond
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-PREFIXES = ("/admin", "/metrics", "/ui")
+PREFIXES = ("/admin", "/metrics", "/ui", "/docs")
 
 
 class Operations:
@@ -28,3 +29,8 @@ class Operations:
             if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
                 return app
         return None
+
+
+async def docs_redirect(scope: Scope, receive: Receive, send: Send) -> None:
+    """``/docs``: the admin API's OpenAPI documentation is at ``/admin/docs``."""
+    await respond(send, 307, b"", [(b"location", b"/admin/docs")])
