@@ -6,7 +6,6 @@ Each route takes the master key, or an org or team admin's key, as ``Authorizati
 they answer 404 ``governance_off``.
 """
 
-from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
