@@ -40,7 +40,9 @@ class Admin:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         return await self.http.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
 
-    async def ok(self, method: str, path: str, token: str = MASTER, status: int = 200, **kwargs: object) -> dict:  # type: ignore[type-arg]
+    async def ok(
+        self, method: str, path: str, token: str = MASTER, status: int = 200, **kwargs: object
+    ) -> dict:  # type: ignore[type-arg]
         response = await self.call(method, path, token, **kwargs)
         assert response.status_code == status, response.text
         return response.json() if response.content else {}
@@ -99,11 +101,16 @@ async def test_rotation_shows_the_new_key_once_and_keeps_the_old_one_for_the_gra
     new = await admin.ok("POST", f"/admin/keys/{old['id']}/rotate", json={"grace_period": "1h"}, status=201)
     assert new["key"].startswith("sk-sg-") and new["key"] != old["key"]
     assert (new["rotated_from"], new["team_id"], new["org_id"], new["rpm_limit"]) == (
-        old["id"], team["id"], org["id"], 7
+        old["id"],
+        team["id"],
+        org["id"],
+        7,
     )
     still = await admin.ok("GET", f"/admin/keys/{old['id']}")
     until = datetime.fromisoformat(still["revoked_at"])
-    assert still["status"] == "active" and before + timedelta(minutes=59) < until < before + timedelta(minutes=61)
+    assert still["status"] == "active" and before + timedelta(minutes=59) < until < before + timedelta(
+        minutes=61
+    )
     now = await admin.ok("POST", f"/admin/keys/{new['id']}/rotate", status=201)
     assert (await admin.ok("GET", f"/admin/keys/{new['id']}"))["status"] == "revoked"
     assert Change("key", now["id"]) in admin.feed.changes and Change("key", new["id"]) in admin.feed.changes
@@ -177,7 +184,9 @@ async def test_governance_off_is_said_plainly(sim: SimulatorThread, db: Database
 
 
 def _row(n: int, when: datetime, **fields: object) -> SpendRow:
-    return SpendRow(request_id=f"req-{n:03d}", created_at=when, model=str(fields.pop("model", "fast")), **fields)  # type: ignore[arg-type]
+    return SpendRow(
+        request_id=f"req-{n:03d}", created_at=when, model=str(fields.pop("model", "fast")), **fields
+    )  # type: ignore[arg-type]
 
 
 async def test_spend_report_groups_over_a_date_range(admin: Admin, db: Database) -> None:
@@ -222,7 +231,9 @@ async def test_spend_report_groups_over_a_date_range(admin: Admin, db: Database)
 
 async def test_the_request_log_pages_newest_first(admin: Admin, db: Database) -> None:
     start = datetime(2026, 11, 4, tzinfo=UTC)
-    await record_spend(db, [_row(n, start + timedelta(minutes=n), status=200 if n % 3 else 429) for n in range(7)])
+    await record_spend(
+        db, [_row(n, start + timedelta(minutes=n), status=200 if n % 3 else 429) for n in range(7)]
+    )
     seen: list[str] = []
     cursor = None
     pages = 0

@@ -23,7 +23,7 @@ from switchgear import __version__
 from switchgear.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound, PermissionDenied
 from switchgear.engine.build import Runtime
 from switchgear.keys.admin import AdminService
-from switchgear.server.admin_governance import governance_router
+from switchgear.server.admin_governance import bearer_token, governance_router
 from switchgear.server.errors import openai_error_body
 from switchgear.stages.base import HOOKS, overrides
 from switchgear.stages.settle import SettleStats
@@ -87,12 +87,18 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
         static_url="/admin/static-docs",
         redirect_slashes=False,
     )
-    app.include_router(governance_router(service if governance_on(runtime) else None))
 
-    def admin(
+    governance = service if governance_on(runtime) else None
+    app.include_router(governance_router(governance))
+
+    async def admin(
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> None:
+        if governance is not None:  # virtual keys are known: a plain or scoped one is refused (403)
+            if not (await governance.actor(bearer_token(authorization, x_api_key))).is_master:
+                raise PermissionDenied("this route needs the master key")
+            return
         principal = runtime.auth.authenticate(
             authorization.encode("latin-1") if authorization else None,
             x_api_key.encode("latin-1") if x_api_key else None,

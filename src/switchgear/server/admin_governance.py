@@ -6,7 +6,6 @@ Each route takes the master key, or an org or team admin's key, as ``Authorizati
 they answer 404 ``governance_off``.
 """
 
-
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -42,7 +41,7 @@ ActorDep = Callable[..., Awaitable[Actor]]
 Svc = Callable[[], AdminService]
 
 
-def _token(authorization: str | None, x_api_key: str | None) -> bytes | None:
+def bearer_token(authorization: str | None, x_api_key: str | None) -> bytes | None:
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
@@ -59,7 +58,7 @@ def governance_router(service: AdminService | None) -> APIRouter:
     ) -> Actor:
         if service is None:
             raise NotFound(GOVERNANCE_OFF, code="governance_off")
-        return await service.actor(_token(authorization, x_api_key))
+        return await service.actor(bearer_token(authorization, x_api_key))
 
     def svc() -> AdminService:
         assert service is not None  # ``actor`` ran first and refused otherwise
