@@ -1,5 +1,5 @@
 """The admin API over real HTTP, on SQLite and PostgreSQL: keys (shown once, rotated with grace),
-the hierarchy, validation, tenancy (rows T1–T5 of BAD-INPUTS.md), spend reports, the request log
+the hierarchy, validation, tenancy (rows T1-T5 of BAD-INPUTS.md), spend reports, the request log
 and the audit log."""
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from switchgear.keys.changes import Change
 from switchgear.simulator.server import SimulatorThread
 from switchgear.storage import Database, SpendRow
 from switchgear.storage.spend import record_spend
+from tests.conftest import base_config
 from tests.fakes.admin import MASTER, RecordingFeed, governed_gateway
+from tests.fakes.gateway import GatewayThread
 
 KEY_FIELDS = {
     "name": "billing-app",
@@ -159,10 +161,19 @@ async def test_money_is_exact_and_semantic_errors_are_400(admin: Admin) -> None:
 
 
 async def test_no_key_and_a_wrong_key_are_401(admin: Admin) -> None:
-    for token in ("", "sk-sg-" + "A" * 43, "' OR 1=1--"):
+    real = (await admin.ok("POST", "/admin/keys", json={}, status=201))["key"]
+    near_miss = real[:-1] + ("A" if real[-1] != "A" else "B")
+    bodies = set()
+    for token in ("sk-sg-" + "A" * 43, near_miss, "' OR 1=1--", "x" * 10_000):
         response = await admin.call("GET", "/admin/keys", token=token)
         assert response.status_code == 401, token
         assert response.json()["error"]["type"] == "authentication_error"
+        bodies.add(response.content)
+    assert len(bodies) == 1  # a near miss of a real key tells nothing more than a random token
+    missing = await admin.call("GET", "/admin/keys", token="")
+    assert missing.status_code == 401 and "missing API key" in missing.json()["error"]["message"]
+    by_header = await admin.http.get("/admin/keys", headers={"x-api-key": MASTER})
+    assert by_header.status_code == 200
 
 
 async def test_docs_and_openapi_list_the_admin_routes(admin: Admin) -> None:
@@ -178,9 +189,18 @@ async def test_docs_and_openapi_list_the_admin_routes(admin: Admin) -> None:
 async def test_governance_off_is_said_plainly(sim: SimulatorThread, db: Database) -> None:
     with governed_gateway(sim, db, master_key=None) as (gw, _):
         response = httpx.get(gw.url + "/admin/keys", timeout=5)
-    assert response.status_code == 404
+        status = httpx.get(gw.url + "/admin/status", timeout=5)
+    assert response.status_code == 404 and status.status_code == 200
     error = response.json()["error"]
     assert error["code"] == "governance_off" and "server.master_key" in error["message"]
+    off = GatewayThread(base_config(sim, master_key=MASTER)).start()  # governance on, no database given
+    try:
+        response = httpx.get(
+            off.url + "/admin/keys", headers={"authorization": f"Bearer {MASTER}"}, timeout=5
+        )
+    finally:
+        off.stop()
+    assert response.status_code == 503 and response.json()["error"]["code"] == "governance_unavailable"
 
 
 def _row(n: int, when: datetime, **fields: object) -> SpendRow:
@@ -196,7 +216,8 @@ async def test_spend_report_groups_over_a_date_range(admin: Admin, db: Database)
     b = await admin.ok("POST", "/admin/keys", json={}, status=201)
     day = datetime(2026, 11, 3, 12, tzinfo=UTC)
     rows = [
-        _row(1, day, key_id=a["id"], team_id=team["id"], org_id=org["id"], cost_nanousd=1_500_000_000, tags=("x",)),
+        _row(1, day, key_id=a["id"], team_id=team["id"], org_id=org["id"], cost_nanousd=1_500_000_000,
+             tags=("x",)),
         _row(2, day + timedelta(days=1), key_id=a["id"], team_id=team["id"], org_id=org["id"],
              cost_nanousd=250_000_000, model="priced", tags=("x", "y")),
         _row(3, day, key_id=b["id"], cost_nanousd=10, status=500),

@@ -102,6 +102,8 @@ def create(
     team_id: Annotated[str | None, typer.Option(help="The team it belongs to")] = None,
     user_id: Annotated[str | None, typer.Option(help="The user it belongs to")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat)")] = None,
+    max_parallel_requests: Annotated[int | None, typer.Option(help="Requests in flight at once")] = None,
+    expires_at: Annotated[str | None, typer.Option(help="When it stops working (ISO 8601, UTC)")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Make a virtual key and print it, this once."""
@@ -119,6 +121,8 @@ def create(
         "team_id": team_id,
         "user_id": user_id,
         "tags": tag,
+        "max_parallel_requests": max_parallel_requests,
+        "expires_at": expires_at,
     }
     try:
         body = KeyInput.model_validate({k: v for k, v in given.items() if v is not None})

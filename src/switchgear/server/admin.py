@@ -88,8 +88,9 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
         redirect_slashes=False,
     )
 
-    governance = service if governance_on(runtime) else None
-    app.include_router(governance_router(governance))
+    on = governance_on(runtime)
+    governance = service if on else None
+    app.include_router(governance_router(governance, on=on))
 
     async def admin(
         authorization: Annotated[str | None, Header()] = None,

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from switchgear.core.errors import NotFound
+from switchgear.core.errors import GatewayError, NotFound
 from switchgear.keys.admin import AdminService
 from switchgear.keys.admin_reports import BudgetKind
 from switchgear.keys.schemas import EndUserInput, KeyInput, KeyRotate, OrgInput, TeamInput, UserInput
@@ -35,6 +35,7 @@ GOVERNANCE_OFF = (
     "governance is off: set server.master_key (and leave governance.enabled unset or true) to manage "
     "keys, budgets and spend"
 )
+NOT_CONNECTED = "governance is on, but this gateway's admin API has no governance database connected"
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 ActorDep = Callable[..., Awaitable[Actor]]
@@ -49,7 +50,9 @@ def bearer_token(authorization: str | None, x_api_key: str | None) -> bytes | No
     return x_api_key.encode("latin-1") if x_api_key else None
 
 
-def governance_router(service: AdminService | None) -> APIRouter:
+def governance_router(service: AdminService | None, *, on: bool) -> APIRouter:
+    """The routes, served by ``service``; without one they answer that governance is off (or,
+    when ``on``, that it has no database here)."""
     router = APIRouter(prefix="/admin")
 
     async def actor(
@@ -57,6 +60,8 @@ def governance_router(service: AdminService | None) -> APIRouter:
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> Actor:
         if service is None:
+            if on:
+                raise GatewayError(NOT_CONNECTED, status=503, code="governance_unavailable")
             raise NotFound(GOVERNANCE_OFF, code="governance_off")
         return await service.actor(bearer_token(authorization, x_api_key))
 

@@ -43,5 +43,7 @@ def test_a_string_carries_large_amounts_exactly() -> None:
         (["*"], "gpt-*", True),
     ],
 )
-def test_models_granted_stay_within_the_allowed_patterns(patterns: list[str], model: str, allowed: bool) -> None:
+def test_models_granted_stay_within_the_allowed_patterns(
+    patterns: list[str], model: str, allowed: bool
+) -> None:
     assert allows_model(patterns, model) is allowed
