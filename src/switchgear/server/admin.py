@@ -11,7 +11,7 @@ has the OpenAI error shape and names the field at fault.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -22,8 +22,7 @@ from starlette.exceptions import HTTPException
 from switchgear import __version__
 from switchgear.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound, PermissionDenied
 from switchgear.engine.build import Runtime
-from switchgear.keys.admin import AdminService
-from switchgear.server.admin_governance import bearer_token, governance_router
+from switchgear.server.admin_auth import absent_router, bearer_token
 from switchgear.server.errors import openai_error_body
 from switchgear.stages.base import HOOKS, overrides
 from switchgear.stages.settle import SettleStats
@@ -41,6 +40,9 @@ class Status(BaseModel):
     stages: list[StageInfo]
     settle_queues: list[SettleStats]
 
+
+if TYPE_CHECKING:
+    from switchgear.keys.admin import AdminService
 
 log = logging.getLogger("switchgear.admin")
 
@@ -90,7 +92,12 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
 
     on = governance_on(runtime)
     governance = service if on else None
-    app.include_router(governance_router(governance, on=on))
+    if governance is not None:
+        from switchgear.server.admin_governance import governance_router  # the storage stack with it
+
+        app.include_router(governance_router(governance))
+    else:
+        app.include_router(absent_router(on=on))
 
     async def admin(
         authorization: Annotated[str | None, Header()] = None,

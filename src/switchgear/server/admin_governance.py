@@ -2,8 +2,8 @@
 spend reports, the request log and the audit log (``keys.admin.AdminService`` does the work).
 
 Each route takes the master key, or an org or team admin's key, as ``Authorization: Bearer``
-(or ``x-api-key``). Without governance (no ``server.master_key``, or ``governance.enabled: false``)
-they answer 404 ``governance_off``.
+(or ``x-api-key``). This module (and with it the storage stack) is imported only when governance
+is on; ``admin_auth.absent_router`` answers for these paths otherwise.
 """
 
 from collections.abc import Awaitable, Callable
@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from switchgear.core.errors import GatewayError, NotFound
 from switchgear.keys.admin import AdminService
 from switchgear.keys.admin_reports import BudgetKind
 from switchgear.keys.schemas import EndUserInput, KeyInput, KeyRotate, OrgInput, TeamInput, UserInput
@@ -30,43 +29,24 @@ from switchgear.keys.views import (
     TeamView,
     UserView,
 )
+from switchgear.server.admin_auth import bearer_token
 
-GOVERNANCE_OFF = (
-    "governance is off: set server.master_key (and leave governance.enabled unset or true) to manage "
-    "keys, budgets and spend"
-)
-NOT_CONNECTED = "governance is on, but this gateway's admin API has no governance database connected"
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 ActorDep = Callable[..., Awaitable[Actor]]
 Svc = Callable[[], AdminService]
 
 
-def bearer_token(authorization: str | None, x_api_key: str | None) -> bytes | None:
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip().encode("latin-1")
-    return x_api_key.encode("latin-1") if x_api_key else None
-
-
-def governance_router(service: AdminService | None, *, on: bool) -> APIRouter:
-    """The routes, served by ``service``; without one they answer that governance is off (or,
-    when ``on``, that it has no database here)."""
+def governance_router(service: AdminService) -> APIRouter:
     router = APIRouter(prefix="/admin")
 
     async def actor(
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> Actor:
-        if service is None:
-            if on:
-                raise GatewayError(NOT_CONNECTED, status=503, code="governance_unavailable")
-            raise NotFound(GOVERNANCE_OFF, code="governance_off")
         return await service.actor(bearer_token(authorization, x_api_key))
 
     def svc() -> AdminService:
-        assert service is not None  # ``actor`` ran first and refused otherwise
         return service
 
     _key_routes(router, actor, svc)

@@ -12,11 +12,11 @@ import contextlib
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from switchgear.config.model import Settings
 from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound, ShuttingDown
 from switchgear.engine.build import Runtime, build_runtime
-from switchgear.keys.admin import AdminService
 from switchgear.observability.redaction import install_log_redaction
 from switchgear.server import handlers
 from switchgear.server.admin import build_admin
@@ -25,6 +25,9 @@ from switchgear.server.cors import Cors
 from switchgear.server.ops import Operations, docs_redirect
 from switchgear.server.streams import OpenStreams
 from switchgear.stages.base import Stage
+
+if TYPE_CHECKING:
+    from switchgear.keys.admin import AdminService
 
 log = logging.getLogger("switchgear.server")
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
