@@ -42,6 +42,7 @@ class Admin:
 
     async def call(self, method: str, path: str, token: str = MASTER, **kwargs: object) -> httpx.Response:
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", {}))  # type: ignore[call-overload]
         return await self.http.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
 
     async def ok(
@@ -158,6 +159,10 @@ async def test_money_is_exact_and_semantic_errors_are_400(admin: Admin) -> None:
     assert past.status_code == 400 and past.json()["error"]["param"] == "expires_at"
     missing = await admin.call("POST", "/admin/keys", json={"team_id": "team_nope"})
     assert missing.status_code == 400 and missing.json()["error"]["param"] == "team_id"
+    not_json = await admin.call(
+        "POST", "/admin/orgs", content=b"{name: acme", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "invalid_json"
     no_body = await admin.call("POST", "/admin/orgs", json=[1])
     assert no_body.status_code == 422 and no_body.json()["error"]["type"] == "invalid_request_error"
 

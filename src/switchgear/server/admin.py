@@ -20,7 +20,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from switchgear import __version__
-from switchgear.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound, PermissionDenied
+from switchgear.core.errors import (
+    GatewayError,
+    InvalidJSON,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+)
 from switchgear.engine.build import Runtime
 from switchgear.server.admin_auth import absent_router, bearer_token
 from switchgear.server.errors import openai_error_body
@@ -65,6 +72,8 @@ def _error(exc: GatewayError) -> Response:
 
 def _invalid(exc: RequestValidationError) -> GatewayError:
     first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        return InvalidJSON("the body is not valid JSON: send a JSON object")
     where = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
     field = ".".join(where) or None
     message = str(first.get("msg", "invalid request"))
