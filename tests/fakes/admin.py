@@ -42,7 +42,9 @@ def governed_gateway(
     feed = RecordingFeed()
     own = Database.open(database_url(db), poolclass=NullPool)  # no connection outlives its loop
     service = AdminService(own, feed, master_key=master_key)
-    gw = GatewayThread(base_config(sim, master_key=master_key) if master_key else base_config(sim))
+    config = base_config(sim, master_key=master_key) if master_key else base_config(sim)
+    config["storage"] = {"database_url": database_url(db), "migrate_on_start": False}  # its spend log too
+    gw = GatewayThread(config)
     gw.app = App(gw.app.runtime, admin=service)
     gw.start()
     try:

@@ -28,7 +28,7 @@ from switchgear.core.errors import (
     NotFound,
     PermissionDenied,
 )
-from switchgear.engine.build import Runtime
+from switchgear.engine.build import Runtime, governance_enabled
 from switchgear.server.admin_auth import absent_router, bearer_token
 from switchgear.server.errors import openai_error_body
 from switchgear.stages.base import HOOKS, overrides
@@ -52,13 +52,6 @@ if TYPE_CHECKING:
     from switchgear.keys.admin import AdminService
 
 log = logging.getLogger("switchgear.admin")
-
-
-def governance_on(runtime: Runtime) -> bool:
-    """Keys, budgets and spend are managed when a master key is set, unless switched off."""
-    settings = runtime.settings
-    enabled = settings.governance.enabled
-    return settings.server.master_key is not None if enabled is None else enabled
 
 
 def _error(exc: GatewayError) -> Response:
@@ -99,10 +92,10 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
         redirect_slashes=False,
     )
 
-    on = governance_on(runtime)
+    on = governance_enabled(runtime.settings)
     governance = service if on else None
     if governance is not None:
-        from switchgear.server.admin_governance import governance_router  # the storage stack with it
+        from switchgear.server.admin_governance import governance_router
 
         app.include_router(governance_router(governance))
     else:

@@ -1,6 +1,5 @@
-"""What the admin app needs without governance loaded: reading the bearer token, and the answer of
-the governance routes when governance is off (or on without a database), so that a gateway without
-governance never imports the storage stack."""
+"""What the admin app needs whether or not governance is served: reading the bearer token, and the
+answer of the governance paths when governance is off (or on without a database)."""
 
 from __future__ import annotations
 

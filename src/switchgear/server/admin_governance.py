@@ -2,8 +2,7 @@
 spend reports, the request log and the audit log (``keys.admin.AdminService`` does the work).
 
 Each route takes the master key, or an org or team admin's key, as ``Authorization: Bearer``
-(or ``x-api-key``). This module (and with it the storage stack) is imported only when governance
-is on; ``admin_auth.absent_router`` answers for these paths otherwise.
+(or ``x-api-key``). Without governance ``admin_auth.absent_router`` answers for these paths.
 """
 
 from collections.abc import Awaitable, Callable
