@@ -34,6 +34,7 @@ keys_app = typer.Typer(
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 REFRESH_NOTE = "running gateways apply this at their next refresh (governance.refresh_interval)"
+TOLD_NOTE = "running gateways were told through Redis (storage.redis_url) and apply this at once"
 
 
 def _settings(config: Path | None) -> Settings:
@@ -43,8 +44,9 @@ def _settings(config: Path | None) -> Settings:
     return load_settings(config, environ, PROVIDER_SETTINGS)
 
 
-def _run(config: Path | None, work: Callable[[AdminService], Awaitable[T]]) -> T:
-    """Open the database, run ``work`` as the CLI actor, close; errors end the command plainly."""
+def _run(config: Path | None, work: Callable[[AdminService], Awaitable[T]], *, changes: bool = False) -> T:
+    """Open the database, run ``work`` as the CLI actor, close; errors end the command plainly.
+    After a change, say when running gateways will see it."""
     from switchgear.keys.admin import AdminService
     from switchgear.keys.offline import cli_feed
     from switchgear.storage import Database, StorageError
@@ -57,10 +59,16 @@ def _run(config: Path | None, work: Callable[[AdminService], Awaitable[T]]) -> T
         raise typer.Exit(2) from None
 
     async def run() -> T:
+        feed = cli_feed(settings)
         try:
-            return await work(AdminService(db, cli_feed(settings)))
+            done = await work(AdminService(db, feed))
         finally:
+            await feed.close()
             await db.close()
+        if changes:
+            told = feed.published and feed.delivered == len(feed.published)
+            typer.echo(TOLD_NOTE if told else REFRESH_NOTE, err=True)
+        return done
 
     try:
         return asyncio.run(run())
@@ -132,13 +140,12 @@ def create(
             f"error: --{'-'.join(str(p) for p in first['loc']).replace('_', '-')}: {first['msg']}", err=True
         )
         raise typer.Exit(2) from None
-    created = _run(config, lambda svc: svc.keys.create(CLI_ACTOR, body))
+    created = _run(config, lambda svc: svc.keys.create(CLI_ACTOR, body), changes=True)
     if as_json:
         typer.echo(created.model_dump_json(indent=2))
         return
     typer.echo(f"key {created.id} ({created.key_prefix}) created; it is shown this once:")
     typer.echo(created.key)
-    typer.echo(REFRESH_NOTE, err=True)
 
 
 @keys_app.command("list")
@@ -168,9 +175,8 @@ def revoke(
     """Revoke a key."""
     from switchgear.keys.tenancy import CLI_ACTOR
 
-    key = _run(config, lambda svc: svc.keys.revoke(CLI_ACTOR, key_id))
+    key = _run(config, lambda svc: svc.keys.revoke(CLI_ACTOR, key_id), changes=True)
     _print(key, as_json, KEY_COLUMNS)
-    typer.echo(REFRESH_NOTE, err=True)
 
 
 @keys_app.command("rotate")
@@ -189,13 +195,12 @@ def rotate(
     except ValidationError as exc:
         typer.echo(f"error: --grace: {exc.errors()[0]['msg']}", err=True)
         raise typer.Exit(2) from None
-    created = _run(config, lambda svc: svc.keys.rotate(CLI_ACTOR, key_id, body))
+    created = _run(config, lambda svc: svc.keys.rotate(CLI_ACTOR, key_id, body), changes=True)
     if as_json:
         typer.echo(created.model_dump_json(indent=2))
         return
     typer.echo(f"key {created.id} ({created.key_prefix}) replaces {key_id}; it is shown this once:")
     typer.echo(created.key)
-    typer.echo(REFRESH_NOTE, err=True)
 
 
 GROUPS = ("key", "user", "team", "org", "model", "tag", "day")

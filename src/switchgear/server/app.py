@@ -12,11 +12,11 @@ import contextlib
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
 
 from switchgear.config.model import Settings
 from switchgear.core.errors import GatewayError, MethodNotAllowed, NotFound, ShuttingDown
 from switchgear.engine.build import Runtime, build_runtime
+from switchgear.keys.admin import AdminService
 from switchgear.observability.redaction import install_log_redaction
 from switchgear.server import handlers
 from switchgear.server.admin import build_admin
@@ -25,9 +25,6 @@ from switchgear.server.cors import Cors
 from switchgear.server.ops import Operations, docs_redirect
 from switchgear.server.streams import OpenStreams
 from switchgear.stages.base import Stage
-
-if TYPE_CHECKING:
-    from switchgear.keys.admin import AdminService
 
 log = logging.getLogger("switchgear.server")
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -67,6 +64,8 @@ class App:
             "/health/ready": self._ready,
             "/health": self._live,
         }
+        if admin is None:
+            admin = governance_admin(runtime)
         self.operations = Operations({"/admin": build_admin(runtime, admin), "/docs": docs_redirect})
         self._model: Handler = self._one_model
         cors = runtime.settings.server.cors
@@ -185,9 +184,20 @@ class App:
                 return
 
 
+def governance_admin(runtime: Runtime) -> AdminService | None:
+    """The admin API's governance service over the runtime's database and change feed (None when
+    governance is off)."""
+    if runtime.database is None or runtime.feed is None:
+        return None
+    master = runtime.settings.server.master_key
+    return AdminService(
+        runtime.database, runtime.feed, master_key=master.get_secret_value() if master else None
+    )
+
+
 def build_app(
     settings: Settings, extra_stages: Sequence[Stage] = (), admin: AdminService | None = None
 ) -> App:
-    """The gateway; ``admin`` serves the governance routes of the admin API (its database and
-    change feed), when governance is on."""
+    """The gateway; ``admin`` serves the governance routes of the admin API (by default over the
+    runtime's database and change feed when governance is on)."""
     return App(build_runtime(settings, extra_stages), admin)
