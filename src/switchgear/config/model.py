@@ -338,7 +338,7 @@ class SpendLogSettings(_Model):
     """The spend log: one row per finished request, written in batches by a background writer."""
 
     enabled: bool = True
-    batch_size: int = Field(default=500, ge=1)  # rows per database transaction
+    batch_size: int = Field(default=2000, ge=1)  # rows per database transaction
     flush_interval: Duration = 1.0  # the longest a row waits before its batch is written
     # rows held while the database is unreachable (written once it returns, idempotent by request id)
     buffer: int = Field(default=100_000, ge=1)
