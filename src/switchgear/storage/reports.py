@@ -68,7 +68,7 @@ async def spend_report(
     if tag is not None:
         query = query.where(_d.tag == tag)
     elif group_by == "tag":
-        query = query.where(_d.tag != "")
+        query = query.where(_d.tag > "")  # every tag sorts after "": a range on the report index
     else:
         query = query.where(_d.tag == "")
     for name, value in (("key_id", key_id), ("user_id", user_id), ("team_id", team_id), ("org_id", org_id)):
@@ -156,7 +156,10 @@ async def query_requests(
         query = query.where(_s.created_at < end)
     if cursor is not None:
         at, last = _after(cursor)
-        query = query.where(sa.or_(_s.created_at < at, sa.and_(_s.created_at == at, _s.request_id < last)))
+        # the first bound is implied by the second; it lets the database seek to the cursor
+        # instead of reading every newer row first
+        older = sa.or_(_s.created_at < at, sa.and_(_s.created_at == at, _s.request_id < last))
+        query = query.where(_s.created_at <= at, older)
     async with db.read() as conn:
         rows = [_row(r) for r in (await conn.execute(query)).all()]
     more = len(rows) > limit

@@ -106,6 +106,16 @@ async def test_the_rollup_equals_the_rows_by_every_grouping(db: Database) -> Non
     assert sum(t.requests for t in prod) == by_tag["prod"]
 
 
+async def test_a_report_by_tag_counts_every_tag_however_it_sorts(db: Database) -> None:
+    tags = [" ", "\u200b", "A", "a", "z", "\u00e9", "0", "~", "-"]  # blank, invisible, either case
+    written = [row(i, tags=(tags[i % len(tags)], tags[(i * 5) % len(tags)])) for i in range(90)]
+    await record_spend(db, written)
+    by_tag = {t.group: t.requests for t in await spend_report(db, "tag", DAY.date(), DAY.date())}
+    assert by_tag == {tag: sum(tag in r.tags for r in written) for tag in tags}
+    by_key = await spend_report(db, "key", DAY.date(), DAY.date())
+    assert [(t.group, t.requests) for t in by_key] == [("k1", 90)]  # once each, not once per tag
+
+
 async def test_hostile_text_is_stored_without_failing_the_batch(db: Database) -> None:
     hostile = [
         row(1, model="m" * 10_000, tags=("t" * 1_000, "t" * 1_000, "ok")),
