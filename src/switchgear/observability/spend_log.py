@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from switchgear.config.model import Settings
 from switchgear.observability.spend_buffer import SpendBuffer
-from switchgear.observability.spend_rows import describe_error, spend_row
+from switchgear.observability.spend_rows import describe_error, refused_unauthenticated, spend_row
 from switchgear.stages.base import Stage
 from switchgear.stages.record import RequestRecord
 from switchgear.storage import Database
@@ -103,6 +103,7 @@ class SpendLog(Stage):
         self._retention: asyncio.Task[None] | None = None
         self._dropped_reported = 0
         self._dropped_reported_at = 0.0
+        self.unauthenticated = 0  # requests refused for a missing or invalid key: never written
 
     def stats(self) -> SpendLogStats:
         return SpendLogStats(
@@ -129,6 +130,9 @@ class SpendLog(Stage):
     async def settle(self, records: Sequence[RequestRecord]) -> None:
         buffer = self.buffer
         for record in records:
+            if refused_unauthenticated(record):
+                self.unauthenticated += 1
+                continue
             buffer.add(spend_row(record))
         if buffer.dropped != self._dropped_reported:
             self._report_drops()

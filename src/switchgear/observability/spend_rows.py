@@ -8,11 +8,19 @@ import re
 from datetime import UTC, datetime
 
 from switchgear.core.redact import redact
+from switchgear.stages.context import ANONYMOUS
 from switchgear.stages.record import RequestRecord
 from switchgear.storage import SpendRow
 
 _URL_CREDENTIALS = re.compile(r"(://)[^/\s@]*@")
 _ERROR_LENGTH = 200
+
+
+def refused_unauthenticated(record: RequestRecord) -> bool:
+    """A request refused with 401 before it was known who sent it (no key, an unknown, revoked or
+    expired one) and before any upstream attempt. It is not written: a caller without a valid key
+    must not be able to add rows to the database (BAD-INPUTS row A1)."""
+    return record.status == 401 and not record.attempts and record.principal == ANONYMOUS
 
 
 def spend_row(record: RequestRecord) -> SpendRow:
