@@ -83,6 +83,7 @@ class Governance(Stage):
         self.reaper = Reaper(state)
         self.ttl_s = settings.reservation_ttl
         self.settle_failures = 0
+        self.usage_missing = 0  # answers that came without usage, charged their reservation
         self._ids = itertools.count(1)
         self._id_prefix = f"{secrets.token_hex(6)}."  # reservation ids: unique across processes
         self._sequential_settle = isinstance(state, MemoryState)  # no round trips to overlap
@@ -162,9 +163,22 @@ class Governance(Stage):
         usage = record.usage
         reservation = held.reservation
         cost = 0
-        if usage is not None:
+        tokens = 0
+        if record.status < 400 and record.attempts and (usage is None or not usage.reported):
+            # an answer without usage is charged its worst case, never nothing (BAD-INPUTS row B8)
+            cost, tokens = reservation.cost_microusd, reservation.tokens
+            self.usage_missing += 1
+            log.warning(
+                "request %s: %s answered without usage; charged its reservation ($%s, %d tokens)",
+                record.request_id,
+                record.provider,
+                f"{cost / 1_000_000:.6f}",
+                tokens,
+            )
+        elif usage is not None:
             nano = record.cost_nanousd or 0
             cost = -(-nano // 1000)
+            tokens = usage.prompt_tokens + usage.completion_tokens
         at_s = reservation.at_us // 1_000_000 if reservation.at_us else int(record.started_at)
         for budget in held.budgets:
             self.ledger.add(budget, at_s, cost)
@@ -172,10 +186,9 @@ class Governance(Stage):
             return
         for attempt in range(2):
             try:
-                if usage is None:
+                if usage is None and not tokens:
                     settlement = await self.state.release(reservation.id)
                 else:
-                    tokens = usage.prompt_tokens + usage.completion_tokens
                     settlement = await self.state.settle(reservation.id, cost, tokens)
             except Exception as exc:  # the backend is unreachable: once more, then the reaper's
                 if attempt:
