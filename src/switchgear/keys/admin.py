@@ -183,6 +183,8 @@ class KeyAdmin:
     ) -> tuple[str | None, str | None, str | None]:
         """The key's organization, team and user, each within the caller's tenancy and consistent
         with each other (a user's team and organization are the key's unless said otherwise)."""
+        if not actor.is_master and org_id not in (None, actor.org_id):  # another tenant's: 403 first
+            raise PermissionDenied("you can make keys only in your own organization", param="org_id")
         if team_id is not None:
             await self._team(actor, team_id)  # another tenant's team: refused before anything else
         user = await self._user(actor, user_id) if user_id is not None else None

@@ -216,6 +216,8 @@ class HierarchyAdmin:
         """A user's organization and team: within the caller's tenancy, and consistent."""
         if role == "org_admin" and actor.role == "team_admin":
             raise PermissionDenied("a team admin cannot make org admins", param="role")
+        if not actor.is_master and org_id not in (None, actor.org_id):  # refused before any consistency check
+            raise PermissionDenied("users can be placed in your own organization only", param="org_id")
         if actor.role == "team_admin":
             if team_id not in (None, actor.team_id):
                 raise PermissionDenied("a team admin places users in its own team only", param="team_id")
