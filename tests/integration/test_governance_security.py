@@ -41,7 +41,9 @@ def sqlite_gateway(sim: SimulatorThread, tmp_path: Path) -> Iterator[tuple[Gover
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def any_gateway(request: pytest.FixtureRequest, sim: SimulatorThread, tmp_path: Path) -> Iterator[GovernedGateway]:
+def any_gateway(
+    request: pytest.FixtureRequest, sim: SimulatorThread, tmp_path: Path
+) -> Iterator[GovernedGateway]:
     if request.param == "sqlite":
         gw = ScriptedGateway(sim, Stores(f"sqlite:///{tmp_path}/a2.db", None)).start()
         yield gw
@@ -103,7 +105,9 @@ def test_a1_every_route_without_a_key_is_401_with_no_write_and_no_upstream_call(
         assert row_counts(path) == before
         assert len(sim.requests) == upstream
         # the counts above can move: an authenticated request is written and reaches the simulator
-        assert http.post("/v1/chat/completions", json=CHAT, headers={"x-api-key": MASTER_KEY}).status_code == 200
+        assert (
+            http.post("/v1/chat/completions", json=CHAT, headers={"x-api-key": MASTER_KEY}).status_code == 200
+        )
     assert _wait_written(path, "spend_log", before["spend_log"] + 1) == before["spend_log"] + 1
     assert len(sim.requests) == upstream + 1
 
@@ -122,8 +126,15 @@ def test_a2_sql_payloads_in_the_key_are_401_fast_and_never_echoed(
     any_gateway: GovernedGateway, sim: SimulatorThread
 ) -> None:
     gw = any_gateway
-    routes = [("POST", "/v1/chat/completions"), ("POST", "/v1/messages"), ("GET", "/v1/models"),
-              ("GET", "/admin/keys"), ("POST", "/admin/keys"), ("GET", "/admin/keys/x"), ("GET", "/admin/status")]  # fmt: skip
+    routes = [
+        ("POST", "/v1/chat/completions"),
+        ("POST", "/v1/messages"),
+        ("GET", "/v1/models"),
+        ("GET", "/admin/keys"),
+        ("POST", "/admin/keys"),
+        ("GET", "/admin/keys/x"),
+        ("GET", "/admin/status"),
+    ]
     upstream = len(sim.requests)
     with httpx.Client(base_url=gw.url, timeout=10) as http:
         for payload in HOSTILE:

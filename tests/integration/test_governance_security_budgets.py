@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,11 @@ DEFAULT_MAX_TOKENS = 1000
 # $1 / $2 per million tokens: a request reserves body bytes + 2 x output tokens micro-USD.
 PRICING = {"input": "1", "output": "2"}
 SCRIPTED = [
-    {"name": f"usage-{name}", "deployments": [{"provider": "sim", "model": f"sim-small;{script}"}], "pricing": PRICING}
+    {
+        "name": f"usage-{name}",
+        "deployments": [{"provider": "sim", "model": f"sim-small;{script}"}],
+        "pricing": PRICING,
+    }
     for name, script in (
         ("negative", "prompt_tokens=-10;completion_tokens=-100"),
         ("missing", "usage=none"),
@@ -81,7 +85,11 @@ def settled(gw: GovernedGateway, key_id: str, timeout: float = 5.0) -> int:
 
 def test_b3_without_max_tokens_the_server_cap_is_reserved(gw: GovernedGateway, sim: SimulatorThread) -> None:
     key = admin(gw, "POST", "/admin/keys", {"max_budget": 1})
-    for extra, output in (({}, DEFAULT_MAX_TOKENS), ({"max_tokens": 300}, 300), ({"n": 3}, 3 * DEFAULT_MAX_TOKENS)):
+    for extra, output in (
+        ({}, DEFAULT_MAX_TOKENS),
+        ({"max_tokens": 300}, 300),
+        ({"n": 3}, 3 * DEFAULT_MAX_TOKENS),
+    ):
         body = chat_body("usage-slow", **extra)
         before = held(gw, key["id"])[0]
         with ThreadPoolExecutor(1) as pool:
@@ -139,7 +147,9 @@ def test_b8_negative_missing_and_absurd_usage_never_lower_spend(gw: GovernedGate
         spent = now
 
 
-def test_b9_oversized_requests_are_refused_fast_and_reserve_nothing(gw: GovernedGateway, sim: SimulatorThread) -> None:
+def test_b9_oversized_requests_are_refused_fast_and_reserve_nothing(
+    gw: GovernedGateway, sim: SimulatorThread
+) -> None:
     key = admin(gw, "POST", "/admin/keys", {"max_budget": 1, "tpm_limit": 100_000, "rpm_limit": 1000})
     huge = b'{"model": "metered", "messages": [{"role": "user", "content": "' + b"a" * 21_000_000 + b'"}]}'
     cases = {
@@ -147,7 +157,9 @@ def test_b9_oversized_requests_are_refused_fast_and_reserve_nothing(gw: Governed
         "max_tokens=1e9": (chat_body("metered", max_tokens=1_000_000_000), {400, 429}),
         "max_tokens=1e9 float": (chat_body("metered", max_tokens=1e9), {400}),
         "10k messages": (
-            json.dumps({"model": "metered", "messages": [{"role": "user", "content": "hi"}] * 10_000}).encode(),
+            json.dumps(
+                {"model": "metered", "messages": [{"role": "user", "content": "hi"}] * 10_000}
+            ).encode(),
             {400, 413, 429},
         ),
         "20 MB body": (huge, {413}),
@@ -171,7 +183,9 @@ def test_b9_oversized_requests_are_refused_fast_and_reserve_nothing(gw: Governed
     assert post(gw, key["key"], chat_body("metered")).status_code == 200  # and the key still works
 
 
-def test_r2_a_token_limit_crossed_by_one_answer_lets_it_finish_and_refuses_the_next(gw: GovernedGateway) -> None:
+def test_r2_a_token_limit_crossed_by_one_answer_lets_it_finish_and_refuses_the_next(
+    gw: GovernedGateway,
+) -> None:
     key = admin(gw, "POST", "/admin/keys", {"tpm_limit": 1_000})
     body = chat_body("usage-large", max_tokens=100)  # admitted on ~170 tokens; the provider uses 910
     crossing = post(gw, key["key"], body)
@@ -189,7 +203,9 @@ def test_r2_a_token_limit_crossed_by_one_answer_lets_it_finish_and_refuses_the_n
     assert refused.headers["x-ratelimit-remaining-tokens"] == "90"
 
 
-def test_t6_a_model_of_another_team_is_403_with_no_upstream_call(gw: GovernedGateway, sim: SimulatorThread) -> None:
+def test_t6_a_model_of_another_team_is_403_with_no_upstream_call(
+    gw: GovernedGateway, sim: SimulatorThread
+) -> None:
     org = admin(gw, "POST", "/admin/orgs", {"name": "o"})
     team_a = admin(gw, "POST", "/admin/teams", {"name": "a", "org_id": org["id"], "models": ["metered"]})
     admin(gw, "POST", "/admin/teams", {"name": "b", "org_id": org["id"], "models": ["team-b-only"]})
@@ -200,7 +216,9 @@ def test_t6_a_model_of_another_team_is_403_with_no_upstream_call(gw: GovernedGat
         chat_body("team-b-only"),
         chat_body("TEAM-B-ONLY"),
         chat_body("metered", fallbacks=["team-b-only"]),
-        json.dumps({"model": "team-b-only", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}).encode(),
+        json.dumps(
+            {"model": "team-b-only", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+        ).encode(),
     ):
         path = "/v1/messages" if b'"max_tokens": 10, "messages"' in body else "/v1/chat/completions"
         refused = post(gw, key["key"], body, path)

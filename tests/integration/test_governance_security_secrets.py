@@ -30,7 +30,10 @@ LEAKY = [
     {
         "name": "echoes-key",
         "deployments": [
-            {"provider": "sim", "model": f"sim-small;status=401;error_message={_quote(f'bad key={UPSTREAM_KEY}')}"}
+            {
+                "provider": "sim",
+                "model": f"sim-small;status=401;error_message={_quote(f'bad key={UPSTREAM_KEY}')}",
+            }
         ],
     },
     {"name": "times-out", "deployments": [{"provider": "sim", "model": "sim-small;latency_ms=5000"}]},
@@ -49,7 +52,9 @@ def run(
         sim,
         stores,
         LEAKY,
-        config={"upstream": {"timeouts": {"connect": "2s", "first_byte": "1s", "chunk_gap": "1s", "total": "5s"}}},
+        config={
+            "upstream": {"timeouts": {"connect": "2s", "first_byte": "1s", "chunk_gap": "1s", "total": "5s"}}
+        },
         spend_log={"flush_interval": 0.05},
     ).start()
     yield gw, path
@@ -57,7 +62,9 @@ def run(
 
 
 def _request(http: httpx.Client, token: str, model: str, **extra: object) -> httpx.Response:
-    return http.post("/v1/chat/completions", json={"model": model, **CHAT, **extra}, headers={"x-api-key": token})
+    return http.post(
+        "/v1/chat/completions", json={"model": model, **CHAT, **extra}, headers={"x-api-key": token}
+    )
 
 
 def _everything_in_redis(url: str) -> bytes:
@@ -83,13 +90,18 @@ def _everything_in_redis(url: str) -> bytes:
 
 
 def test_k1_canary_keys_are_nowhere_after_a_run_at_debug(
-    run: tuple[GovernedGateway, str], sim: SimulatorThread, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    run: tuple[GovernedGateway, str],
+    sim: SimulatorThread,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     gw, path = run
     answers: list[str] = []
     master = {"authorization": f"Bearer {MASTER_KEY}"}
     with httpx.Client(base_url=gw.url, timeout=15) as http:
-        made = http.post("/admin/keys", json={"name": "canary", "max_budget": "0.01", "tpm_limit": 100000}, headers=master)
+        made = http.post(
+            "/admin/keys", json={"name": "canary", "max_budget": "0.01", "tpm_limit": 100000}, headers=master
+        )
         assert made.status_code == 201
         canary, key_id = made.json()["key"], made.json()["id"]
         answers.append(made.text.replace(canary, ""))  # shown once, by design: everywhere else it is a leak
