@@ -7,7 +7,7 @@ goes there through ``GovernedGateway.call``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -79,9 +79,15 @@ class LoopProbe(Stage):
 
 
 class GovernedGateway:
-    def __init__(self, sim: SimulatorThread, stores: Stores, **governance: Any) -> None:
+    def __init__(
+        self,
+        sim: SimulatorThread,
+        stores: Stores,
+        extra_models: Sequence[dict[str, Any]] = (),
+        **governance: Any,
+    ) -> None:
         config = base_config(sim, master_key=MASTER_KEY)
-        config["models"] = [*config["models"], *GOVERNED_MODELS]
+        config["models"] = [*config["models"], *GOVERNED_MODELS, *extra_models]
         config["storage"] = {"database_url": stores.database_url}
         if stores.redis_url:
             config["storage"]["redis_url"] = stores.redis_url
