@@ -175,3 +175,28 @@ def test_spend_log_rows_add_up_to_every_scope(gateway: GovernedGateway, stores: 
 def _state(gw: GovernedGateway, kind: str, scope_id: str) -> tuple[int, int]:
     found = gw.call(gw.governance.state.spent(Scope(kind, scope_id), DAY))  # type: ignore[arg-type]
     return found.spent_microusd, found.reserved_microusd
+
+
+def test_a_stream_cut_by_the_client_is_charged_what_was_generated(gateway: GovernedGateway, stores: Stores) -> None:
+    """B4: the client leaves after a few chunks, before the provider's usage arrives. The request
+    is charged the output relayed until then (counted), in the spend log and the budget alike, and
+    its reservation is released."""
+    url = stores.database_url
+    key, key_id = make_key(url, BIG)
+    gateway.publish("key", key_id)
+    with openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=20) as c:
+        assert _leave(c, "whole-drip") == "left"
+    deadline = time.monotonic() + 10
+    while not (rows := spend_rows(url, key_id=key_id)):
+        assert time.monotonic() < deadline, "no spend-log row"
+        time.sleep(0.1)
+    (row,) = rows
+    assert row.status == 499 and row.stream
+    assert 5 <= row.completion_tokens < 100, row  # at least the chunks read, less than the whole answer
+    assert row.cost_nanousd, row
+    charged = charged_microusd(rows)
+    period = stored_period(Budget(Scope("key", key_id), 1, DAY), int(time.time()))
+    deadline = time.monotonic() + 5
+    while (_state(gateway, "key", key_id), db_counters(url, "key", key_id)) != ((charged, 0), [(period, charged)]):
+        assert time.monotonic() < deadline, (_state(gateway, "key", key_id), db_counters(url, "key", key_id))
+        time.sleep(0.1)

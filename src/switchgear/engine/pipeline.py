@@ -377,9 +377,12 @@ class Engine:
         def ended(answer: StreamAnswer) -> None:
             ctx.upstream_ns += answer.upstream_ns
             relay = answer.relay
-            if answer.deployment is not None and relay is not None:
-                self._served(ctx, answer.deployment, relay.usage)
             failure = answer.failure
+            if answer.deployment is not None and relay is not None:
+                usage = relay.usage
+                if usage is None and relay.events and isinstance(failure, asyncio.CancelledError):
+                    usage = counted_output(relay.events)
+                self._served(ctx, answer.deployment, usage)
             if isinstance(failure, asyncio.CancelledError):
                 ctx.cancelled = True
             elif isinstance(failure, GatewayError):
@@ -390,6 +393,13 @@ class Engine:
                 ctx.fail(relay.failed)
 
         return ended
+
+
+def counted_output(events: int) -> Usage:
+    """The usage of a stream the client cut before the provider's usage arrived: one output token
+    per event relayed (every content event carries at least one), so what was generated is charged
+    rather than nothing. Estimated (``reported`` False); the prompt is not counted."""
+    return Usage(completion_tokens=events)
 
 
 def _ignore(answer: StreamAnswer) -> None:
