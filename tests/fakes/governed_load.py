@@ -11,21 +11,47 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
 import orjson
+import pytest
 
 from switchgear.storage import Database
 from switchgear.storage.budgets import get_counter, list_counters
 from switchgear.storage.reports import query_requests
 from switchgear.storage.rows import SpendRow
+from tests.fakes.governance import Stores
+from tests.fakes.postgres import PostgresServer
+from tests.fakes.redis_server import RedisServer
 
 T = TypeVar("T")
+STORES = ["sqlite+memory", "postgresql+redis"]
 HI = [{"role": "user", "content": "hi"}]
 MAX_TOKENS = 100
+
+
+def proof_stores(
+    request: pytest.FixtureRequest, tmp_path: object, redis_server: RedisServer
+) -> Iterator[Stores]:
+    """The stores of a ``stores`` fixture parametrized with ``STORES``: a SQLite file with memory
+    state, or a fresh PostgreSQL database with Redis state (dropped afterwards)."""
+    database, state = request.param.split("+")
+    redis_url = None
+    if state == "redis":
+        if redis_server.url is None:
+            pytest.skip(redis_server.reason)
+        redis_url = redis_server.url
+    if database == "sqlite":
+        yield Stores(f"sqlite:///{tmp_path}/proofs.db", redis_url)
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"sg_proofs_{time.monotonic_ns()}"
+    url = asyncio.run(server.create_database(name))
+    yield Stores(url, redis_url)
+    asyncio.run(server.drop_database(name))
 
 
 def body(model: str, **extra: Any) -> bytes:

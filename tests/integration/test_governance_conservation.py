@@ -26,8 +26,8 @@ from switchgear.state import Budget, Period, Scope
 from switchgear.storage import Database, Limits
 from switchgear.storage.hierarchy import create_org, create_team, create_user
 from tests.fakes.governance import GovernedGateway, Stores, make_key, with_db
-from tests.fakes.governed_load import HI, charged_microusd, db_counters, spend_rows
-from tests.integration.test_governance_proofs import stores  # noqa: F401 - the fixture
+from tests.fakes.governed_load import HI, STORES, charged_microusd, db_counters, proof_stores, spend_rows
+from tests.fakes.redis_server import RedisServer
 
 USAGE = "prompt_tokens=10;completion_tokens=100"
 DRIP = "chunks=30;gap_ms=40"
@@ -56,8 +56,13 @@ DAY = Period.parse("1d")
 BIG = Limits(max_budget_microusd=10_000_000, budget_duration="1d")
 
 
+@pytest.fixture(params=STORES)
+def stores(request: pytest.FixtureRequest, tmp_path: object, redis_server: RedisServer) -> Iterator[Stores]:
+    yield from proof_stores(request, tmp_path, redis_server)
+
+
 @pytest.fixture
-def gateway(sim: SimulatorThread, stores: Stores) -> Iterator[GovernedGateway]:  # noqa: F811
+def gateway(sim: SimulatorThread, stores: Stores) -> Iterator[GovernedGateway]:
     gw = GovernedGateway(sim, stores, extra_models=MODELS).start()
     yield gw
     gw.stop()
@@ -126,7 +131,9 @@ def test_spend_log_rows_add_up_to_every_scope(gateway: GovernedGateway, stores: 
         make_key(url, BIG, team_id=team_id, org_id=org_id),  # a team key with no user
     ]
     gateway.call(gateway.governance.directory.load())
-    clients = [openai.OpenAI(base_url=gateway.url + "/v1", api_key=k, max_retries=0, timeout=20) for k, _ in keys]
+    clients = [
+        openai.OpenAI(base_url=gateway.url + "/v1", api_key=k, max_retries=0, timeout=20) for k, _ in keys
+    ]
     jobs = [job for c in clients for job in _jobs(c)]
     with ThreadPoolExecutor(8) as pool:
         outcomes = Counter(f.result() for f in [pool.submit(job) for job in jobs])
@@ -144,6 +151,7 @@ def test_spend_log_rows_add_up_to_every_scope(gateway: GovernedGateway, stores: 
     assert statuses[499] == 3 * 3 and statuses[200] == len(jobs) - 3 * 3 - 5 * 3, statuses
     assert any(r.attempts > 1 and r.status == 200 for r in rows)  # fallbacks served
     assert any(r.cost_nanousd and r.cost_nanousd % 1000 for r in rows)  # rounding matters
+    assert all(r.cost_nanousd and 0 < r.completion_tokens < 100 for r in rows if r.status == 499)
     scopes = [
         ("org", org_id, {"org_id": org_id}, len(jobs)),
         ("team", team_id, {"team_id": team_id}, len(jobs)),
@@ -177,7 +185,9 @@ def _state(gw: GovernedGateway, kind: str, scope_id: str) -> tuple[int, int]:
     return found.spent_microusd, found.reserved_microusd
 
 
-def test_a_stream_cut_by_the_client_is_charged_what_was_generated(gateway: GovernedGateway, stores: Stores) -> None:
+def test_a_stream_cut_by_the_client_is_charged_what_was_generated(
+    gateway: GovernedGateway, stores: Stores
+) -> None:
     """B4: the client leaves after a few chunks, before the provider's usage arrives. The request
     is charged the output relayed until then (counted), in the spend log and the budget alike, and
     its reservation is released."""
@@ -197,6 +207,9 @@ def test_a_stream_cut_by_the_client_is_charged_what_was_generated(gateway: Gover
     charged = charged_microusd(rows)
     period = stored_period(Budget(Scope("key", key_id), 1, DAY), int(time.time()))
     deadline = time.monotonic() + 5
-    while (_state(gateway, "key", key_id), db_counters(url, "key", key_id)) != ((charged, 0), [(period, charged)]):
+    while (_state(gateway, "key", key_id), db_counters(url, "key", key_id)) != (
+        (charged, 0),
+        [(period, charged)],
+    ):
         assert time.monotonic() < deadline, (_state(gateway, "key", key_id), db_counters(url, "key", key_id))
         time.sleep(0.1)

@@ -7,7 +7,6 @@ and on Redis state with PostgreSQL. Conservation (spend log = counters) is in
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Iterator
@@ -25,20 +24,20 @@ from switchgear.storage.hierarchy import create_end_user
 from tests.fakes.governance import ANSWER_MICROUSD, GovernedGateway, Stores, make_key, with_db
 from tests.fakes.governed_load import (
     HI,
+    STORES,
     body,
     burst,
     charged_microusd,
     db_counters,
     exact_model,
+    proof_stores,
     spend_rows,
     wait_db_spent,
     wait_rows,
     worst_case_microusd,
 )
-from tests.fakes.postgres import PostgresServer
 from tests.fakes.redis_server import RedisServer
 
-STORES = ["sqlite+memory", "postgresql+redis"]
 REPEAT = 5
 BURST = 200
 K = 7  # the budget holds exactly this many worst cases
@@ -79,20 +78,7 @@ MODELS = [
 
 @pytest.fixture(params=STORES)
 def stores(request: pytest.FixtureRequest, tmp_path: object, redis_server: RedisServer) -> Iterator[Stores]:
-    database, state = request.param.split("+")
-    redis_url = None
-    if state == "redis":
-        if redis_server.url is None:
-            pytest.skip(redis_server.reason)
-        redis_url = redis_server.url
-    if database == "sqlite":
-        yield Stores(f"sqlite:///{tmp_path}/proofs.db", redis_url)
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"sg_proofs_{time.monotonic_ns()}"
-    url = asyncio.run(server.create_database(name))
-    yield Stores(url, redis_url)
-    asyncio.run(server.drop_database(name))
+    yield from proof_stores(request, tmp_path, redis_server)
 
 
 @pytest.fixture

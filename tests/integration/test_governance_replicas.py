@@ -59,13 +59,16 @@ class Replicas:
 
 
 @pytest.fixture(scope="module")
-def replicas(sim: SimulatorThread, postgres_server: PostgresServer, redis_server: RedisServer) -> Iterator[Replicas]:
+def replicas(
+    sim: SimulatorThread, postgres_server: PostgresServer, redis_server: RedisServer
+) -> Iterator[Replicas]:
     if redis_server.url is None:
         pytest.skip(redis_server.reason)
     name = f"sg_replicas_{time.monotonic_ns()}"
     database_url = asyncio.run(postgres_server.create_database(name))
     budget_keys = [
-        make_key(database_url, Limits(max_budget_microusd=LIMIT, budget_duration="1d")) for _ in range(BUDGET_REPEAT)
+        make_key(database_url, Limits(max_budget_microusd=LIMIT, budget_duration="1d"))
+        for _ in range(BUDGET_REPEAT)
     ]
     rate_keys = [make_key(database_url, Limits(rpm_limit=RPM)) for _ in range(RATE_REPEAT)]
     config = base_config(sim, master_key=MASTER_KEY)
