@@ -43,6 +43,10 @@ USD = 1_000_000
 EXACT = body("exact")
 EXACT_WORST = worst_case_microusd(EXACT, 1 * USD, 2 * USD)
 LIMIT = K * EXACT_WORST + EXACT_WORST - 1
+CHEAP = body("cheap")  # answered with 210 micro-USD, well under its worst case
+CHEAP_WORST = worst_case_microusd(CHEAP, 1 * USD, 2 * USD)
+CHEAP_LIMIT = K * CHEAP_WORST + CHEAP_WORST - 1
+CHEAP_MICROUSD = 210
 DAY = Period.parse("1d")
 
 
@@ -53,6 +57,7 @@ class Replicas:
     urls: list[str]
     budget_keys: list[tuple[str, str]]
     rate_keys: list[tuple[str, str]]
+    cheap_keys: list[tuple[str, str]]
 
     def round_robin(self, key: str, raw: bytes, count: int) -> list[tuple[str, str, bytes]]:
         return [(self.urls[i % len(self.urls)], key, raw) for i in range(count)]
@@ -71,14 +76,23 @@ def replicas(
         for _ in range(BUDGET_REPEAT)
     ]
     rate_keys = [make_key(database_url, Limits(rpm_limit=RPM)) for _ in range(RATE_REPEAT)]
+    cheap = Limits(max_budget_microusd=CHEAP_LIMIT, budget_duration="1d")
+    cheap_keys = [make_key(database_url, cheap) for _ in range(BUDGET_REPEAT)]
     config = base_config(sim, master_key=MASTER_KEY)
-    config["models"] = [*config["models"], exact_model("exact", EXACT)]
+    cheap_model = {
+        "name": "cheap",
+        "deployments": [{"provider": "sim", "model": "sim-small;prompt_tokens=10;completion_tokens=100"}],
+        "pricing": {"input": "1", "output": "2"},
+    }
+    config["models"] = [*config["models"], exact_model("exact", EXACT), cheap_model]
     config["storage"] = {"database_url": database_url, "redis_url": redis_server.url}
     gateways = [ServedGateway(config) for _ in range(REPLICAS)]
     try:
         for gw in gateways:
             gw.start(60)
-        yield Replicas(database_url, redis_server.url, [gw.url for gw in gateways], budget_keys, rate_keys)
+        yield Replicas(
+            database_url, redis_server.url, [gw.url for gw in gateways], budget_keys, rate_keys, cheap_keys
+        )
     finally:
         for gw in gateways:
             gw.stop()
@@ -117,6 +131,26 @@ def test_budget_of_k_worst_cases_admits_exactly_k_across_three_processes(replica
         period = stored_period(budget, int(time.time()))
         spent = wait_db_spent(replicas.database_url, "key", key_id, period, K * EXACT_WORST)
         assert spent == K * EXACT_WORST  # what the three processes' ledgers wrote, together
+
+
+def test_budget_holds_across_three_processes_while_settles_give_back(replicas: Replicas) -> None:
+    """Answers cost less than their worst case, so settles in three processes return money during
+    the burst: more than K may pass, but the spend recorded never passes the budget."""
+    for key, key_id in replicas.cheap_keys:
+        outcome = burst(replicas.round_robin(key, CHEAP, BURST))
+        assert set(outcome.statuses) <= {200, 429} and outcome.codes.keys() <= {"budget_exceeded"}, outcome
+        admitted = outcome.admitted
+        assert admitted >= K and admitted * CHEAP_MICROUSD <= CHEAP_LIMIT
+        budget = Budget(Scope("key", key_id), CHEAP_LIMIT, DAY)
+        deadline = time.monotonic() + 5
+        while (found := shared_spend(replicas.redis_url, budget)) != (admitted * CHEAP_MICROUSD, 0):
+            assert time.monotonic() < deadline, (found, admitted)
+            time.sleep(0.05)
+        rows = wait_rows(replicas.database_url, BURST, key_id=key_id)
+        assert charged_microusd(rows) == admitted * CHEAP_MICROUSD <= CHEAP_LIMIT
+        period = stored_period(budget, int(time.time()))
+        spent = wait_db_spent(replicas.database_url, "key", key_id, period, admitted * CHEAP_MICROUSD)
+        assert spent == admitted * CHEAP_MICROUSD
 
 
 def test_rpm_limit_holds_across_three_processes(replicas: Replicas) -> None:
