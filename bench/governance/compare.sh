@@ -3,6 +3,7 @@
 #   off      governance.enabled: false, the master key (switchgear-bench.yaml)
 #   sqlite   governance on: a virtual key with a budget, rpm and tpm limits; memory state; the spend
 #            log written to a SQLite file (switchgear-governance.yaml)
+#   nolog    sqlite without the spend log (governance.spend_log.enabled: false): what the log costs
 #   pgredis  the same on PostgreSQL (PG_URL, default the local server's database "switchgear_bench",
 #            created if absent) and Redis (REDIS_URL, default redis://127.0.0.1:6379/15, flushed first)
 # usage: bench/governance/compare.sh [ROUNDS] [run.py options]   (VARIANTS="off sqlite pgredis")
@@ -32,11 +33,12 @@ for round in $(seq "$ROUNDS"); do
   for variant in ${VARIANTS:-off sqlite pgredis}; do
     echo "== round $round: $variant"
     rm -rf "$DATA_DIR"; mkdir -p "$DATA_DIR"
-    unset DATABASE_URL REDIS_URL
+    unset DATABASE_URL REDIS_URL; export SPEND_LOG=true
     cfg=switchgear-governance.yaml
     case "$variant" in
       off) cfg=switchgear-bench.yaml ;;
       sqlite) ;;
+      nolog) export SPEND_LOG=false ;;
       pgredis)
         psql "${PG_URL%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS ${PG_URL##*/}" >/dev/null
         psql "${PG_URL%/*}/postgres" -qtAc "CREATE DATABASE ${PG_URL##*/}" >/dev/null
@@ -51,11 +53,11 @@ for round in $(seq "$ROUNDS"); do
       --scenarios "$SCEN" --skip-direct "$@" >/dev/null)
     "$HERE/switchgear.sh" stop >/dev/null
     case "$variant" in  # the spend log's rows after the drain: every admitted request, or the drops
-      sqlite) rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from spend_log').fetchone()[0])" "$DATA_DIR/switchgear.db") ;;
+      sqlite|nolog) rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from spend_log').fetchone()[0])" "$DATA_DIR/switchgear.db") ;;
       pgredis) rows=$(psql "$PG_URL" -qtAc "select count(*) from spend_log") ;;
       *) rows=- ;;
     esac
     echo "   spend_log rows: $rows"
   done
 done
-"$HERE/../.venv/bin/python" "$HERE/stages/summary.py" "$HERE/results" governance off sqlite pgredis
+"$HERE/../.venv/bin/python" "$HERE/stages/summary.py" "$HERE/results" governance ${VARIANTS:-off sqlite pgredis}
