@@ -11,12 +11,14 @@ keeps its reservation in the ``HELD`` slot and gets ``x-ratelimit-*`` headers.
 ``settle`` (background, batched): a request that produced usage settles to its actual cost and
 tokens, any other (an error, a client that left before usage) releases its reservation; what was
 settled goes to the database's durable counters (``ledger.py``, written once a second), and
-soft-budget crossings become alerts (``alerts.py``). Requests made with the master key are
-counted only by the global budget.
+soft-budget crossings become alerts (``alerts.py``). A settle the state backend could not take
+(Redis unreachable) is kept and tried again every second (``unsettled.py``). Requests made with
+the master key are counted only by the global budget.
 
 ``start`` / ``close`` bring up and down what governance owns in this worker: migrations, the state
 backend, the directory (loaded, then refreshed), the change feed, the durable counters' seeding, the
-reaper and the alert sender. The database itself is closed by the runtime, after every stage.
+reaper, the settle retries and the alert sender. The database itself is closed by the runtime,
+after every stage.
 """
 
 from __future__ import annotations
@@ -36,10 +38,20 @@ from switchgear.keys.estimate import Estimator
 from switchgear.keys.feed import LocalFeed, RedisFeed
 from switchgear.keys.ledger import SpendLedger
 from switchgear.keys.refusals import model_not_allowed, rate_headers, refusal_error
+from switchgear.keys.unsettled import UnsettledQueue
 from switchgear.stages.base import Slot, Stage
 from switchgear.stages.context import RequestContext
 from switchgear.stages.record import RequestRecord
-from switchgear.state import Admission, Budget, MemoryState, Reaper, Refusal, Reservation, StateBackend
+from switchgear.state import (
+    Admission,
+    Budget,
+    MemoryState,
+    Reaper,
+    Refusal,
+    Reservation,
+    Settlement,
+    StateBackend,
+)
 from switchgear.storage import Database
 from switchgear.storage.migrate import upgrade
 
@@ -81,6 +93,7 @@ class Governance(Stage):
         self.ledger = SpendLedger(database)
         self.alerts = Alerts(settings.alert_webhook)
         self.reaper = Reaper(state)
+        self.unsettled = UnsettledQueue(state, self._crossed)
         self.ttl_s = settings.reservation_ttl
         self.settle_failures = 0
         self.usage_missing = 0  # answers that came without usage, charged their reservation
@@ -184,22 +197,22 @@ class Governance(Stage):
             self.ledger.add(budget, at_s, cost)
         if reservation.degraded:  # admitted fail-open: nothing is held in the backend
             return
-        for attempt in range(2):
-            try:
-                if usage is None and not tokens:
-                    settlement = await self.state.release(reservation.id)
-                else:
-                    settlement = await self.state.settle(reservation.id, cost, tokens)
-            except Exception as exc:  # the backend is unreachable: once more, then the reaper's
-                if attempt:
-                    self.settle_failures += 1
-                    log.warning("could not settle reservation %s (the reaper will): %s", reservation.id, exc)
-                    return
-                await asyncio.sleep(0.5)
-                continue
-            for crossing in settlement.soft_crossings:
-                self.alerts.crossed(crossing)
+        release = usage is None and not tokens
+        try:
+            if release:
+                settlement = await self.state.release(reservation.id)
+            else:
+                settlement = await self.state.settle(reservation.id, cost, tokens)
+        except Exception as exc:  # the backend is unreachable: kept and tried again (unsettled.py)
+            self.settle_failures += 1
+            log.debug("could not settle reservation %s now: %s", reservation.id, exc)
+            self.unsettled.add(reservation.id, cost, tokens, release=release)
             return
+        self._crossed(settlement)
+
+    def _crossed(self, settlement: Settlement) -> None:
+        for crossing in settlement.soft_crossings:
+            self.alerts.crossed(crossing)
 
     # the worker's life ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -211,6 +224,7 @@ class Governance(Stage):
         await self.feed.start()
         self.directory.start_refresh()
         self.reaper.start()
+        self.unsettled.start()
         self.ledger.start()
         await self.alerts.start()
         log.info(
@@ -224,6 +238,7 @@ class Governance(Stage):
         await self.directory.stop_refresh()
         await self.feed.close()
         await self.reaper.stop()
+        await self.unsettled.close()
         await self.alerts.close()
         await self.ledger.close()
         await self.state.close()
