@@ -186,6 +186,23 @@ async def test_the_reaper_returns_expired_reservations_and_a_late_settle_records
     assert (spend.spent_microusd, spend.reserved_microusd) == (70, 0)
 
 
+async def test_a_reservation_of_no_money_settles_releases_and_is_reaped(state: State) -> None:
+    """An unpriced model reserves 0 in its budgets: giving 0 back must work (Lua's -0 is not an
+    integer to Redis; a reservation of 0 once stopped every reap and settle of it)."""
+    budget = Budget(KEY, 1000, DAY)
+    tokens = RateLimit(KEY, "tokens", 10_000)
+    admitted(await state.admit(ask("free-settled", cost=0, budgets=(budget,), rates=(tokens,))))
+    admitted(await state.admit(ask("free-released", cost=0, budgets=(budget,))))
+    admitted(await state.admit(ask("free-lost", cost=0, ttl=0.05, budgets=(budget,))))
+    admitted(await state.admit(ask("priced-lost", cost=40, ttl=0.05, budgets=(budget,))))
+    assert (await state.settle("free-settled", 0, 0)).outcome == "settled"
+    assert (await state.release("free-released")).outcome == "settled"
+    await asyncio.sleep(0.08)
+    assert await state.reap() == 2  # the free one does not block the priced one behind it
+    spend = await state.spent(KEY, DAY)
+    assert (spend.spent_microusd, spend.reserved_microusd) == (0, 0)
+
+
 async def test_a_reservation_id_is_used_once(state: State) -> None:
     admitted(await state.admit(ask("a")))
     with pytest.raises(ValueError, match="in use"):

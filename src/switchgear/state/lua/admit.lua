@@ -26,7 +26,7 @@ local function trim(key, unit, horizon)
       local sum = 0
       for i = 1, #amounts do sum = sum + (tonumber(amounts[i]) or 0) end
       redis.call('HDEL', key .. ':a', unpack(old))
-      redis.call('HINCRBY', key .. ':a', ' sum', -sum)
+      redis.call('HINCRBY', key .. ':a', ' sum', negated(sum))
       redis.call('ZREM', key, unpack(old))
     end
   else

@@ -64,8 +64,17 @@ end
 
 -- Undo a held reservation: its reserved money in every budget and its leases. Rate-limit entries
 -- stay: the request happened.
+-- The negative of an amount as Redis takes it: never "-0" (Lua's -0 is not an integer to Redis,
+-- so HINCRBY by it fails).
+local function negated(amount)
+  if amount == 0 then return 0 end
+  return -amount
+end
+
 local function give_back(rec, id)
   local cost = tonumber(rec.c)
-  for i = 1, tonumber(rec.nb) do redis.call('HINCRBY', rec['b' .. i], 'r', -cost) end
+  if cost ~= 0 then
+    for i = 1, tonumber(rec.nb) do redis.call('HINCRBY', rec['b' .. i], 'r', negated(cost)) end
+  end
   for i = 1, tonumber(rec.nl) do redis.call('ZREM', rec['l' .. i], id) end
 end
