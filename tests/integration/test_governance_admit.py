@@ -3,7 +3,6 @@ through a gateway with governance on, on SQLite and PostgreSQL, with memory and 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,7 @@ from tests.fakes.governance import (
     make_key,
     with_db,
 )
-from tests.fakes.postgres import PostgresServer
+from tests.fakes.governed_load import proof_stores
 from tests.fakes.redis_server import RedisServer
 
 HI = [{"role": "user", "content": "hi"}]
@@ -39,20 +38,7 @@ STORES = ["sqlite+memory", "postgresql+memory", "sqlite+redis", "postgresql+redi
 
 @pytest.fixture(params=STORES)
 def stores(request: pytest.FixtureRequest, tmp_path: object, redis_server: RedisServer) -> Iterator[Stores]:
-    database, state = request.param.split("+")
-    redis_url = None
-    if state == "redis":
-        if redis_server.url is None:
-            pytest.skip(redis_server.reason)
-        redis_url = redis_server.url
-    if database == "sqlite":
-        yield Stores(f"sqlite:///{tmp_path}/governance.db", redis_url)
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"sg_gov_{time.monotonic_ns()}"
-    url = asyncio.run(server.create_database(name))
-    yield Stores(url, redis_url)
-    asyncio.run(server.drop_database(name))
+    yield from proof_stores(request, tmp_path, redis_server)
 
 
 @pytest.fixture

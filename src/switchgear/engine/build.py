@@ -102,12 +102,6 @@ def build_stages(
     return stages
 
 
-def governance_enabled(settings: Settings) -> bool:
-    """Keys, budgets and the spend log: on when ``server.master_key`` is set, unless
-    ``governance.enabled: false`` (``true`` without a master key is refused by the settings)."""
-    return settings.governance_on
-
-
 def load_stage(path: str, settings: Settings) -> Stage:
     """A configured ``package.module:factory``: a Stage subclass or a callable returning a Stage,
     given the settings when it takes an argument."""

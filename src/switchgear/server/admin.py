@@ -28,7 +28,7 @@ from switchgear.core.errors import (
     NotFound,
     PermissionDenied,
 )
-from switchgear.engine.build import Runtime, governance_enabled
+from switchgear.engine.build import Runtime
 from switchgear.server.admin_auth import absent_router, bearer_token
 from switchgear.server.errors import openai_error_body
 from switchgear.stages.base import HOOKS, overrides
@@ -92,14 +92,13 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
         redirect_slashes=False,
     )
 
-    on = governance_enabled(runtime.settings)
-    governance = service if on else None
+    governance = service if runtime.settings.governance_on else None
     if governance is not None:
         from switchgear.server.admin_governance import governance_router
 
         app.include_router(governance_router(governance))
     else:
-        app.include_router(absent_router(on=on))
+        app.include_router(absent_router())
 
     async def admin(
         authorization: Annotated[str | None, Header()] = None,

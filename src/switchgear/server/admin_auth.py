@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from switchgear.core.errors import GatewayError, NotFound
+from switchgear.core.errors import NotFound
 
 GOVERNANCE_OFF = (
     "governance is off: set server.master_key (and leave governance.enabled unset or true) to manage "
     "keys, budgets and spend"
 )
-NOT_CONNECTED = "governance is on, but this gateway's admin API has no governance database connected"
 SECTIONS = ("keys", "orgs", "teams", "users", "end_users", "spend", "requests", "budgets", "audit")
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
@@ -25,14 +24,11 @@ def bearer_token(authorization: str | None, x_api_key: str | None) -> bytes | No
     return x_api_key.encode("latin-1") if x_api_key else None
 
 
-def absent_router(*, on: bool) -> APIRouter:
-    """The governance paths when they cannot be served: 404 ``governance_off``, or 503
-    ``governance_unavailable`` when governance is on but no database was given."""
+def absent_router() -> APIRouter:
+    """The governance paths when governance is off: 404 ``governance_off``."""
     router = APIRouter(prefix="/admin", include_in_schema=False)
 
     async def refuse() -> None:
-        if on:
-            raise GatewayError(NOT_CONNECTED, status=503, code="governance_unavailable")
         raise NotFound(GOVERNANCE_OFF, code="governance_off")
 
     for section in SECTIONS:
