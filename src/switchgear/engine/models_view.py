@@ -3,6 +3,7 @@ window and prices (USD-per-token strings, as OpenRouter shows them) where the ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from switchgear.catalog import ModelInfo, price_per_token_str
@@ -12,7 +13,10 @@ from switchgear.routing.router import Router
 _CREATED = 1_700_000_000
 
 
-def list_models(router: Router) -> list[dict[str, Any]]:
+Allows = Callable[[str], bool] | None  # a virtual key's model allow-list; None: every model
+
+
+def list_models(router: Router, allows: Allows = None) -> list[dict[str, Any]]:
     entries = [_entry(name, group[0], len(group)) for name, group in router.groups.items()]
     seen = {e["id"] for e in entries}
     for provider in router.providers.values():
@@ -21,10 +25,12 @@ def list_models(router: Router) -> list[dict[str, Any]]:
             if model_id not in seen and info.mode in ("chat", "completion", "embedding", "responses"):
                 seen.add(model_id)
                 entries.append(_describe(model_id, provider.name, info.id, info, 1))
-    return entries
+    return entries if allows is None else [entry for entry in entries if allows(entry["id"])]
 
 
-def find_model(router: Router, model_id: str) -> dict[str, Any] | None:
+def find_model(router: Router, model_id: str, allows: Allows = None) -> dict[str, Any] | None:
+    if allows is not None and not allows(model_id):
+        return None  # as if it did not exist: a key learns nothing of models it may not use
     group = router.groups.get(model_id)
     if group is not None:
         return _entry(model_id, group[0], len(group))

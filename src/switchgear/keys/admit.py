@@ -27,7 +27,7 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from switchgear.config.model import GovernanceSettings, StorageSettings
@@ -144,6 +144,14 @@ class Governance(Stage):
                 ctx.response_headers = headers
             else:
                 ctx.response_headers.extend(headers)
+
+    def model_filter(self, key_id: str | None) -> Callable[[str], bool] | None:
+        """Which model names a key may use (``GET /v1/models`` lists only those); None: every one."""
+        entry = self.directory.by_id.get(key_id) if key_id is not None else None
+        if entry is None:
+            return None
+        plan = self.directory.plan(entry)
+        return plan.allows if plan.allow_lists else None
 
     def _check_models(self, ctx: RequestContext, plan: Plan, key_id: str) -> None:
         request = ctx.request
