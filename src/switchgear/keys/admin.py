@@ -30,6 +30,7 @@ from switchgear.keys.admin_base import (
 from switchgear.keys.admin_hierarchy import HierarchyAdmin
 from switchgear.keys.admin_reports import ReportAdmin
 from switchgear.keys.changes import ChangeFeed
+from switchgear.keys.dashboard import DashboardAdmin
 from switchgear.keys.grants import ceilings, check_grant, refuse_self_grant
 from switchgear.keys.material import digest, display_prefix, new_key
 from switchgear.keys.schemas import KeyInput, KeyRotate
@@ -248,6 +249,12 @@ class AdminService:
         self.keys = KeyAdmin(ctx)
         self.hierarchy = HierarchyAdmin(ctx)
         self.reports = ReportAdmin(ctx)
+        self.dashboard = DashboardAdmin(ctx, self.reports)
 
     async def actor(self, token: bytes | None) -> Actor:
         return await self.gate.actor(token, self.context.clock())
+
+    async def actor_of(self, label: str) -> Actor:
+        """The caller a signed-in session names (``Actor.label``: ``master`` or an admin key's id),
+        checked again now: a key revoked or expired since, or no longer an admin's, is refused."""
+        return await self.gate.actor_of(label, self.context.clock())

@@ -1,0 +1,186 @@
+"""The admin UI at ``/ui``: a Starlette app of server-rendered pages behind the server's operations
+dispatcher (never on the model APIs' path), over the same admin service as the admin API.
+
+Sign-in takes the master key or an org or team admin's key and starts a session (``ui_session``);
+every page checks the session and asks the admin service who it names, so a page shows exactly what
+that caller may see through the admin API. Every POST carries the session's CSRF token; a form
+without it is refused (403) before anything is read or changed. The pages themselves are in
+``ui_pages``; the stylesheet is served from the package (no CDN: the UI works air-gapped).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from switchgear.core.errors import GatewayError
+from switchgear.engine.build import Runtime
+from switchgear.keys.admin import AdminService
+from switchgear.keys.tenancy import Actor
+from switchgear.server.ui_forms import read_form
+from switchgear.server.ui_render import SECURITY_HEADERS, Pages
+from switchgear.server.ui_session import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    Session,
+    Sessions,
+    cookie,
+    csrf_matches,
+)
+
+log = logging.getLogger("switchgear.ui")
+CSRF_REFUSED = "the form's CSRF token is missing or wrong: reload the page and send the form again"
+
+
+@dataclass
+class Ctx:
+    """One signed-in request: who is calling, their session, the form sent (POST)."""
+
+    request: Request
+    actor: Actor
+    session: Session
+    pages: Pages
+    form: dict[str, str] = field(default_factory=dict)
+
+    def render(self, name: str, nav: str, status: int = 200, **context: Any) -> Response:
+        return self.pages.render(
+            name, status=status, actor=self.actor, csrf=self.session.csrf, nav=nav, **context
+        )
+
+    def query(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+
+Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _static() -> dict[str, bytes]:
+    folder = resources.files("switchgear.ui") / "static"
+    return {item.name: item.read_bytes() for item in folder.iterdir() if item.name.endswith(".css")}
+
+
+class UiApp:
+    def __init__(self, runtime: Runtime, service: AdminService, master_key: str) -> None:
+        from switchgear.server.ui_pages import UiPages
+
+        self.service = service
+        self.sessions = Sessions(master_key)
+        self.pages = Pages()
+        self._static = _static()
+        views = UiPages(runtime, service)
+        routes = [
+            Route("/ui", self._home, methods=["GET"]),
+            Route("/ui/", self._home, methods=["GET"]),
+            Route("/ui/login", self._login_page, methods=["GET"]),
+            Route("/ui/login", self._login, methods=["POST"]),
+            Route("/ui/logout", self._guard(self._logout, post=True), methods=["POST"]),
+            Route("/ui/static/{name}", self._file, methods=["GET"]),
+        ]
+        for path, handler, post in views.routes():
+            routes.append(Route(path, self._guard(handler, post=post), methods=["POST" if post else "GET"]))
+        self._app = Starlette(routes=routes)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+    def _guard(self, handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            session = self.sessions.read(request.cookies.get(SESSION_COOKIE))
+            if session is None:
+                return self._to_login(request)
+            try:
+                actor = await self.service.actor_of(session.label)
+            except GatewayError:  # the admin key was revoked, or the master key changed
+                return self._to_login(request, clear=True)
+            ctx = Ctx(request, actor, session, self.pages)
+            try:
+                if post:
+                    ctx.form = await read_form(request)
+                    if not csrf_matches(session.csrf, ctx.form.get("csrf")):
+                        return self._error(request, 403, CSRF_REFUSED, actor=actor, csrf=session.csrf)
+                return await handler(ctx)
+            except GatewayError as exc:
+                return self._error(request, exc.status, exc.message, actor=actor, csrf=session.csrf)
+
+        return endpoint
+
+    def _error(self, request: Request, status: int, message: str, **context: Any) -> Response:
+        return self.pages.render("error.html", status=status, message=message, nav="", **context)
+
+    def _to_login(self, request: Request, *, clear: bool = False) -> Response:
+        response = RedirectResponse("/ui/login", status_code=303, headers=SECURITY_HEADERS)
+        if clear:
+            response.headers.append(
+                "set-cookie", cookie(SESSION_COOKIE, "", secure=_secure(request), max_age=0)
+            )
+        return response
+
+    async def _home(self, request: Request) -> Response:
+        return RedirectResponse("/ui/overview", status_code=303, headers=SECURITY_HEADERS)
+
+    async def _file(self, request: Request) -> Response:
+        body = self._static.get(request.path_params["name"])
+        if body is None:
+            return Response(b"not found", status_code=404, headers=SECURITY_HEADERS)
+        headers = {**SECURITY_HEADERS, "cache-control": "public, max-age=3600"}
+        return Response(body, media_type="text/css", headers=headers)
+
+    def _login_form(self, request: Request, status: int = 200, message: str | None = None) -> Response:
+        token = secrets.token_urlsafe(24)  # the form must send back what the cookie holds
+        response = self.pages.render("login.html", status=status, login_csrf=token, message=message)
+        response.headers.append(
+            "set-cookie", cookie(LOGIN_COOKIE, token, secure=_secure(request), max_age=600)
+        )
+        return response
+
+    async def _login_page(self, request: Request) -> Response:
+        if self.sessions.read(request.cookies.get(SESSION_COOKIE)) is not None:
+            return await self._home(request)
+        return self._login_form(request)
+
+    async def _login(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+        except GatewayError as exc:
+            return self._login_form(request, exc.status, exc.message)
+        expected = request.cookies.get(LOGIN_COOKIE) or ""
+        if not expected or not csrf_matches(expected, form.get("csrf")):
+            return self._login_form(request, 403, CSRF_REFUSED)
+        secret = form.get("key", "").strip()
+        try:
+            actor = await self.service.actor(secret.encode() if secret else None)
+        except GatewayError as exc:
+            log.info("ui sign-in refused: %s", exc.message)
+            return self._login_form(request, exc.status, "sign-in refused: " + exc.message)
+        value, _ = self.sessions.issue(actor.label)
+        response = RedirectResponse("/ui/overview", status_code=303, headers=SECURITY_HEADERS)
+        secure = _secure(request)
+        response.headers.append(
+            "set-cookie", cookie(SESSION_COOKIE, value, secure=secure, max_age=self.sessions.seconds)
+        )
+        response.headers.append("set-cookie", cookie(LOGIN_COOKIE, "", secure=secure, max_age=0))
+        return response
+
+    async def _logout(self, ctx: Ctx) -> Response:
+        return self._to_login(ctx.request, clear=True)
+
+
+def build_ui(runtime: Runtime, service: AdminService | None) -> UiApp | None:
+    """The admin UI, or None when governance is off (no master key: nothing to sign in with)."""
+    master = runtime.settings.server.master_key
+    if service is None or master is None or not runtime.settings.governance_on:
+        return None
+    return UiApp(runtime, service, master.get_secret_value())
