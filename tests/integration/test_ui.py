@@ -1,7 +1,8 @@
 """The admin UI in a real browser (headless Chromium) against a real gateway with governance on:
 sign in, make a key and call the gateway with it through the OpenAI SDK, find that request by id,
 revoke the key and see it refused; hostile text rendered inert; CSRF; the session cookie's flags;
-no page breaks its Content-Security-Policy. Screenshots of the main pages are saved (tests/fakes/browser.py)."""
+no page breaks its Content-Security-Policy. Screenshots of the main pages are saved
+(tests/fakes/browser.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import openai
 import pytest
 
 from switchgear.simulator.server import SimulatorThread
-from tests.fakes.browser import artifacts, browser  # noqa: F401 (fixtures)
+from tests.fakes import browser as chromium
 from tests.fakes.governance import MASTER_KEY, GovernedGateway, Stores
 
+browser = chromium.browser  # the fixtures
+artifacts = chromium.artifacts
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 
 
@@ -33,14 +36,14 @@ def gateway(sim: SimulatorThread, tmp_path_factory: pytest.TempPathFactory) -> I
 class Ui:
     """One signed-in browser context; records every console message (a CSP violation is one)."""
 
-    def __init__(self, browser: Any, base: str, artifacts: Path) -> None:
-        self.context = browser.new_context(base_url=base, viewport={"width": 1360, "height": 900})
+    def __init__(self, launched: Any, base: str, folder: Path) -> None:
+        self.context = launched.new_context(base_url=base, viewport={"width": 1360, "height": 900})
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda message: self.console.append(message.text))
         self.dialogs: list[str] = []
         self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
-        self.artifacts = artifacts
+        self.artifacts = folder
 
     def sign_in(self, key: str = MASTER_KEY) -> None:
         self.page.goto("/ui")
@@ -56,7 +59,7 @@ class Ui:
 
 
 @pytest.fixture
-def ui(browser: Any, gateway: GovernedGateway, artifacts: Path) -> Iterator[Ui]:  # noqa: F811
+def ui(browser: Any, gateway: GovernedGateway, artifacts: Path) -> Iterator[Ui]:
     session = Ui(browser, gateway.url, artifacts)
     yield session
     session.context.close()
@@ -186,7 +189,7 @@ def test_session_cookie_flags_sign_out_and_a_wrong_key(ui: Ui, gateway: Governed
     ui.sign_in()
     (session,) = [c for c in ui.context.cookies() if c["name"] == "sg_session"]
     assert session["httpOnly"] is True and session["sameSite"] == "Strict" and session["path"] == "/ui"
-    assert session["secure"] is False  # plain HTTP here; Secure under TLS (tests/unit/server/test_ui_session.py)
+    assert session["secure"] is False  # plain HTTP here; Secure under TLS (tests/unit/server/test_ui_session)
     assert ui.page.evaluate("document.cookie") == ""  # HttpOnly: no script can read it
     response = ui.page.goto("/ui/overview")
     assert response is not None
@@ -213,3 +216,24 @@ def test_spend_report_filters_and_csv(ui: Ui, gateway: GovernedGateway) -> None:
     lines = csv.text.splitlines()
     assert lines[0] == "model,requests,failed_requests,prompt_tokens,completion_tokens,spend_usd,cost_nanousd"
     assert lines[1].startswith("metered,") and len(lines) == 2
+
+
+def test_over_tls_the_cookies_are_secure(gateway: GovernedGateway) -> None:
+    """The gateway's own app, spoken to as https (scope scheme), in the gateway's event loop."""
+
+    async def sign_in() -> tuple[list[str], list[str], int]:
+        transport = httpx.ASGITransport(app=gateway.thread.app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://gateway.test") as http:
+            form = await http.get("/ui/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert token is not None
+            done = await http.post("/ui/login", data={"key": MASTER_KEY, "csrf": token.group(1)})
+            overview = await http.get("/ui/overview")
+            assert overview.status_code == 200 and "Overview" in overview.text
+            return form.headers.get_list("set-cookie"), done.headers.get_list("set-cookie"), done.status_code
+
+    login_cookies, session_cookies, status = gateway.call(sign_in())
+    assert status == 303
+    assert all("Secure" in c and "HttpOnly" in c and "SameSite=Strict" in c for c in login_cookies)
+    (session,) = [c for c in session_cookies if c.startswith("sg_session=")]
+    assert session.endswith("; Secure") and "HttpOnly" in session and "SameSite=Strict" in session
