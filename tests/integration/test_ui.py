@@ -17,7 +17,9 @@ import openai
 import pytest
 
 from switchgear.simulator.server import SimulatorThread
+from tests.conftest import base_config
 from tests.fakes import browser as chromium
+from tests.fakes.gateway import GatewayThread
 from tests.fakes.governance import MASTER_KEY, GovernedGateway, Stores
 
 browser = chromium.browser  # the fixtures
@@ -237,3 +239,14 @@ def test_over_tls_the_cookies_are_secure(gateway: GovernedGateway) -> None:
     assert all("Secure" in c and "HttpOnly" in c and "SameSite=Strict" in c for c in login_cookies)
     (session,) = [c for c in session_cookies if c.startswith("sg_session=")]
     assert session.endswith("; Secure") and "HttpOnly" in session and "SameSite=Strict" in session
+
+
+def test_without_governance_the_ui_says_why_it_is_off(sim: SimulatorThread) -> None:
+    gw = GatewayThread(base_config(sim)).start()
+    try:
+        for path in ("/ui", "/ui/login", "/ui/keys"):
+            response = httpx.get(gw.url + path)
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "governance_off", path
+    finally:
+        gw.stop()

@@ -68,9 +68,7 @@ class App:
         if admin is None:
             admin = governance_admin(runtime)
         mounts: dict[str, ASGIApp] = {"/admin": build_admin(runtime, admin), "/docs": docs_redirect}
-        ui = build_ui(runtime, admin)
-        if ui is not None:
-            mounts["/ui"] = ui
+        mounts["/ui"] = build_ui(runtime, admin)
         self.operations = Operations(mounts)
         self._model: Handler = self._one_model
         cors = runtime.settings.server.cors

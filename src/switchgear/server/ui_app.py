@@ -22,10 +22,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from switchgear.core.errors import GatewayError
+from switchgear.core.errors import GatewayError, NotFound
 from switchgear.engine.build import Runtime
 from switchgear.keys.admin import AdminService
 from switchgear.keys.tenancy import Actor
+from switchgear.server.admin_auth import GOVERNANCE_OFF
+from switchgear.server.asgi import Receive, Scope, Send, respond_error
+from switchgear.server.ops import ASGIApp
 from switchgear.server.ui_forms import read_form
 from switchgear.server.ui_render import SECURITY_HEADERS, Pages
 from switchgear.server.ui_session import (
@@ -93,7 +96,7 @@ class UiApp:
             routes.append(Route(path, self._guard(handler, post=post), methods=["POST" if post else "GET"]))
         self._app = Starlette(routes=routes)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
 
     def _guard(self, handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
@@ -178,9 +181,16 @@ class UiApp:
         return self._to_login(ctx.request, clear=True)
 
 
-def build_ui(runtime: Runtime, service: AdminService | None) -> UiApp | None:
-    """The admin UI, or None when governance is off (no master key: nothing to sign in with)."""
+async def ui_off(scope: Scope, receive: Receive, send: Send) -> None:
+    """``/ui`` when governance is off: nothing to sign in with, and no keys or spend to show."""
+    await respond_error(
+        send, NotFound("the admin UI needs governance: " + GOVERNANCE_OFF, code="governance_off"), []
+    )
+
+
+def build_ui(runtime: Runtime, service: AdminService | None) -> UiApp | ASGIApp:
+    """The admin UI, or ``ui_off`` when governance is off (no master key: nothing to sign in with)."""
     master = runtime.settings.server.master_key
     if service is None or master is None or not runtime.settings.governance_on:
-        return None
+        return ui_off
     return UiApp(runtime, service, master.get_secret_value())

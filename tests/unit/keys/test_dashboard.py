@@ -61,7 +61,9 @@ async def test_the_overview_sums_the_rollup_and_samples_latency(service: AdminSe
     assert [d.requests for d in board.days[-3:]] == [3, 3 + 3, 4]  # 2 days ago, yesterday, today
     assert sum(d.requests for d in board.days[:-3]) == 0
     assert (board.requests, board.failed_requests) == (13, 3)
-    assert board.cost_nanousd == sum(1000 * (i + 1) for i in range(10)) + sum(1000 * (101 + i) for i in range(3))
+    assert board.cost_nanousd == sum(1000 * (i + 1) for i in range(10)) + sum(
+        1000 * (101 + i) for i in range(3)
+    )
     assert [g.group for g in board.top_models] == ["smart", "fast"]
     assert {g.group for g in board.top_keys} == {"key_a", "key_b"}
     assert board.latency_sampled == 13
@@ -76,7 +78,10 @@ async def test_a_team_admin_sees_its_team_only(service: AdminService, db: Databa
     key = await service.keys.create(MASTER_ACTOR, KeyInput(user_id=user.id))
     await record_spend(
         db,
-        [_row(1, day=0, team=team.id, model="fast", ms=5), _row(2, day=0, team="other", model="fast", ms=900)],
+        [
+            _row(1, day=0, team=team.id, model="fast", ms=5),
+            _row(2, day=0, team="other", model="fast", ms=900),
+        ],
     )
     actor = await service.actor(key.key.encode())
     board = await service.dashboard.overview(actor, 1)
