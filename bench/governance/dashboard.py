@@ -38,7 +38,7 @@ from switchgear.storage import migrate  # noqa: E402
 from switchgear.storage.database import Database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-DAYS = (1, 7, 14, 30)
+DAYS = (1, 7, 14, 30, 90)
 TEAM_ADMIN = Actor("team_admin", "key-bench", org_id="org-3", team_id="team-03", key_id="key-bench")
 
 

@@ -250,3 +250,39 @@ def test_without_governance_the_ui_says_why_it_is_off(sim: SimulatorThread) -> N
             assert response.json()["error"]["code"] == "governance_off", path
     finally:
         gw.stop()
+
+
+def _signed_in(http: httpx.Client, key: str) -> httpx.Response:
+    form = http.get("/ui/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    return http.post("/ui/login", data={"key": key, "csrf": token.group(1)})
+
+
+def test_a_team_admin_sees_its_own_team_only(gateway: GovernedGateway) -> None:
+    master = {"authorization": f"Bearer {MASTER_KEY}"}
+    with httpx.Client(base_url=gateway.url, headers=master) as api:
+        org = api.post("/admin/orgs", json={"name": "tenancy-org"}).json()
+        mine = api.post("/admin/teams", json={"name": "team-mine", "org_id": org["id"]}).json()
+        other = api.post("/admin/teams", json={"name": "team-other", "org_id": org["id"]}).json()
+        admin = api.post("/admin/users", json={"team_id": mine["id"], "role": "team_admin"}).json()
+        admin_key = api.post("/admin/keys", json={"user_id": admin["id"], "name": "admin-key"}).json()
+        api.post("/admin/keys", json={"team_id": mine["id"], "name": "key-of-mine"})
+        api.post("/admin/keys", json={"team_id": other["id"], "name": "key-of-other"})
+        member = api.post("/admin/users", json={"team_id": mine["id"]}).json()
+        member_key = api.post("/admin/keys", json={"user_id": member["id"]}).json()
+    with httpx.Client(base_url=gateway.url) as http:
+        refused = _signed_in(http, member_key["key"])  # a key, but not an admin's
+        assert refused.status_code == 403 and "sign-in refused" in refused.text
+    with httpx.Client(base_url=gateway.url) as http:
+        assert _signed_in(http, admin_key["key"]).status_code == 303
+        keys = http.get("/ui/keys").text
+        assert "key-of-mine" in keys and "key-of-other" not in keys
+        teams = http.get("/ui/teams").text
+        assert "team-mine" in teams and "team-other" not in teams and "Organizations" not in teams
+        assert "team admin" in http.get("/ui/overview").text
+        # revoking the admin's key ends its session at once
+        with httpx.Client(base_url=gateway.url, headers=master) as api:
+            api.delete(f"/admin/keys/{admin_key['id']}").raise_for_status()
+        gone = http.get("/ui/keys", follow_redirects=False)
+        assert gone.status_code == 303 and gone.headers["location"] == "/ui/login"

@@ -5,6 +5,7 @@ latency)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -87,21 +88,25 @@ class DashboardAdmin:
             raise InvalidRequest(f"days must be between 1 and {MAX_DAYS}", param="days")
         end = self._ctx.clock().astimezone(UTC).date()
         start = end - timedelta(days=days - 1)
-        per_day = await self._reports.spend(actor, "day", start, end)
-        by_model = await self._reports.spend(actor, "model", start, end)
-        by_key = await self._reports.spend(actor, "key", start, end)
+        # four independent reads, side by side (each its own connection; PostgreSQL and SQLite's
+        # WAL both serve them at once)
+        per_day, by_model, by_key, sample = await asyncio.gather(
+            self._reports.spend(actor, "day", start, end),
+            self._reports.spend(actor, "model", start, end),
+            self._reports.spend(actor, "key", start, end),
+            latency_sample(
+                self._ctx.db,
+                datetime.combine(start, time(), UTC),
+                datetime.combine(end + timedelta(days=1), time(), UTC),
+                limit=LATENCY_SAMPLE,
+                team_id=actor.team_id if actor.role == "team_admin" else None,
+                org_id=actor.org_id if actor.role == "org_admin" else None,
+            ),
+        )
         seen = {g.group: g for g in per_day.data}
         series = [
-            seen.get((start + timedelta(d)).isoformat()) or _zero(start + timedelta(d)) for d in range(days)
+            seen.get(day.isoformat()) or _zero(day) for day in (start + timedelta(d) for d in range(days))
         ]
-        sample = await latency_sample(
-            self._ctx.db,
-            datetime.combine(start, time(), UTC),
-            datetime.combine(end + timedelta(days=1), time(), UTC),
-            limit=LATENCY_SAMPLE,
-            team_id=actor.team_id if actor.role == "team_admin" else None,
-            org_id=actor.org_id if actor.role == "org_admin" else None,
-        )
         return Dashboard(
             start=start,
             end=end,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 import jinja2
@@ -90,9 +89,8 @@ def _or_dash(value: Any) -> Any:
 
 
 def environment() -> jinja2.Environment:
-    templates = resources.files("switchgear.ui") / "templates"
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        loader=jinja2.PackageLoader("switchgear.ui", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
