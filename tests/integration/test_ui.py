@@ -286,3 +286,19 @@ def test_a_team_admin_sees_its_own_team_only(gateway: GovernedGateway) -> None:
             api.delete(f"/admin/keys/{admin_key['id']}").raise_for_status()
         gone = http.get("/ui/keys", follow_redirects=False)
         assert gone.status_code == 303 and gone.headers["location"] == "/ui/login"
+
+
+def test_unknown_pages_and_bad_filters_answer_a_page(gateway: GovernedGateway) -> None:
+    with httpx.Client(base_url=gateway.url) as http:
+        assert _signed_in(http, MASTER_KEY).status_code == 303
+        missing = http.get("/ui/nothing-here")
+        assert missing.status_code == 404 and "no page GET /ui/nothing-here" in missing.text
+        assert "default-src 'self'" in missing.headers["content-security-policy"]
+        assert http.delete("/ui/keys").status_code == 405
+        bad = http.get("/ui/requests", params={"status": "two hundred"})
+        assert bad.status_code == 400 and "status: a whole number is required" in bad.text
+        bad = http.get("/ui/spend", params={"start": "yesterday"})
+        assert bad.status_code == 400 and "start: a date is written YYYY-MM-DD" in bad.text
+        gone = http.get("/ui/requests/req_that_never_was")
+        assert gone.status_code == 404 and "not in the request log" in gone.text
+        assert http.get("/ui/keys/key_that_never_was").status_code == 404

@@ -41,6 +41,7 @@ from switchgear.server.ui_session import (
 )
 
 log = logging.getLogger("switchgear.ui")
+FAILED = "the page could not be made; the gateway log has the reason"
 CSRF_REFUSED = "the form's CSRF token is missing or wrong: reload the page and send the form again"
 
 
@@ -94,7 +95,8 @@ class UiApp:
         ]
         for path, handler, post in views.routes():
             routes.append(Route(path, self._guard(handler, post=post), methods=["POST" if post else "GET"]))
-        self._app = Starlette(routes=routes)
+        missing = {404: self._missing, 405: self._missing}
+        self._app = Starlette(routes=routes, exception_handlers=missing)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
@@ -118,7 +120,14 @@ class UiApp:
             except GatewayError as exc:
                 return self._error(request, exc.status, exc.message, actor=actor, csrf=session.csrf)
 
-        return endpoint
+        async def guarded(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except Exception as exc:  # the request's boundary: a page, never a traceback
+                log.error("ui %s %s failed", request.method, request.url.path, exc_info=exc)
+                return self._error(request, 500, FAILED)
+
+        return guarded
 
     def _error(self, request: Request, status: int, message: str, **context: Any) -> Response:
         return self.pages.render("error.html", status=status, message=message, nav="", **context)
@@ -130,6 +139,11 @@ class UiApp:
                 "set-cookie", cookie(SESSION_COOKIE, "", secure=_secure(request), max_age=0)
             )
         return response
+
+    async def _missing(self, request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        message = f"no page {request.method} {request.url.path}"
+        return self.pages.render("error.html", status=status, message=message, nav="")
 
     async def _home(self, request: Request) -> Response:
         return RedirectResponse("/ui/overview", status_code=303, headers=SECURITY_HEADERS)
