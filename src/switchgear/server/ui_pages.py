@@ -11,6 +11,7 @@ import csv
 import io
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.responses import RedirectResponse, Response
 
@@ -38,6 +39,14 @@ PAGE = 50
 
 def _see(path: str) -> Response:
     return RedirectResponse(path, status_code=303, headers=SECURITY_HEADERS)
+
+
+def _without_credentials(url: str | None) -> str | None:
+    """A base URL as the page may show it: no ``user:password@``."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _csv_cell(value: Any) -> Any:
@@ -95,7 +104,7 @@ class UiPages:
                     {
                         "provider": d.provider,
                         "type": settings.providers[d.provider].type,
-                        "base_url": settings.providers[d.provider].base_url,
+                        "base_url": _without_credentials(settings.providers[d.provider].base_url),
                         "model": d.model,
                         "weight": d.weight,
                     }
