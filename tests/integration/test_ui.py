@@ -302,3 +302,15 @@ def test_unknown_pages_and_bad_filters_answer_a_page(gateway: GovernedGateway) -
         gone = http.get("/ui/requests/req_that_never_was")
         assert gone.status_code == 404 and "not in the request log" in gone.text
         assert http.get("/ui/keys/key_that_never_was").status_code == 404
+
+
+def test_secure_cookies_can_be_forced_behind_a_tls_proxy(sim: SimulatorThread, tmp_path: Path) -> None:
+    config = base_config(sim, master_key=MASTER_KEY, ui_secure_cookies=True)
+    config["storage"] = {"database_url": f"sqlite:///{tmp_path / 'gw.db'}"}
+    gw = GatewayThread(config).start()
+    try:
+        with httpx.Client(base_url=gw.url) as http:
+            (login,) = http.get("/ui/login").headers.get_list("set-cookie")
+            assert login.startswith("sg_login=") and login.endswith("; Secure")
+    finally:
+        gw.stop()

@@ -68,7 +68,8 @@ Handler = Callable[[Ctx], Awaitable[Response]]
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    forced: bool | None = request.app.state.secure_cookies
+    return request.url.scheme == "https" if forced is None else forced
 
 
 def _static() -> dict[str, bytes]:
@@ -97,6 +98,7 @@ class UiApp:
             routes.append(Route(path, self._guard(handler, post=post), methods=["POST" if post else "GET"]))
         missing = {404: self._missing, 405: self._missing}
         self._app = Starlette(routes=routes, exception_handlers=missing)
+        self._app.state.secure_cookies = runtime.settings.server.ui_secure_cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
