@@ -27,6 +27,9 @@ SECURITY_HEADERS = {
 }
 
 
+_TOP = 14
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     x: float
@@ -51,7 +54,7 @@ def bar_chart(
 ) -> Chart:
     """Bars for ``(label, value, part)`` points, scaled to the largest value; ``part`` (≤ value) is
     drawn as the bar's bottom part. About eight labels are shown, evenly spread."""
-    plot = height - 20
+    plot = height - 20 - _TOP  # room for the labels under the axis and the scale above the bars
     peak = max((v for _, v, _ in points), default=0.0) or 1.0
     step = width / max(1, len(points))
     every = max(1, round(len(points) / 8))
@@ -61,7 +64,7 @@ def bar_chart(
         bars.append(
             Bar(
                 x=round(i * step + step * 0.1, 2),
-                y=round(plot - h, 2),
+                y=round(_TOP + plot - h, 2),
                 width=round(step * 0.8, 2),
                 height=round(h, 2),
                 label=label if i % every == 0 else "",
@@ -74,6 +77,14 @@ def bar_chart(
 
 def _usd(value: Decimal | float | None, places: int = 4) -> str:
     return "—" if value is None else f"${value:,.{places}f}"
+
+
+def _compact(value: int) -> str:
+    """1,722,848,571 → 1.72 B; below a million as it is, with separators."""
+    for size, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M")):
+        if abs(value) >= size:
+            return f"{value / size:.2f} {unit}"
+    return f"{value:,}"
 
 
 def _ms(value: float | None) -> str:
@@ -96,7 +107,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(usd=_usd, ms=_ms, when=_when, dash=_or_dash)
+    env.filters.update(usd=_usd, ms=_ms, compact=_compact, when=_when, dash=_or_dash)
     return env
 
 
