@@ -204,6 +204,10 @@ def test_session_cookie_flags_sign_out_and_a_wrong_key(ui: Ui, gateway: Governed
     assert [c for c in ui.context.cookies() if c["name"] == "sg_session"] == []
     ui.page.goto("/ui/keys")
     assert ui.page.url.endswith("/ui/login")
+    # signing out ended the session on the server: a copy of the cookie taken before is refused
+    with httpx.Client(base_url=gateway.url, cookies={"sg_session": session["value"]}) as http:
+        replay = http.get("/ui/keys", follow_redirects=False)
+    assert replay.status_code == 303 and replay.headers["location"] == "/ui/login"
 
 
 def test_spend_report_filters_and_csv(ui: Ui, gateway: GovernedGateway) -> None:

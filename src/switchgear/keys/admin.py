@@ -34,6 +34,7 @@ from switchgear.keys.dashboard import DashboardAdmin
 from switchgear.keys.grants import ceilings, check_grant, refuse_self_grant
 from switchgear.keys.material import digest, display_prefix, new_key
 from switchgear.keys.schemas import KeyInput, KeyRotate
+from switchgear.keys.sessions import SessionAdmin
 from switchgear.keys.tenancy import Actor, Gate, not_found
 from switchgear.keys.views import KeyCreated, KeyView, Listing
 from switchgear.storage import Database, Team, User, VirtualKey
@@ -250,11 +251,7 @@ class AdminService:
         self.hierarchy = HierarchyAdmin(ctx)
         self.reports = ReportAdmin(ctx)
         self.dashboard = DashboardAdmin(ctx, self.reports)
+        self.sessions = SessionAdmin(ctx, self.gate)
 
     async def actor(self, token: bytes | None) -> Actor:
         return await self.gate.actor(token, self.context.clock())
-
-    async def actor_of(self, label: str) -> Actor:
-        """The caller a signed-in session names (``Actor.label``: ``master`` or an admin key's id),
-        checked again now: a key revoked or expired since, or no longer an admin's, is refused."""
-        return await self.gate.actor_of(label, self.context.clock())

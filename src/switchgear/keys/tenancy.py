@@ -95,6 +95,13 @@ class Gate:
             raise AuthenticationFailed("invalid API key")
         return await self._scoped(key)
 
+    def master_fingerprint(self) -> str | None:
+        """A short digest of the master key's digest (None: no master key): what a stored session
+        keeps to know it was made with the master key of now."""
+        if self._master is None:
+            return None
+        return hashlib.sha256(b"switchgear-master-fingerprint\0" + self._master).hexdigest()[:32]
+
     async def actor_of(self, label: str, now: datetime) -> Actor:
         """The actor an earlier ``actor`` answered, by its label, as it stands now."""
         if label == MASTER_ACTOR.label:

@@ -1,9 +1,10 @@
 """The admin UI at ``/ui``: a Starlette app of server-rendered pages behind the server's operations
 dispatcher (never on the model APIs' path), over the same admin service as the admin API.
 
-Sign-in takes the master key or an org or team admin's key and starts a session (``ui_session``);
-every page checks the session and asks the admin service who it names, so a page shows exactly what
-that caller may see through the admin API. Every POST carries the session's CSRF token; a form
+Sign-in takes the master key or an org or team admin's key and starts a session, kept in the
+database by the admin service (``keys.sessions``: every worker and replica knows it, signing out
+ends it everywhere); every page reads the session and who it names now, so a page shows exactly
+what that caller may see through the admin API. Every POST carries the session's CSRF token; a form
 without it is refused (403) before anything is read or changed. The pages themselves are in
 ``ui_pages``; the stylesheet is served from the package (no CDN: the UI works air-gapped).
 """
@@ -31,14 +32,8 @@ from switchgear.server.asgi import Receive, Scope, Send, respond_error
 from switchgear.server.ops import ASGIApp
 from switchgear.server.ui_forms import read_form
 from switchgear.server.ui_render import SECURITY_HEADERS, Pages
-from switchgear.server.ui_session import (
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
-    Session,
-    Sessions,
-    cookie,
-    csrf_matches,
-)
+from switchgear.server.ui_session import LOGIN_COOKIE, SESSION_COOKIE, cookie, csrf_matches
+from switchgear.storage.rows import UiSession
 
 log = logging.getLogger("switchgear.ui")
 FAILED = "the page could not be made; the gateway log has the reason"
@@ -51,7 +46,7 @@ class Ctx:
 
     request: Request
     actor: Actor
-    session: Session
+    session: UiSession
     pages: Pages
     form: dict[str, str] = field(default_factory=dict)
 
@@ -78,11 +73,10 @@ def _static() -> dict[str, bytes]:
 
 
 class UiApp:
-    def __init__(self, runtime: Runtime, service: AdminService, master_key: str) -> None:
+    def __init__(self, runtime: Runtime, service: AdminService) -> None:
         from switchgear.server.ui_pages import UiPages
 
         self.service = service
-        self.sessions = Sessions(master_key)
         self.pages = Pages()
         self._static = _static()
         views = UiPages(runtime, service)
@@ -105,13 +99,10 @@ class UiApp:
 
     def _guard(self, handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            session = self.sessions.read(request.cookies.get(SESSION_COOKIE))
-            if session is None:
-                return self._to_login(request)
-            try:
-                actor = await self.service.actor_of(session.label)
-            except GatewayError:  # the admin key was revoked, or the master key changed
-                return self._to_login(request, clear=True)
+            found = await self.service.sessions.read(request.cookies.get(SESSION_COOKIE))
+            if found is None:  # none, expired, signed out, or its key revoked since
+                return self._to_login(request, clear=SESSION_COOKIE in request.cookies)
+            actor, session = found
             ctx = Ctx(request, actor, session, self.pages)
             try:
                 if post:
@@ -166,7 +157,7 @@ class UiApp:
         return response
 
     async def _login_page(self, request: Request) -> Response:
-        if self.sessions.read(request.cookies.get(SESSION_COOKIE)) is not None:
+        if await self.service.sessions.read(request.cookies.get(SESSION_COOKIE)) is not None:
             return await self._home(request)
         return self._login_form(request)
 
@@ -179,21 +170,22 @@ class UiApp:
         if not expected or not csrf_matches(expected, form.get("csrf")):
             return self._login_form(request, 403, CSRF_REFUSED)
         secret = form.get("key", "").strip()
+        if not secret:
+            return self._login_form(request, 401, "sign-in refused: enter a key")
         try:
-            actor = await self.service.actor(secret.encode() if secret else None)
+            value, _ = await self.service.sessions.sign_in(secret.encode())
         except GatewayError as exc:
             log.info("ui sign-in refused: %s", exc.message)
             return self._login_form(request, exc.status, "sign-in refused: " + exc.message)
-        value, _ = self.sessions.issue(actor.label)
+        max_age = int(self.service.sessions.ttl.total_seconds())
         response = RedirectResponse("/ui/overview", status_code=303, headers=SECURITY_HEADERS)
         secure = _secure(request)
-        response.headers.append(
-            "set-cookie", cookie(SESSION_COOKIE, value, secure=secure, max_age=self.sessions.seconds)
-        )
+        response.headers.append("set-cookie", cookie(SESSION_COOKIE, value, secure=secure, max_age=max_age))
         response.headers.append("set-cookie", cookie(LOGIN_COOKIE, "", secure=secure, max_age=0))
         return response
 
     async def _logout(self, ctx: Ctx) -> Response:
+        await self.service.sessions.sign_out(ctx.request.cookies.get(SESSION_COOKIE, ""))
         return self._to_login(ctx.request, clear=True)
 
 
@@ -209,4 +201,4 @@ def build_ui(runtime: Runtime, service: AdminService | None) -> UiApp | ASGIApp:
     master = runtime.settings.server.master_key
     if service is None or master is None or not runtime.settings.governance_on:
         return ui_off
-    return UiApp(runtime, service, master.get_secret_value())
+    return UiApp(runtime, service)

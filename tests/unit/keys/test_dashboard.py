@@ -87,13 +87,13 @@ async def test_a_team_admin_sees_its_team_only(service: AdminService, db: Databa
     board = await service.dashboard.overview(actor, 1)
     assert board.requests == 1 and board.latency.p99 == 5.0 and board.latency_sampled == 1
     # a signed-in session names the caller by label; it is checked again each time
-    assert await service.actor_of(actor.label) == actor
-    assert await service.actor_of("master") == MASTER_ACTOR
+    assert await service.gate.actor_of(actor.label, NOW) == actor
+    assert await service.gate.actor_of("master", NOW) == MASTER_ACTOR
     await service.keys.revoke(MASTER_ACTOR, key.id)
     with pytest.raises(AuthenticationFailed):
-        await service.actor_of(actor.label)
+        await service.gate.actor_of(actor.label, NOW)
     with pytest.raises(AuthenticationFailed):
-        await service.actor_of("key_does_not_exist")
+        await service.gate.actor_of("key_does_not_exist", NOW)
 
 
 async def test_days_out_of_range_are_refused(service: AdminService) -> None:
