@@ -19,6 +19,8 @@ from switchgear.keys.tenancy import MASTER_ACTOR, Actor, Gate
 from switchgear.storage.rows import UiSession
 from switchgear.storage.sessions import create_session, delete_session, get_session
 
+__all__ = ["SESSION_TTL", "SessionAdmin", "UiSession"]  # UiSession: what the server sees of one
+
 SESSION_TTL = timedelta(hours=8)
 _MAX_TOKEN = 128
 _MASTER = "master:"

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from switchgear.core.errors import GatewayError, NotFound
 from switchgear.engine.build import Runtime
 from switchgear.keys.admin import AdminService
+from switchgear.keys.sessions import UiSession
 from switchgear.keys.tenancy import Actor
 from switchgear.server.admin_auth import GOVERNANCE_OFF
 from switchgear.server.asgi import Receive, Scope, Send, respond_error
@@ -33,7 +34,6 @@ from switchgear.server.ops import ASGIApp
 from switchgear.server.ui_forms import read_form
 from switchgear.server.ui_render import SECURITY_HEADERS, Pages
 from switchgear.server.ui_session import LOGIN_COOKIE, SESSION_COOKIE, cookie, csrf_matches
-from switchgear.storage.rows import UiSession
 
 log = logging.getLogger("switchgear.ui")
 FAILED = "the page could not be made; the gateway log has the reason"
