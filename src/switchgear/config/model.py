@@ -370,6 +370,34 @@ class GovernanceSettings(_Model):
     spend_log: SpendLogSettings = SpendLogSettings()
 
 
+class ExactCacheSettings(_Model):
+    """The exact-match response cache (``docs/caching.md``): an identical request from the same
+    tenant is answered from the cache, with no upstream call and at no cost."""
+
+    enabled: bool = False
+    backend: Literal["memory", "redis"] = "memory"  # redis: storage.redis_url, shared by replicas
+    ttl: Duration = 3600.0  # how long an answer is kept unless the request says otherwise
+    max_ttl: Duration = 7 * 86400.0  # the most a request's own ttl / max-age may ask for
+    max_bytes: Size = 256 * 1000 * 1000  # memory backend: total size of the entries (LRU beyond)
+    max_entry_bytes: Size = 1024 * 1024  # an answer larger than this (stored form) is not cached
+    # requests with a temperature above this are not cached unless the request asks (cache ttl)
+    max_temperature: float | None = Field(default=None, ge=0)
+    models: list[str] = []  # only these public model names (empty: every model)
+    prefix: str = Field(default="switchgear:cache:", min_length=1)  # redis key prefix
+    timeout: Duration = 0.05  # redis: longest wait for a lookup before going on as a miss
+
+
+class SemanticCacheSettings(_Model):
+    """Reserved for the semantic cache (not built yet): only ``enabled: false`` is accepted."""
+
+    enabled: Literal[False] = False
+
+
+class CacheSettings(_Model):
+    exact: ExactCacheSettings = ExactCacheSettings()
+    semantic: SemanticCacheSettings = SemanticCacheSettings()
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
@@ -377,6 +405,7 @@ class Settings(_Model):
     models: list[ModelSettings] = []
     storage: StorageSettings = StorageSettings()
     governance: GovernanceSettings = GovernanceSettings()
+    cache: CacheSettings = CacheSettings()
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
@@ -397,6 +426,9 @@ class Settings(_Model):
             (m.name, [d.provider for d in m.deployments]) for m in self.models
         ]
         problems = reference_errors(list(self.providers), models) + self._governance_errors()
+        exact = self.cache.exact
+        if exact.enabled and exact.backend == "redis" and self.storage.redis_url is None:
+            problems.append("cache.exact.backend: redis needs storage.redis_url")
         if problems:
             raise ValueError("\n".join(problems))
         return self

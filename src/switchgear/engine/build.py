@@ -3,8 +3,9 @@
 Stages are composed once, in this fixed order (each capability takes its place as it lands):
 
 1. built-in stages, in request order — keys and budgets (admit: ``keys.admit.Governance``, when
-   governance is on), guardrails on the input (admit),
-   caches (answer early), routing and tiering (plan), guardrails on the output (transforms),
+   governance is on), guardrails on the input (admit), caches (answer early, filled in settle:
+   ``cache.ExactCache`` when ``cache.exact.enabled``), routing and tiering (plan), guardrails on
+   the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
    governance is on and ``governance.spend_log.enabled``);
 2. the configuration's own ``stages:`` (``package.module:factory``), in the order listed;
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from switchgear.apis.registry import codecs
+from switchgear.cache import ExactCache
 from switchgear.catalog import Catalog
 from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
@@ -60,6 +62,8 @@ class Runtime:
     governance: Governance | None = None
     database: Database | None = None
     feed: ChangeFeed | None = None
+    # a response cache is on: the server reads each request's cache headers for it
+    cache_on: bool = False
 
     async def close_database(self) -> None:
         """After every stage has closed (they may write to the database until then)."""
@@ -92,6 +96,8 @@ def build_stages(
 ) -> list[Stage]:
     """The stages of this configuration, in the documented order."""
     stages: list[Stage] = [governance] if governance is not None else []
+    if settings.cache.exact.enabled:
+        stages.append(ExactCache.from_settings(settings))
     if settings.server.access_log:
         stages.append(AccessLog())
     if governance is not None and settings.governance.spend_log.enabled:
@@ -150,4 +156,5 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         governance=governance,
         database=governance.database if governance is not None else None,
         feed=governance.feed if governance is not None else None,
+        cache_on=settings.cache.exact.enabled,
     )

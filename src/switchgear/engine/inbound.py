@@ -21,6 +21,10 @@ from switchgear.stages.request import Prepared
 
 def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
     api = cast(Endpoint, api_name)
+    cache = None
+    if isinstance(body, dict) and "cache" in body:  # the gateway's cache controls, never forwarded
+        cache = body.pop("cache")
+        raw = None
     if api in ("chat", "completions", "embeddings"):
         tags = _strings(body.get("tags")) if isinstance(body, dict) else ()
         checked = check(api, body)
@@ -32,13 +36,15 @@ def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
             checked.wants_usage,
             checked.fallbacks,
             tags=tags,
+            cache=cache,
         )
     model = check_body(api, body)
     stream = body.get("stream") is True
     size = len(body)
     fallbacks = _fallbacks(body)
     tags = _strings(body.pop("tags", None))
-    return Prepared(api, body, model, stream, True, fallbacks, raw if len(body) == size else None, tags)
+    raw = raw if len(body) == size else None
+    return Prepared(api, body, model, stream, True, fallbacks, raw, tags, cache)
 
 
 def _strings(value: Any) -> tuple[str, ...]:

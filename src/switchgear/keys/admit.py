@@ -204,7 +204,8 @@ class Governance(Stage):
         elif usage is not None:
             nano = record.cost_nanousd or 0
             cost = -(-nano // 1000)
-            tokens = usage.prompt_tokens + usage.completion_tokens
+            # answered without an upstream (a cache hit): no tokens were spent either
+            tokens = usage.prompt_tokens + usage.completion_tokens if record.attempts else 0
         at_s = reservation.at_us // 1_000_000 if reservation.at_us else int(record.started_at)
         for budget in held.budgets:
             self.ledger.add(budget, at_s, cost)

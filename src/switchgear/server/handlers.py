@@ -74,7 +74,20 @@ async def _read_request(runtime: Runtime, ctx: RequestContext, scope: Scope, rec
     request = prepare("messages" if ctx.api == "count_tokens" else ctx.api, body, raw)
     ctx.request = request
     identify(ctx, request, header(scope, b"x-switchgear-tags"))
+    if runtime.cache_on:
+        ctx.cache_headers = _cache_headers(scope)
     return request
+
+
+_CACHE_HEADERS = frozenset(
+    (b"cache-control", b"x-switchgear-cache", b"x-switchgear-cache-ttl", b"x-switchgear-cache-namespace")
+)
+
+
+def _cache_headers(scope: Scope) -> dict[bytes, bytes] | None:
+    """The request's cache controls (header names arrive lower-cased), None when it sent none."""
+    found = {name: value for name, value in scope["headers"] if name in _CACHE_HEADERS}
+    return found or None
 
 
 def _id_headers(ctx: RequestContext) -> Headers:

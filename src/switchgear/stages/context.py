@@ -75,6 +75,8 @@ class RequestContext:
     # A cost already known: 0 for an early answer, the price of a whole answer once the engine priced it.
     fixed_cost_nanousd: int | None = None
     cache: str | None = None  # "HIT", "SEMANTIC-HIT", "MISS", "BYPASS", or None (no cache stage)
+    # the request's cache headers (cache-control, x-switchgear-cache*), read only while a cache is on
+    cache_headers: dict[bytes, bytes] | None = None
     status: int = 200
     error: GatewayError | None = None  # what the request failed with (also in-band after streaming)
     cancelled: bool = False  # the client went away first

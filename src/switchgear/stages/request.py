@@ -21,3 +21,4 @@ class Prepared:
     fallbacks: list[str]
     raw: bytes | None = None  # the body as sent, while it still equals ``body`` (passthrough keeps its bytes)
     tags: tuple[str, ...] = ()  # the body's ``tags`` (a gateway control, not forwarded)
+    cache: Any = None  # the body's ``cache`` controls (a gateway control, not forwarded)

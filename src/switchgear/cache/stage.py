@@ -1,0 +1,184 @@
+"""The exact cache as a stage: looked up in *answer early*, filled in *settle*.
+
+On the request path (``answer_early``): the request's controls and key (``controls``, ``key``);
+a fresh entry answers at once (``x-switchgear-cache: HIT``, ``age``; the engine encodes it for
+the client, streamed or whole, at zero cost), else the request goes on (``MISS``, or ``BYPASS``
+when it may not be looked up) with a ``Fill`` in its slot when its answer may be stored. The
+answer's bytes are kept by reference as they leave (``body_transform``; ``wrap_relay`` for a
+stream): no decoding on the request path, so same-family passthrough stays.
+
+Off the path (``settle``): a successful, complete answer is read back into canonical form
+(``fill``), stored with what it cost, and hits are counted with the cost they avoided
+(``stats``; each hit's record carries it in ``SAVED``).
+
+A semantic cache would be another stage after this one (it would look up only when this one
+missed, and fill in its own settle).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from switchgear.cache.backends import Backend, MemoryBackend, RedisBackend
+from switchgear.cache.capture import CapturingRelay
+from switchgear.cache.controls import read_controls
+from switchgear.cache.entry import Entry, dump_entry, load_entry
+from switchgear.cache.fill import FILLABLE, answer_of, stream_answer_of
+from switchgear.cache.key import cache_key, scope_of
+from switchgear.config.model import ExactCacheSettings, Settings
+from switchgear.core.errors import GatewayError
+from switchgear.providers.base import StreamRelay
+from switchgear.stages.base import EarlyAnswer, Slot, Stage
+from switchgear.stages.context import RequestContext
+from switchgear.stages.record import RequestRecord
+
+log = logging.getLogger("switchgear.cache")
+_CAPTURE_FACTOR = 8  # client bytes kept per stored byte allowed (SSE and JSON compress well)
+
+
+@dataclass(slots=True)
+class Fill:
+    """What settle needs to store a request's answer: its key, how long, and its bytes."""
+
+    key: str
+    ttl: float
+    body: bytes | None = None  # a whole answer, as the client got it
+    chunks: list[bytes] | None = None  # a stream, as the client got it (None: not kept)
+
+
+@dataclass(slots=True)
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    bypasses: int = 0
+    stored: int = 0
+    too_large: int = 0
+    unreadable: int = 0  # answers that could not be read back (never stored)
+    saved_nanousd: int = 0  # what the hits would have cost
+
+
+FILL: Slot[Fill] = Slot("cache.fill")
+SAVED: Slot[int] = Slot("cache.saved_nanousd")  # on a hit: the cost it avoided (0 when unpriced)
+
+
+class ExactCache(Stage):
+    name = "cache"
+
+    def __init__(self, settings: ExactCacheSettings, backend: Backend) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.models = frozenset(settings.models)
+        self.stats = CacheStats()
+        self._capture = settings.max_entry_bytes * _CAPTURE_FACTOR
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExactCache:
+        exact = settings.cache.exact
+        url = settings.storage.redis_url
+        backend: Backend
+        if exact.backend == "redis" and url is not None:
+            backend = RedisBackend(url.get_secret_value(), exact.prefix, exact.timeout)
+        else:
+            backend = MemoryBackend(exact.max_bytes)
+        return cls(exact, backend)
+
+    # on the request path ---------------------------------------------------------------------
+    async def answer_early(self, ctx: RequestContext) -> EarlyAnswer | None:
+        request = ctx.request
+        if request is None or request.api not in FILLABLE:
+            return None
+        if self.models and request.model not in self.models:
+            return None
+        controls = read_controls(ctx.cache_headers, request.cache)
+        settings = self.settings
+        if settings.max_temperature is not None and controls.ttl is None:
+            temperature = request.body.get("temperature")
+            if isinstance(temperature, int | float) and temperature > settings.max_temperature:
+                return self._bypass(ctx)
+        if not (controls.lookup or controls.store):
+            return self._bypass(ctx)
+        key = cache_key(request.api, request.body, scope_of(ctx.principal), controls.namespace)
+        if key is None:
+            return self._bypass(ctx)
+        if controls.lookup:
+            blob = await self.backend.get(key)
+            entry = load_entry(blob) if blob is not None else None
+            if entry is not None:
+                age = max(0.0, time.time() - entry.stored_at)
+                if controls.max_age is None or age <= controls.max_age:
+                    self.stats.hits += 1
+                    SAVED.set(ctx, entry.cost_nanousd or 0)
+                    ctx.add_header("age", str(int(age)))
+                    return EarlyAnswer(response=entry.response, cache="HIT")
+            self.stats.misses += 1
+            ctx.cache = "MISS"
+        else:
+            self.stats.bypasses += 1
+            ctx.cache = "BYPASS"
+        if controls.store:
+            ttl = min(controls.ttl or settings.ttl, settings.max_ttl)
+            FILL.set(ctx, Fill(key, ttl))
+        return None
+
+    def _bypass(self, ctx: RequestContext) -> EarlyAnswer | None:
+        self.stats.bypasses += 1
+        ctx.cache = "BYPASS"
+        return None
+
+    async def body_transform(self, ctx: RequestContext, body: bytes) -> bytes:
+        fill = FILL.get(ctx)
+        if fill is not None:
+            fill.body = body  # a reference: read back in settle
+        return body
+
+    def wrap_relay(self, ctx: RequestContext, relay: StreamRelay) -> StreamRelay:
+        fill = FILL.get(ctx)
+        if fill is None:
+            return relay
+        return CapturingRelay(relay, fill, self._capture)
+
+    # off the request path --------------------------------------------------------------------
+    async def settle(self, records: Sequence[RequestRecord]) -> None:
+        for record in records:
+            saved = SAVED.get(record)
+            if saved is not None:
+                self.stats.saved_nanousd += saved
+                continue
+            fill = FILL.get(record)
+            if fill is None or not _answered_well(record):
+                continue
+            await self._store(record, fill)
+
+    async def _store(self, record: RequestRecord, fill: Fill) -> None:
+        deployment = record.attempts[-1].deployment
+        try:
+            if fill.body is not None:
+                response = answer_of(record.api, fill.body, deployment, record.usage)
+            elif fill.chunks:
+                response = stream_answer_of(record.api, fill.chunks, deployment, record.usage)
+            else:
+                self.stats.too_large += fill.chunks is None and record.stream
+                return
+        except GatewayError as exc:
+            self.stats.unreadable += 1
+            log.debug("request %s: answer not cached: %s", record.request_id, exc)
+            return
+        finally:
+            fill.body = fill.chunks = None  # let the bytes go
+        blob = dump_entry(Entry(response, record.started_at, record.cost_nanousd))
+        if len(blob) > self.settings.max_entry_bytes:
+            self.stats.too_large += 1
+            return
+        await self.backend.put(fill.key, blob, fill.ttl)
+        self.stats.stored += 1
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+def _answered_well(record: RequestRecord) -> bool:
+    """A whole, successful answer from a provider: no error (in-band included), no cut, no 499."""
+    return record.status == 200 and record.error is None and not record.cancelled and bool(record.attempts)
