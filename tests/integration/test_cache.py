@@ -298,6 +298,19 @@ def test_anthropic_answers_are_stored_and_replayed_in_both_forms(
     assert upstream_calls(sim, messages[0]["content"]) == 1
 
 
+def test_the_body_cache_field_never_reaches_a_passthrough_upstream(
+    sim: SimulatorThread, claude: anthropic.Anthropic
+) -> None:
+    made = claude.messages.with_raw_response.create(
+        model="claude-cached",
+        max_tokens=50,
+        messages=question(),  # type: ignore[arg-type]
+        extra_body={"cache": {"ttl": 30}},
+    )
+    assert made.headers["x-switchgear-cache"] == "MISS"
+    assert "cache" not in sim.last().json
+
+
 def test_a_cut_stream_is_never_stored(gw: GatewayThread, sim: SimulatorThread, oai: openai.OpenAI) -> None:
     messages = question()
     with pytest.raises(openai.APIError):

@@ -17,11 +17,21 @@ import orjson
 from switchgear.core.types import ChatResponse, Choice, ImagePart, Message, ReasoningPart, TextPart, ToolCall
 from switchgear.core.usage import Usage
 
-_CLASSES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (ChatResponse, Choice, Message, TextPart, ImagePart, ReasoningPart, ToolCall, Usage)
-}
-_VERSION = 1
+_CLASSES: tuple[type[Any], ...] = (
+    ChatResponse,
+    Choice,
+    Message,
+    TextPart,
+    ImagePart,
+    ReasoningPart,
+    ToolCall,
+    Usage,
+)
+_TAG = {cls: i for i, cls in enumerate(_CLASSES)}
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _CLASSES}
+_VERSION = 2
+_COMPRESS_FROM = 1024  # smaller entries are stored as plain JSON (compressing them saves little)
+_PLAIN, _ZLIB = b"j", b"z"
 
 
 @dataclass(slots=True)
@@ -32,47 +42,51 @@ class Entry:
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
-        if name not in _CLASSES:
-            raise TypeError(f"a {name} cannot be cached")
-        fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        fields["~"] = name
-        return fields
-    if isinstance(value, list | tuple):
+    """A canonical object as JSON-ready data: each dataclass as {"~": its tag, "a": its fields}."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is not None:
+        return {"~": _TAG[kind], "a": [_plain(getattr(value, name)) for name in names]}
+    if kind is list or kind is tuple:
         return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value):
+        raise TypeError(f"a {kind.__name__} cannot be cached")
     return value
 
 
 def _typed(value: Any) -> Any:
-    if isinstance(value, dict):
-        name = value.get("~")
-        if isinstance(name, str):
-            cls = _CLASSES.get(name)
-            if cls is None:
-                raise ValueError(f"unknown cached type {name!r}")
-            return cls(**{k: _typed(v) for k, v in value.items() if k != "~"})
+    if type(value) is dict:
+        tag = value.get("~")
+        if type(tag) is int and 0 <= tag < len(_CLASSES):
+            return _CLASSES[tag](*[_typed(item) for item in value["a"]])
         return value  # a plain mapping inside a field (cache_control), kept as is
-    if isinstance(value, list):
+    if type(value) is list:
         return [_typed(item) for item in value]
     return value
 
 
 def dump_entry(entry: Entry) -> bytes:
-    """The entry as stored: zlib-compressed JSON."""
-    plain = {"v": _VERSION, "at": entry.stored_at, "cost": entry.cost_nanousd, "r": _plain(entry.response)}
-    return zlib.compress(orjson.dumps(plain), 1)
+    """The entry as stored: JSON, zlib-compressed from 1 KB on (a one-byte prefix says which)."""
+    data = orjson.dumps([_VERSION, entry.stored_at, entry.cost_nanousd, _plain(entry.response)])
+    if len(data) < _COMPRESS_FROM:
+        return _PLAIN + data
+    return _ZLIB + zlib.compress(data, 1)
 
 
 def load_entry(blob: bytes) -> Entry | None:
     """The entry a backend held, or None when it is not one this version can read."""
     try:
-        plain = orjson.loads(zlib.decompress(blob))
-        if plain.get("v") != _VERSION:
+        kind, data = blob[:1], blob[1:]
+        if kind == _ZLIB:
+            data = zlib.decompress(data)
+        elif kind != _PLAIN:
             return None
-        response = _typed(plain["r"])
+        version, stored_at, cost, plain = orjson.loads(data)
+        if version != _VERSION:
+            return None
+        response = _typed(plain)
         if not isinstance(response, ChatResponse):
             return None
-        return Entry(response, float(plain["at"]), plain.get("cost"))
-    except (ValueError, TypeError, KeyError, zlib.error):
+        return Entry(response, float(stored_at), cost if type(cost) is int else None)
+    except (ValueError, TypeError, KeyError, IndexError, zlib.error):
         return None

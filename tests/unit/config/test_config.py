@@ -36,7 +36,7 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             {"sever": {}},
             "sever: unknown key (did you mean 'server'?); "
-            "allowed: server, upstream, providers, models, storage, governance, stages",
+            "allowed: server, upstream, providers, models, storage, governance, cache, stages",
         ),
         (
             {"server": {"prot": 8080}},
@@ -491,3 +491,18 @@ def test_governance_follows_the_master_key() -> None:
     assert parse_settings(workers, {}).governance_on
     with pytest.raises(ConfigError, match="budget_duration"):
         parse_settings({"governance": {"budget_duration": "2d"}}, {})
+
+
+def test_cache_settings() -> None:
+    settings = parse_settings(
+        {"cache": {"exact": {"enabled": True, "ttl": "10m", "max_bytes": "64MB", "max_temperature": 0.5}}}, {}
+    )
+    exact = settings.cache.exact
+    assert (exact.backend, exact.ttl) == ("memory", 600)
+    assert (exact.max_bytes, exact.max_temperature) == (64_000_000, 0.5)
+    with pytest.raises(ConfigError, match=r"cache.exact.backend: redis needs storage.redis_url"):
+        parse_settings({"cache": {"exact": {"enabled": True, "backend": "redis"}}}, {})
+    with pytest.raises(ConfigError, match="max_bytes"):
+        parse_settings({"cache": {"exact": {"max_bytes": 1000}}}, {})  # a size needs its unit
+    with pytest.raises(ConfigError, match="semantic"):
+        parse_settings({"cache": {"semantic": {"enabled": True}}}, {})  # not built yet
