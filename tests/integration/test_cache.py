@@ -125,6 +125,9 @@ def test_second_identical_request_is_a_free_hit_with_no_upstream_call(
     while cache_stage(gw).stats.saved_nanousd == saved_before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert cache_stage(gw).stats.saved_nanousd - saved_before == first_record.cost_nanousd
+    status = httpx.get(gw.url + "/admin/status").json()["cache"]
+    assert status["backend"] == "memory" and status["hits"] >= 1 and status["entries"] >= 1
+    assert status["saved_nanousd"] >= first_record.cost_nanousd
 
 
 def test_a_different_parameter_is_a_different_entry_but_a_different_user_is_not(

@@ -11,6 +11,7 @@ has the OpenAI error shape and names the field at fault.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, FastAPI, Header, Request, Response
@@ -20,6 +21,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from switchgear import __version__
+from switchgear.cache import ExactCache
+from switchgear.cache.backends import MemoryBackend
 from switchgear.core.errors import (
     GatewayError,
     InvalidJSON,
@@ -42,10 +45,47 @@ class StageInfo(BaseModel):
     reads_answer: bool
 
 
+class CacheStatus(BaseModel):
+    """The exact cache in this worker: its counters since start (``saved_nanousd``: what the hits
+    would have cost) and, with the memory backend, its entries and their bytes."""
+
+    backend: str
+    hits: int
+    misses: int
+    bypasses: int
+    stored: int
+    too_large: int
+    unreadable: int
+    saved_nanousd: int
+    entries: int | None
+    bytes: int | None
+
+
 class Status(BaseModel):
     version: str
     stages: list[StageInfo]
     settle_queues: list[SettleStats]
+    cache: CacheStatus | None = None
+
+
+def _cache_status(stages: Sequence[object]) -> CacheStatus | None:
+    stage = next((s for s in stages if isinstance(s, ExactCache)), None)
+    if stage is None:
+        return None
+    stats, backend = stage.stats, stage.backend
+    memory = backend if isinstance(backend, MemoryBackend) else None
+    return CacheStatus(
+        backend="memory" if memory is not None else "redis",
+        hits=stats.hits,
+        misses=stats.misses,
+        bypasses=stats.bypasses,
+        stored=stats.stored,
+        too_large=stats.too_large,
+        unreadable=stats.unreadable,
+        saved_nanousd=stats.saved_nanousd,
+        entries=len(memory) if memory is not None else None,
+        bytes=memory.bytes if memory is not None else None,
+    )
 
 
 if TYPE_CHECKING:
@@ -156,6 +196,7 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
                 for stage in chain.stages
             ],
             settle_queues=chain.stats(),
+            cache=_cache_status(chain.stages),
         )
 
     return app
