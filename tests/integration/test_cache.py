@@ -4,6 +4,10 @@ client formats, expiry, and that a hit costs nothing and makes no upstream call.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,12 +17,13 @@ import anthropic
 import httpx
 import openai
 import pytest
+import yaml
 
 from switchgear.cache import ExactCache
 from switchgear.simulator.server import SimulatorThread
 from switchgear.stages import RequestRecord
 from tests.conftest import base_config
-from tests.fakes.gateway import GatewayThread
+from tests.fakes.gateway import GatewayThread, closed_port
 
 PRICED = {"input": "1", "output": "2"}  # $ per million tokens
 
@@ -361,14 +366,84 @@ def test_redis_backend_is_shared_by_two_gateways(sim: SimulatorThread, redis_url
             streamed = list(b.chat.completions.create(model="cached", messages=messages, stream=True))  # type: ignore[call-overload]
             assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
         assert upstream_calls(sim, messages[0]["content"]) == 1
-        keys = httpx_redis_keys(redis_url, prefix)
+        keys = redis_keys(redis_url, prefix)
         assert len(keys) == 1 and keys[0].startswith(prefix.encode())
     finally:
         one.stop()
         two.stop()
 
 
-def httpx_redis_keys(url: str, prefix: str) -> list[bytes]:
+def test_redis_backend_is_shared_by_two_processes(
+    sim: SimulatorThread, redis_url: str, tmp_path: Any
+) -> None:
+    config = cache_config(sim, backend="redis", prefix=f"switchgear-test:{uuid.uuid4().hex}:")
+    config["storage"] = {"redis_url": redis_url}
+    path = tmp_path / "cache.yaml"
+    path.write_text(yaml.safe_dump(config))
+    ports = [closed_port(), closed_port()]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "switchgear.cli", "serve", "--config", str(path), "--port", str(port)],
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            wait_ready(f"http://127.0.0.1:{port}")
+        messages = question()
+        seen = []
+        for attempt in range(4):  # alternate between the two processes
+            url = f"http://127.0.0.1:{ports[attempt % 2]}/v1"
+            with openai.OpenAI(base_url=url, api_key="k", max_retries=0) as client:
+                seen.append(ask(client, messages).headers["x-switchgear-cache"])
+            if attempt == 0:
+                deadline = time.monotonic() + 5  # stored off the request path: wait until Redis has it
+                while not redis_keys(redis_url, config["cache"]["exact"]["prefix"]):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.02)
+        assert seen == ["MISS", "HIT", "HIT", "HIT"]
+        assert upstream_calls(sim, messages[0]["content"]) == 1
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            _, err = proc.communicate(timeout=30)
+            assert "Traceback" not in err
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(url + "/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not come up"
+        time.sleep(0.1)
+
+
+def test_unreachable_redis_is_a_miss_not_an_error(sim: SimulatorThread) -> None:
+    config = cache_config(sim, backend="redis", timeout="200ms")
+    config["storage"] = {"redis_url": f"redis://127.0.0.1:{closed_port()}/0"}
+    gw = GatewayThread(config).start()
+    try:
+        with openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0) as client:
+            messages = question()
+            for _ in range(2):
+                made = ask(client, messages)
+                assert made.headers["x-switchgear-cache"] == "MISS"
+                assert made.parse().choices[0].message.content
+        assert upstream_calls(sim, messages[0]["content"]) == 2
+    finally:
+        gw.stop()
+
+
+def redis_keys(url: str, prefix: str) -> list[bytes]:
     from redis import Redis
 
     with Redis.from_url(url) as redis:
