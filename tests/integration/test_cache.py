@@ -228,6 +228,13 @@ def test_hot_requests_are_not_cached_unless_asked(gw: GatewayThread, oai: openai
     assert hit.headers["x-switchgear-cache"] == "HIT"
 
 
+def test_answers_that_would_not_replay_whole_are_passed_by(gw: GatewayThread, oai: openai.OpenAI) -> None:
+    messages = question()
+    for _ in range(2):
+        made = ask(oai, messages, logprobs=True, top_logprobs=2)
+        assert made.headers["x-switchgear-cache"] == "BYPASS"
+
+
 @pytest.mark.parametrize(
     ("headers", "body", "names"),
     [

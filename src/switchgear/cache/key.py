@@ -25,6 +25,32 @@ _IGNORED = frozenset(
 )
 
 
+# Requests whose answers carry what the stored (canonical) form does not keep: token logprobs,
+# audio, web-search citations, server-side tool results. They are never cached (a replay would
+# lose those parts).
+_SERVER_TOOLS = ("web_search", "web_fetch", "code_execution")
+
+
+def replayable(api: str, body: dict[str, Any]) -> bool:
+    """Whether a stored answer to this request would replay whole."""
+    if api == "chat":
+        if body.get("logprobs") or body.get("top_logprobs"):
+            return False
+        if body.get("audio") is not None or body.get("web_search_options") is not None:
+            return False
+        modalities = body.get("modalities")
+        return not (isinstance(modalities, list) and "audio" in modalities)
+    if body.get("mcp_servers"):
+        return False
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        for tool in tools:
+            kind = tool.get("type") if isinstance(tool, dict) else None
+            if isinstance(kind, str) and kind.startswith(_SERVER_TOOLS):
+                return False
+    return True
+
+
 def scope_of(principal: Principal) -> str:
     """The tenant a cached answer belongs to."""
     if principal.team_id is not None:

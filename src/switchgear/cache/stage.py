@@ -27,7 +27,7 @@ from switchgear.cache.capture import CapturingRelay
 from switchgear.cache.controls import read_controls
 from switchgear.cache.entry import Entry, dump_entry, load_entry
 from switchgear.cache.fill import FILLABLE, answer_of, stream_answer_of
-from switchgear.cache.key import cache_key, scope_of
+from switchgear.cache.key import cache_key, replayable, scope_of
 from switchgear.config.model import ExactCacheSettings, Settings
 from switchgear.core.errors import GatewayError
 from switchgear.providers.base import StreamRelay
@@ -98,7 +98,7 @@ class ExactCache(Stage):
             temperature = request.body.get("temperature")
             if isinstance(temperature, int | float) and temperature > settings.max_temperature:
                 return self._bypass(ctx)
-        if not (controls.lookup or controls.store):
+        if not (controls.lookup or controls.store) or not replayable(request.api, request.body):
             return self._bypass(ctx)
         key = cache_key(request.api, request.body, scope_of(ctx.principal), controls.namespace)
         if key is None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from switchgear.cache.key import cache_key, scope_of
+from switchgear.cache.key import cache_key, replayable, scope_of
 from switchgear.stages.context import ANONYMOUS, MASTER, Principal
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.2}
@@ -32,3 +32,17 @@ def test_scopes() -> None:
     assert scope_of(ANONYMOUS) == "open"
     # a key id never collides with a team id of the same text
     assert scope_of(Principal(key_id="x")) != scope_of(Principal(team_id="x"))
+
+
+def test_requests_whose_answers_would_not_replay_whole_are_not_cached() -> None:
+    assert replayable("chat", BODY)
+    assert replayable("chat", {**BODY, "logprobs": False})
+    assert not replayable("chat", {**BODY, "logprobs": True, "top_logprobs": 2})
+    assert not replayable("chat", {**BODY, "modalities": ["text", "audio"]})
+    assert not replayable("chat", {**BODY, "web_search_options": {}})
+    assert not replayable("chat", {**BODY, "audio": {"voice": "alloy", "format": "wav"}})
+    messages = {"model": "c", "max_tokens": 10, "messages": BODY["messages"]}
+    assert replayable("messages", {**messages, "tools": [{"name": "f", "input_schema": {}}]})
+    assert replayable("messages", {**messages, "tools": [{"type": "bash_20250124", "name": "bash"}]})
+    assert not replayable("messages", {**messages, "tools": [{"type": "web_search_20250305", "name": "w"}]})
+    assert not replayable("messages", {**messages, "mcp_servers": [{"type": "url", "url": "https://x"}]})
