@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -434,9 +435,14 @@ def wait_ready(url: str) -> None:
         time.sleep(0.1)
 
 
-def test_unreachable_redis_is_a_miss_not_an_error(sim: SimulatorThread) -> None:
+@pytest.mark.parametrize("redis", ["closed", "silent"])
+def test_unreachable_or_silent_redis_is_a_miss_not_an_error(sim: SimulatorThread, redis: str) -> None:
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1] if redis == "silent" else closed_port()
     config = cache_config(sim, backend="redis", timeout="200ms")
-    config["storage"] = {"redis_url": f"redis://127.0.0.1:{closed_port()}/0"}
+    config["storage"] = {"redis_url": f"redis://127.0.0.1:{port}/0"}
     gw = GatewayThread(config).start()
     try:
         with openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0) as client:
@@ -448,6 +454,7 @@ def test_unreachable_redis_is_a_miss_not_an_error(sim: SimulatorThread) -> None:
         assert upstream_calls(sim, messages[0]["content"]) == 2
     finally:
         gw.stop()
+        silent.close()
 
 
 def redis_keys(url: str, prefix: str) -> list[bytes]:

@@ -87,7 +87,8 @@ class RedisBackend:
 
     async def get(self, key: str) -> bytes | None:
         try:
-            found = await asyncio.wait_for(self._redis.get(self.prefix + key), self.timeout)
+            async with asyncio.timeout(self.timeout):  # no task per lookup, unlike wait_for
+                found = await self._redis.get(self.prefix + key)
         except (RedisError, OSError, TimeoutError) as exc:
             self._failed("lookup", exc)
             return None
