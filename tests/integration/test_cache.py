@@ -347,9 +347,37 @@ def test_an_error_answer_is_never_stored(gw: GatewayThread, sim: SimulatorThread
     assert upstream_calls(sim, messages[0]["content"]) == 2
 
 
-def test_responses_api_is_not_cached(gw: GatewayThread, oai: openai.OpenAI) -> None:
-    made = oai.responses.with_raw_response.create(model="cached", input="hello there")
-    assert "x-switchgear-cache" not in made.headers
+def test_responses_answers_are_stored_and_replayed_in_both_forms(
+    gw: GatewayThread, sim: SimulatorThread, oai: openai.OpenAI
+) -> None:
+    text = f"describe {uuid.uuid4().hex}"
+    stored = cache_stage(gw).stats.stored
+    first = oai.responses.with_raw_response.create(model="cached", input=text)
+    assert first.headers["x-switchgear-cache"] == "MISS"
+    answer = first.parse().output_text
+    assert answer
+    wait_stored(gw, stored + 1)
+    with oai.responses.stream(model="cached", input=text) as stream:
+        replayed = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+        final = stream.get_final_response()
+    assert replayed == answer and final.status == "completed"
+    assert final.usage is not None and final.usage.output_tokens > 0
+    # a streamed answer stored, then served whole
+    other = f"summarise {uuid.uuid4().hex}"
+    with oai.responses.stream(model="cached", input=other) as stream:
+        streamed = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+    wait_stored(gw, stored + 2)
+    whole = oai.responses.with_raw_response.create(model="cached", input=other)
+    assert whole.headers["x-switchgear-cache"] == "HIT"
+    assert whole.parse().output_text == streamed
+    assert upstream_calls(sim, text) == 1 and upstream_calls(sim, other) == 1
+
+
+def test_stateful_responses_requests_are_passed_by(oai: openai.OpenAI) -> None:
+    made = oai.responses.with_raw_response.create(
+        model="cached", input="hello", include=["message.output_text.logprobs"]
+    )
+    assert made.headers["x-switchgear-cache"] == "BYPASS"
 
 
 # backends ----------------------------------------------------------------------------------------

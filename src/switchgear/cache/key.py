@@ -40,6 +40,8 @@ def replayable(api: str, body: dict[str, Any]) -> bool:
             return False
         modalities = body.get("modalities")
         return not (isinstance(modalities, list) and "audio" in modalities)
+    if api == "responses":
+        return _responses_replayable(body)
     if body.get("mcp_servers"):
         return False
     tools = body.get("tools")
@@ -48,6 +50,17 @@ def replayable(api: str, body: dict[str, Any]) -> bool:
             kind = tool.get("type") if isinstance(tool, dict) else None
             if isinstance(kind, str) and kind.startswith(_SERVER_TOOLS):
                 return False
+    return True
+
+
+def _responses_replayable(body: dict[str, Any]) -> bool:
+    """Stateless, function tools only, nothing extra included (logprobs, search results...)."""
+    for name in ("previous_response_id", "conversation", "prompt", "background", "include"):
+        if body.get(name):
+            return False
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        return all(isinstance(tool, dict) and tool.get("type") == "function" for tool in tools)
     return True
 
 

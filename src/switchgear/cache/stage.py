@@ -162,7 +162,7 @@ class ExactCache(Stage):
             else:
                 self.stats.too_large += fill.chunks is None and record.stream
                 return
-        except GatewayError as exc:
+        except (GatewayError, ValueError, TypeError, KeyError) as exc:  # not a whole answer we can hold
             self.stats.unreadable += 1
             log.debug("request %s: answer not cached: %s", record.request_id, exc)
             return
