@@ -29,12 +29,18 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
-class MemoryBackend:
-    """Entries in this process: at most ``max_bytes`` of stored answers; the least recently used
-    goes first when a new one would not fit; an expired entry is dropped when met."""
+# What an entry costs beyond its stored bytes: its key, the bytes object and the table's slot.
+ENTRY_OVERHEAD = 200
 
-    def __init__(self, max_bytes: int) -> None:
+
+class MemoryBackend:
+    """Entries in this process: at most ``max_bytes`` of stored answers (each counted with its key
+    and bookkeeping); the least recently used goes first when a new one would not fit; an expired
+    entry is dropped when met."""
+
+    def __init__(self, max_bytes: int, overhead: int = ENTRY_OVERHEAD) -> None:
         self.max_bytes = max_bytes
+        self.overhead = overhead
         self.bytes = 0
         self.evicted = 0
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()  # key → (expires, blob)
@@ -54,21 +60,25 @@ class MemoryBackend:
         return blob
 
     async def put(self, key: str, blob: bytes, ttl: float) -> None:
-        if len(blob) > self.max_bytes:
+        size = self._size(key, blob)
+        if size > self.max_bytes:
             return
         if key in self._entries:
             self._drop(key)
         entries = self._entries
-        while entries and self.bytes + len(blob) > self.max_bytes:
+        while entries and self.bytes + size > self.max_bytes:
             oldest = next(iter(entries))
             self._drop(oldest)
             self.evicted += 1
         entries[key] = (time.monotonic() + ttl, blob)
-        self.bytes += len(blob)
+        self.bytes += size
+
+    def _size(self, key: str, blob: bytes) -> int:
+        return len(blob) + len(key) + self.overhead
 
     def _drop(self, key: str) -> None:
         _, blob = self._entries.pop(key)
-        self.bytes -= len(blob)
+        self.bytes -= self._size(key, blob)
 
     async def close(self) -> None:
         self._entries.clear()
