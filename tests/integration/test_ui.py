@@ -318,3 +318,20 @@ def test_secure_cookies_can_be_forced_behind_a_tls_proxy(sim: SimulatorThread, t
             assert login.startswith("sg_login=") and login.endswith("; Secure")
     finally:
         gw.stop()
+
+
+def test_the_overview_shows_what_the_cache_saved(sim: SimulatorThread, tmp_path: Path) -> None:
+    stores = Stores(f"sqlite:///{tmp_path / 'cache.db'}", None)
+    gw = GovernedGateway(sim, stores, cache={"exact": {"enabled": True}}).start()
+    try:
+        client = _client(gw, MASTER_KEY)
+        for _ in range(3):
+            client.chat.completions.create(model="metered", messages=[{"role": "user", "content": "same"}])
+        with httpx.Client(base_url=gw.url) as http:
+            assert _signed_in(http, MASTER_KEY).status_code == 303
+            page = http.get("/ui/overview").text
+        assert "2 hits, 1 misses" in page
+        saved = re.search(r'id="tile-cache">\$([0-9.]+)<', page)
+        assert saved is not None and float(saved.group(1)) > 0
+    finally:
+        gw.stop()

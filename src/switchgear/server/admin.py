@@ -68,7 +68,7 @@ class Status(BaseModel):
     cache: CacheStatus | None = None
 
 
-def _cache_status(stages: Sequence[object]) -> CacheStatus | None:
+def cache_status(stages: Sequence[object]) -> CacheStatus | None:
     stage = next((s for s in stages if isinstance(s, ExactCache)), None)
     if stage is None:
         return None
@@ -196,7 +196,7 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
                 for stage in chain.stages
             ],
             settle_queues=chain.stats(),
-            cache=_cache_status(chain.stages),
+            cache=cache_status(chain.stages),
         )
 
     return app

@@ -19,6 +19,7 @@ from switchgear.core.errors import NotFound
 from switchgear.engine.build import Runtime
 from switchgear.keys.admin import AdminService
 from switchgear.keys.schemas import KeyInput, OrgInput, TeamInput, UserInput
+from switchgear.server.admin import cache_status
 from switchgear.server.ui_app import Ctx, Handler
 from switchgear.server.ui_forms import (
     LIMITS,
@@ -87,8 +88,17 @@ class UiPages:
         board = await self._svc.dashboard.overview(ctx.actor, days)
         requests = bar_chart([(g.group or "", g.requests, g.failed_requests) for g in board.days])
         spend = bar_chart([(g.group or "", float(g.spend), 0) for g in board.days], fmt="${:,.4f}")
+        cache = cache_status(self._runtime.engine.chain.stages) if ctx.actor.is_master else None
+        note = "the response cache is off" if ctx.actor.is_master else "shown to the master key"
         return ctx.render(
-            "overview.html", "overview", board=board, requests_chart=requests, spend_chart=spend, days=days
+            "overview.html",
+            "overview",
+            board=board,
+            requests_chart=requests,
+            spend_chart=spend,
+            days=days,
+            cache=cache,
+            cache_note=note,
         )
 
     async def deployments(self, ctx: Ctx) -> Response:
