@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from time import perf_counter_ns
+from time import monotonic, perf_counter_ns
 
 import orjson
 
@@ -32,7 +32,6 @@ from switchgear.core.assemble import events_of, response_of
 from switchgear.core.errors import (
     GatewayError,
     InvalidRequest,
-    NoDeploymentAvailable,
     UpstreamError,
     UpstreamProtocolError,
 )
@@ -44,6 +43,7 @@ from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
 from switchgear.engine.translate import TranslatingRelay
 from switchgear.providers.base import Deployment, StreamRelay
+from switchgear.routing.retry import Retries
 from switchgear.routing.router import Router
 from switchgear.stages.base import EarlyAnswer, Stage
 from switchgear.stages.context import Attempt, RequestContext
@@ -89,11 +89,13 @@ class Engine:
                     made = await early(ctx)
                     if made is not None:
                         return self._early(ctx, request, headers, made)
-            plan = self.router.plan(request.model, request.fallbacks)
+            router = self.router
+            router.budget.deposit()
+            plan = router.plan(request.model, request.fallbacks, stream=request.stream, request=request)
             for reorder in chain.plan:
                 plan = await reorder(ctx, plan)
             if not plan:
-                raise NoDeploymentAvailable(f"no deployment of {request.model!r} may serve this request")
+                raise router.unavailable(request.model, request.fallbacks)
             return await self._attempt(ctx, request, headers, plan)
         except asyncio.CancelledError:  # the client left before the answer began
             ctx.cancelled = True
@@ -109,7 +111,7 @@ class Engine:
 
     async def count_tokens(self, request: Prepared, headers: Mapping[str, str]) -> bytes:
         """``/v1/messages/count_tokens``: asked of Anthropic when it serves the model, else estimated."""
-        deployment = self.router.plan(request.model)[0]
+        deployment = self.router.resolve(request.model)[0]
         adapter = deployment.provider.adapter
         if self._passes_through("messages", deployment) and "count_tokens" in adapter.passthrough_endpoints:
             upstream = adapter.build_passthrough(
@@ -121,7 +123,7 @@ class Engine:
                 raw=request.raw,
             )
             response = await self.client.send(
-                upstream, deployment.provider.timeouts, deployment.provider.name
+                upstream, deployment.timeouts or deployment.provider.timeouts, deployment.provider.name
             )
             raw = await response.read(_ERROR_BODY_LIMIT)
             if response.status >= 400:
@@ -208,15 +210,27 @@ class Engine:
     async def _attempt(
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], plan: list[Deployment]
     ) -> Answer | StreamAnswer:
-        last = len(plan) - 1
-        for i, deployment in enumerate(plan):
+        """Each candidate in turn until one answers (``routing.retry.Retries`` says what a failure
+        allows: the next candidate, a backoff and another round over the pool, a fallback model)."""
+        router = self.router
+        retries = Retries(router, request, ctx.started_ns)
+        i = 0
+        while i < len(plan):
+            deployment = plan[i]
+            i += 1
+            health = router.health_of(deployment)
+            if not retries.in_time() or not health.begin(monotonic()):
+                continue
             started = perf_counter_ns()
             response: UpstreamResponse | None = None
             head_ns = 0
             try:
                 upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
                 response = await self.client.send(
-                    upstream, deployment.provider.timeouts, deployment.provider.name, stream=request.stream
+                    upstream,
+                    deployment.timeouts or deployment.provider.timeouts,
+                    deployment.provider.name,
+                    stream=request.stream,
                 )
                 head_ns = perf_counter_ns()
                 if response.status >= 400:
@@ -230,22 +244,31 @@ class Engine:
                     )
                 else:
                     answer = await self._whole_answer(ctx, request, deployment, response, passthrough)
+                    health.end(_tokens(answer.usage))
                 self._outcome(ctx, deployment, started, head_ns, status=response.status, error=None)
+                retries.served(ctx, deployment)
                 return answer
             except UpstreamError as exc:
+                health.end()
                 if response is not None:
                     response.close()
                 self._outcome(
                     ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
                 )
-                if not exc.retryable or i == last:
+                more = await retries.after(exc, deployment, plan, i)
+                if more is None:
                     raise self._final_error(ctx, exc) from None
+                plan = more
             except BaseException:
+                health.end()
+                health.abandon()
                 if response is not None:
                     response.close()
                 ctx.upstream_ns += perf_counter_ns() - started
                 raise
-        raise NoDeploymentAvailable("no deployment is available for this model")
+        if retries.last is not None:
+            raise self._final_error(ctx, retries.last)
+        raise router.unavailable(request.model, request.fallbacks)
 
     def _outcome(
         self,
@@ -383,6 +406,7 @@ class Engine:
                 if usage is None and relay.events and isinstance(failure, asyncio.CancelledError):
                     usage = counted_output(relay.events)
                 self._served(ctx, answer.deployment, usage)
+                self.router.health_of(answer.deployment).end(_tokens(usage))
             if isinstance(failure, asyncio.CancelledError):
                 ctx.cancelled = True
             elif isinstance(failure, GatewayError):
@@ -400,6 +424,10 @@ def counted_output(events: int) -> Usage:
     per event relayed (every content event carries at least one), so what was generated is charged
     rather than nothing. Estimated (``reported`` False); the prompt is not counted."""
     return Usage(completion_tokens=events)
+
+
+def _tokens(usage: Usage | None) -> int:
+    return usage.prompt_tokens + usage.completion_tokens if usage is not None else 0
 
 
 def _ignore(answer: StreamAnswer) -> None:

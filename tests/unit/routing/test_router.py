@@ -12,7 +12,7 @@ from switchgear.catalog import Catalog, ModelInfo, Prices
 from switchgear.config import ConfigError, parse_settings
 from switchgear.core.errors import ModelNotFound
 from switchgear.providers import build_providers
-from switchgear.routing import Router, WeightedShuffle
+from switchgear.routing import Router
 
 PROVIDERS: dict[str, Any] = {
     "openai": {"type": "openai", "api_key": "sk-test-1"},
@@ -60,9 +60,7 @@ MODELS: list[dict[str, Any]] = [
 
 def router(seed: int = 7, models: list[dict[str, Any]] | None = None) -> Router:
     settings = parse_settings({"providers": PROVIDERS, "models": MODELS if models is None else models}, {})
-    return Router(
-        settings, build_providers(settings), Catalog.bundled(), WeightedShuffle(random.Random(seed))
-    )
+    return Router(settings, build_providers(settings), Catalog.bundled(), random.Random(seed))
 
 
 def labels(deployments: Any) -> list[str]:

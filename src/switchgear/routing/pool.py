@@ -1,0 +1,35 @@
+"""A pool: the deployments one model name stands for, their health, and the strategy that orders them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from switchgear.providers.base import Deployment
+from switchgear.routing.health import Health
+from switchgear.routing.strategy import Strategy
+
+
+@dataclass(slots=True)
+class Pool:
+    name: str
+    deployments: tuple[Deployment, ...]
+    health: tuple[Health, ...]  # one per deployment, same order
+    strategy: Strategy
+    retries: int = 0
+    fallbacks: tuple[str, ...] = ()
+    context_window_fallbacks: tuple[str, ...] = ()
+    content_policy_fallbacks: tuple[str, ...] = ()
+    context_window: int | None = None  # the smallest of its deployments', when known
+
+    def order(self, now: float, stream: bool) -> list[Deployment]:
+        """The usable deployments (breaker closed or ready to probe, not cooling down) in the
+        strategy's order; empty when none is."""
+        health = self.health
+        usable = [i for i in range(len(health)) if health[i].usable(now)]
+        if not usable:
+            return []
+        deployments = self.deployments
+        return [deployments[i] for i in self.strategy.order(deployments, health, usable, now, stream)]
+
+    def holds(self, deployment: Deployment) -> bool:
+        return any(deployment is d for d in self.deployments)
