@@ -3,8 +3,10 @@
 ``up``: connections are relayed both ways. ``down``: every relayed connection is cut and the port
 refuses new ones (nothing listens, as when the database host is gone). ``hang``: the port accepts
 connections and never answers (a database that stopped responding). The same port throughout, so
-a client configured with it sees the server go away and come back. Threads, not the event loop:
-the gateway under test runs its own loop in another thread.
+a client configured with it sees the server go away and come back. ``delay`` (seconds, settable at
+any time) holds every chunk from the server that long before it reaches the client: a slow network
+or a slow deployment, made fast again without a restart. Threads, not the event loop: the gateway
+under test runs its own loop in another thread.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from typing import Literal
 
 Mode = Literal["up", "down", "hang"]
@@ -21,6 +24,7 @@ class TcpRelay:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.mode: Mode = "down"
+        self.delay = 0.0
         self.port = 0
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
@@ -84,12 +88,13 @@ class TcpRelay:
                 server.settimeout(None)
                 self._conns.append(server)
             threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, delayed: bool = False) -> None:
         try:
             while data := source.recv(65536):
+                if delayed and self.delay:
+                    time.sleep(self.delay)
                 sink.sendall(data)
         except OSError:
             pass

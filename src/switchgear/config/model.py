@@ -349,6 +349,9 @@ class RoutingSettings(_Model):
     deadline: Duration = 600.0  # no attempt or retry starts after this, counted from arrival
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     latency_decay: float = Field(default=0.3, gt=0, le=1)  # weight of a new sample in the average
+    # ``latency``: the share of requests that go to the slower of the two picks, so that a
+    # deployment that was slow is measured again and wins back its traffic once it recovers
+    latency_explore: float = Field(default=0.05, ge=0, le=0.5)
 
 
 class StorageSettings(_Model):

@@ -227,10 +227,7 @@ class Engine:
             try:
                 upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
                 response = await self.client.send(
-                    upstream,
-                    deployment.timeouts or deployment.provider.timeouts,
-                    deployment.provider.name,
-                    stream=request.stream,
+                    upstream, retries.timeouts(deployment), deployment.provider.name, stream=request.stream
                 )
                 head_ns = perf_counter_ns()
                 if response.status >= 400:

@@ -20,6 +20,7 @@ class Pool:
     context_window_fallbacks: tuple[str, ...] = ()
     content_policy_fallbacks: tuple[str, ...] = ()
     context_window: int | None = None  # the smallest of its deployments', when known
+    routing: str = "weighted"  # the strategy's config name
 
     def order(self, now: float, stream: bool) -> list[Deployment]:
         """The usable deployments (breaker closed or ready to probe, not cooling down) in the

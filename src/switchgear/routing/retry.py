@@ -19,6 +19,7 @@ import asyncio
 from time import monotonic, perf_counter_ns
 from typing import TYPE_CHECKING
 
+from switchgear.config.model import Timeouts
 from switchgear.core.errors import UpstreamError
 from switchgear.providers.base import Deployment
 from switchgear.routing.stage import retry_after
@@ -47,6 +48,21 @@ class Retries:
 
     def in_time(self) -> bool:
         return perf_counter_ns() < self.deadline_ns
+
+    def timeouts(self, deployment: Deployment) -> Timeouts:
+        """The deployment's attempt deadlines, cut to what is left of the request's deadline."""
+        timeouts = deployment.timeouts or deployment.provider.timeouts
+        left = (self.deadline_ns - perf_counter_ns()) / 1e9
+        if left >= timeouts.total:
+            return timeouts
+        left = max(left, 0.001)
+        return timeouts.model_copy(
+            update={
+                "total": left,
+                "first_byte": min(timeouts.first_byte, left),
+                "connect": min(timeouts.connect, left),
+            }
+        )
 
     def served(self, ctx: RequestContext, deployment: Deployment) -> None:
         """The answer came from ``deployment``: say so when it was not the requested model's."""

@@ -51,12 +51,13 @@ class Router:
                 model.name,
                 deployments,
                 tuple(self.health_of(d) for d in deployments),
-                strategy(model.routing, self.rng),
+                strategy(model.routing, self.rng, settings.routing.latency_explore),
                 retries=model.retries,
                 fallbacks=tuple(model.fallbacks),
                 context_window_fallbacks=tuple(model.context_window_fallbacks),
                 content_policy_fallbacks=tuple(model.content_policy_fallbacks),
                 context_window=_context_window(deployments),
+                routing=model.routing,
             )
         self.groups: dict[str, tuple[Deployment, ...]] = {n: p.deployments for n, p in self.pools.items()}
         self._direct: dict[str, Pool] = {}
@@ -123,7 +124,9 @@ class Router:
                 param="model",
             )
         deployment = self._deployment(provider, model)
-        pool = Pool(name, (deployment,), (self.health_of(deployment),), strategy("ordered"))
+        pool = Pool(
+            name, (deployment,), (self.health_of(deployment),), strategy("ordered"), routing="ordered"
+        )
         if len(self._direct) < _DIRECT_CACHE_MAX:
             self._direct[name] = pool
         return pool

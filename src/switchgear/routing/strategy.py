@@ -9,6 +9,8 @@ fail-over order. The config names them (``models[].routing``):
 ``latency``     power of two choices: two deployments at random, the one with the lower decaying
                 average latency (time to first event for streams) times one plus its in-flight
                 count goes first; one without a sample yet counts as fastest (it gets measured).
+                A small share of requests (``routing.latency_explore``, 5 %) goes to the slower
+                pick, which keeps measuring it: a deployment that recovers wins traffic back.
 ``cost``        cheapest by price (input + output per million tokens); unpriced ones last.
 ``least-busy``  fewest requests in flight; ties at random.
 ``usage``       most ``rpm`` / ``tpm`` headroom this minute first; one at its limit is skipped.
@@ -70,8 +72,9 @@ class Weighted:
 
 
 class Latency:
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, rng: random.Random | None = None, explore: float = 0.05) -> None:
         self._rng = rng or random.Random()
+        self._explore = explore
 
     def order(
         self,
@@ -88,8 +91,11 @@ class Latency:
             h = health[i]
             return (h.ttft_ms if stream else h.latency_ms) * (1 + h.in_flight)
 
-        a, b = self._rng.sample(usable, 2)
-        first = a if score(a) <= score(b) else b
+        rng = self._rng
+        a, b = rng.sample(usable, 2)
+        if score(b) < score(a):
+            a, b = b, a
+        first = b if self._explore and rng.random() < self._explore else a
         rest = sorted((i for i in usable if i != first), key=score)
         return [first, *rest]
 
@@ -160,11 +166,11 @@ def _price(deployment: Deployment) -> float:
     return float(info.prices.input + info.prices.output)
 
 
-def strategy(name: str, rng: random.Random | None = None) -> Strategy:
-    """The strategy a model's ``routing:`` names."""
+def strategy(name: str, rng: random.Random | None = None, explore: float = 0.05) -> Strategy:
+    """The strategy a model's ``routing:`` names (``explore``: see ``Latency``)."""
     made: Strategy
     if name == "latency":
-        made = Latency(rng)
+        made = Latency(rng, explore)
     elif name == "cost":
         made = Cost()
     elif name == "least-busy":

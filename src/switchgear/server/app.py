@@ -66,7 +66,10 @@ class App:
         }
         if admin is None:
             admin = governance_admin(runtime)
-        self.operations = Operations({"/admin": build_admin(runtime, admin), "/docs": docs_redirect})
+        admin_app = build_admin(runtime, admin)
+        self.operations = Operations(
+            {"/admin": admin_app, "/docs": docs_redirect, "/health/deployments": admin_app}
+        )
         self._model: Handler = self._one_model
         cors = runtime.settings.server.cors
         self._cors = Cors(cors) if cors is not None else None
