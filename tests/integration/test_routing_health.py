@@ -103,7 +103,7 @@ def test_f2_breaker_opens_fails_fast_probes_once_and_closes(gw: GatewayThread, s
         error = response.json()["error"]
         assert error["code"] == "no_deployment_available"
         assert "'storm'" in error["message"] and "circuit breaker open" in error["message"]
-        assert 1 <= int(response.headers["retry-after"]) <= 1
+        assert response.headers["retry-after"] == "1"
     assert len(upstream_calls(sim, "storm")) == 3  # open: nothing was sent
     fast_fails = gw.wait_settled(settled + 5)[settled : settled + 5]
     assert all(r.status == 503 and r.attempts == () for r in fast_fails)
