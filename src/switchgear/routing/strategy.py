@@ -56,18 +56,14 @@ class Weighted:
     ) -> list[int]:
         if len(usable) <= 1:
             return usable
-        weighted = [i for i in usable if deployments[i].weight > 0]
+        rng = self._rng.random
+        # Efraimidis-Spirakis: sorting by u^(1/w) is weighted sampling without replacement
+        keyed = sorted(
+            ((rng() ** (1.0 / deployments[i].weight), i) for i in usable if deployments[i].weight > 0),
+            reverse=True,
+        )
+        ordered = [i for _, i in keyed]
         spare = [i for i in usable if deployments[i].weight <= 0]
-        ordered: list[int] = []
-        rng = self._rng
-        while weighted:
-            point = rng.random() * sum(deployments[i].weight for i in weighted)
-            last = len(weighted) - 1
-            for k, i in enumerate(weighted):
-                point -= deployments[i].weight
-                if point < 0 or k == last:
-                    ordered.append(weighted.pop(k))
-                    break
         return ordered + spare
 
 
