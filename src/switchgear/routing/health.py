@@ -38,6 +38,7 @@ class Health:
         "opened",
         "probe_started",
         "successes",
+        "tokens_per_s",
         "ttft_ms",
         "window_errors",
         "window_start",
@@ -58,6 +59,7 @@ class Health:
         self.in_flight = 0
         self.latency_ms = 0.0  # decaying average of whole answers (0: no sample yet)
         self.ttft_ms = 0.0  # decaying average of streams' time to first event
+        self.tokens_per_s = 0.0  # decaying average of whole answers' output tokens per second
         self.minute_start = 0.0
         self.minute_requests = 0
         self.minute_tokens = 0
@@ -112,6 +114,11 @@ class Health:
             self.ttft_ms = _decayed(self.ttft_ms, latency_ms, self.decay)
         else:
             self.latency_ms = _decayed(self.latency_ms, latency_ms, self.decay)
+
+    def produced(self, tokens: int, latency_ms: float) -> None:
+        """A whole answer's output tokens and the time it took: its throughput."""
+        if tokens > 0 and latency_ms > 0:
+            self.tokens_per_s = _decayed(self.tokens_per_s, tokens * 1000 / latency_ms, self.decay)
 
     def answered(self, now: float) -> None:
         """The deployment answered, with an error that is the request's fault (a 400): it is up."""
@@ -189,6 +196,7 @@ class Health:
             "in_flight": self.in_flight,
             "latency_ms": round(self.latency_ms, 1) if self.latency_ms else None,
             "ttft_ms": round(self.ttft_ms, 1) if self.ttft_ms else None,
+            "tokens_per_s": round(self.tokens_per_s, 1) if self.tokens_per_s else None,
             "consecutive_failures": self.failures,
             "successes": self.successes,
             "errors": self.errors,

@@ -19,6 +19,7 @@ from switchgear.catalog import Catalog, ModelInfo, parse_usd_per_mtok
 from switchgear.config.model import DeploymentSettings, ModelSettings, PricingSettings, Settings, Timeouts
 from switchgear.core.errors import ModelNotFound, NoDeploymentAvailable
 from switchgear.providers.base import Deployment, Provider
+from switchgear.routing import preferences
 from switchgear.routing.budget import RetryBudget
 from switchgear.routing.fit import estimated_tokens
 from switchgear.routing.health import Health
@@ -149,8 +150,9 @@ class Router:
     ) -> list[Deployment]:
         """The ordered attempt list for a request: the usable deployments of the model's pool in
         its strategy's order, then each fallback model's (the request's ``models``, then the
-        model's own ``fallbacks``). A request too large for the model's context window starts at
-        its ``context_window_fallbacks`` instead. An unknown model with fallbacks falls through."""
+        model's own ``fallbacks``), narrowed and reordered by the request's provider preferences.
+        A request too large for the model's context window starts at its
+        ``context_window_fallbacks`` instead. An unknown model with fallbacks falls through."""
         now = monotonic()
         try:
             pool: Pool | None = self.pool(name)
@@ -158,22 +160,30 @@ class Router:
             if not fallbacks:
                 raise
             pool = None
+        prefs = request.provider if request is not None else None
         names: list[str] = []
-        ordered: list[Deployment] = []
+        groups: list[list[Deployment]] = []
         if pool is not None:
             if pool.context_window_fallbacks and request is not None and _too_large(pool, request):
                 names.extend(pool.context_window_fallbacks)
             else:
-                ordered = pool.order(now, stream)
+                groups.append(pool.order(now, stream))
         names.extend(fallbacks)
         if pool is not None:
             names.extend(pool.fallbacks)
+        if not names and prefs is None and groups:
+            return groups[0]
         seen = {name}
         for extra in names:
             if extra not in seen:
                 seen.add(extra)
-                ordered.extend(self.pool(extra).order(now, stream))
-        return ordered
+                groups.append(self.pool(extra).order(now, stream))
+        if prefs is None:
+            return [d for group in groups for d in group]
+        plan = preferences.apply(groups, prefs, self.health_of)
+        if not plan and any(groups):
+            raise preferences.nothing_matches(name)
+        return plan
 
     def unavailable(self, name: str, fallbacks: Iterable[str] = ()) -> NoDeploymentAvailable:
         """The fast 503 when no deployment of ``name`` (or its fallbacks) may be tried now."""

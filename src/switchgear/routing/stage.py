@@ -35,6 +35,8 @@ class Learner(Stage):
         if error is None:
             stream = ctx.request is not None and ctx.request.stream
             health.succeeded(now, attempt.latency_ms, stream)
+            if not stream and ctx.usage is not None:  # a whole answer's usage is known by now
+                health.produced(ctx.usage.completion_tokens, attempt.latency_ms)
         elif attempt.status == 429:
             health.rate_limited(now, retry_after(error.headers, self._cap, self._default_cooldown))
         elif error.retryable or attempt.status in self._retry_on:
