@@ -79,7 +79,8 @@ class Deployment:
     info: ModelInfo | None = None
     rpm: int | None = None  # the requests and tokens per minute it takes (``routing: usage``)
     tpm: int | None = None
-    # this deployment's attempt deadlines (model and deployment settings over the provider's)
+    # this deployment's attempt deadlines (model and deployment settings over the provider's);
+    # None: the provider's
     timeouts: Timeouts | None = field(default=None, compare=False, repr=False)
     # Prices a usage at ``info``'s prices (the catalog's, config overrides laid over them), made
     # once here; None when it has no input or output price.
@@ -89,8 +90,6 @@ class Deployment:
     def __post_init__(self) -> None:
         object.__setattr__(self, "price", pricer(self.info.prices if self.info is not None else None))
         object.__setattr__(self, "label", f"{self.provider.name}/{self.model}")
-        if self.timeouts is None:
-            object.__setattr__(self, "timeouts", self.provider.timeouts)
 
 
 class StreamRelay(Protocol):
