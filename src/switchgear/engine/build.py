@@ -133,7 +133,7 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
     client = HttpClient(settings.upstream, networks)
     master = settings.server.master_key
     redactor = build_redactor(settings, os.environ)
-    governance = build_governance(settings, os.environ, router.resolve) if settings.governance_on else None
+    governance = build_governance(settings, os.environ, router.reachable) if settings.governance_on else None
     engine = Engine(
         router,
         client,

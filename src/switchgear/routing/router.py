@@ -140,6 +140,16 @@ class Router:
         """The deployments that can serve ``name``; ModelNotFound if none."""
         return self.pool(name).deployments
 
+    def reachable(self, name: str) -> tuple[Deployment, ...]:
+        """Every deployment a request for ``name`` may end at: its pool's and its configured
+        fallbacks' (``fallbacks``, ``context_window_fallbacks``, ``content_policy_fallbacks``).
+        What a budget reservation must cover."""
+        pool = self.pool(name)
+        extra = (*pool.fallbacks, *pool.context_window_fallbacks, *pool.content_policy_fallbacks)
+        if not extra:
+            return pool.deployments
+        return pool.deployments + tuple(d for other in extra for d in self.pool(other).deployments)
+
     def plan(
         self,
         name: str,

@@ -359,3 +359,9 @@ def test_fallbacks_must_name_a_model() -> None:
     models = [{**MODELS[0], "fallbacks": ["nope", "openai/gpt-4o"], "context_window_fallbacks": ["fast"]}]
     with pytest.raises(ConfigError, match=r"models\[0\]\.fallbacks\[0\]: unknown model 'nope'"):
         router(models=models)
+
+
+def test_reachable_covers_the_configured_fallbacks_for_budget_reservations() -> None:
+    r = router(models=STRATEGIES)
+    assert labels(r.reachable("small")) == ["openai/small", "groq/m", "openai/m", "azure/m"]
+    assert labels(r.reachable("cheap")) == labels(r.resolve("cheap"))
