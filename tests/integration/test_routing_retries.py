@@ -130,7 +130,7 @@ def test_f4_retries_stop_at_the_deadline(client: openai.OpenAI, sim: SimulatorTh
 
 
 def test_f5_a_stream_cut_after_its_first_chunks_is_not_retried(
-    client: openai.OpenAI, sim: SimulatorThread
+    gw: GatewayThread, client: openai.OpenAI, sim: SimulatorThread
 ) -> None:
     received = []
     with pytest.raises(openai.APIError):
@@ -138,6 +138,8 @@ def test_f5_a_stream_cut_after_its_first_chunks_is_not_retried(
             received.append(chunk)
     assert received
     assert len(upstream_calls(sim, "resetting")) == 1
+    view = httpx.get(gw.url + "/health/deployments", timeout=5).json()["models"]["resetting"]
+    assert view["deployments"][0]["errors"] == 1  # the cut counts against the deployment's health
 
 
 def test_context_window_fallback_skips_the_small_model(client: openai.OpenAI, sim: SimulatorThread) -> None:

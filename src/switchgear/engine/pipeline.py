@@ -403,7 +403,10 @@ class Engine:
                 if usage is None and relay.events and isinstance(failure, asyncio.CancelledError):
                     usage = counted_output(relay.events)
                 self._served(ctx, answer.deployment, usage)
-                self.router.health_of(answer.deployment).end(_tokens(usage))
+                health = self.router.health_of(answer.deployment)
+                health.end(_tokens(usage))
+                if isinstance(failure, UpstreamError):  # cut, stalled or garbled after it began
+                    health.failed(monotonic())
             if isinstance(failure, asyncio.CancelledError):
                 ctx.cancelled = True
             elif isinstance(failure, GatewayError):

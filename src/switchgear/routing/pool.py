@@ -26,6 +26,8 @@ class Pool:
         """The usable deployments (breaker closed or ready to probe, not cooling down) in the
         strategy's order; empty when none is."""
         health = self.health
+        if len(health) == 1:  # most models: nothing to order
+            return [self.deployments[0]] if health[0].usable(now) else []
         usable = [i for i in range(len(health)) if health[i].usable(now)]
         if not usable:
             return []
