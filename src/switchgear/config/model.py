@@ -294,6 +294,26 @@ class DeploymentSettings(_Model):
 Strategy = Literal["weighted", "latency", "cost", "least-busy", "usage", "ordered"]
 
 
+def _hedge_after(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() == "p95":
+        return "p95"
+    return _duration(value)
+
+
+class HedgeSettings(_Model):
+    """A second attempt when the first has no first byte within ``after`` (a duration, or ``p95``:
+    the pool's observed 95th percentile); the first answer wins, the other is cancelled."""
+
+    after: Annotated[float | Literal["p95"], BeforeValidator(_hedge_after)]
+
+    @field_validator("after")
+    @classmethod
+    def _positive(cls, value: float | str) -> float | str:
+        if isinstance(value, float | int) and value <= 0:
+            raise ValueError("after must be a positive duration (e.g. '800ms') or 'p95'")
+        return value
+
+
 class ModelSettings(_Model):
     """A public model name and the deployments that serve it, tried in order."""
 
@@ -312,6 +332,7 @@ class ModelSettings(_Model):
     content_policy_fallbacks: list[str] = []
     retries: int = Field(default=0, ge=0, le=10)  # extra rounds over the pool, with backoff
     timeouts: PartialTimeouts | None = None  # over the provider's and upstream.timeouts
+    hedge: HedgeSettings | None = None  # off unless set
 
 
 class BreakerSettings(_Model):

@@ -20,7 +20,7 @@ in their usage-bearing event (priced there by the passthrough relays and the cli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from time import monotonic, perf_counter_ns
 
 import orjson
@@ -41,8 +41,10 @@ from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage, with_cost
 from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
+from switchgear.engine.hedge import Claim, Lost, hedged
 from switchgear.engine.translate import TranslatingRelay
 from switchgear.providers.base import Deployment, StreamRelay
+from switchgear.routing.health import Health
 from switchgear.routing.retry import Retries
 from switchgear.routing.router import Router
 from switchgear.stages.base import EarlyAnswer, Stage
@@ -211,61 +213,102 @@ class Engine:
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], plan: list[Deployment]
     ) -> Answer | StreamAnswer:
         """Each candidate in turn until one answers (``routing.retry.Retries`` says what a failure
-        allows: the next candidate, a backoff and another round over the pool, a fallback model)."""
+        allows: the next candidate, a backoff and another round over the pool, a fallback model);
+        the first attempt hedged when the model says so (``engine.hedge``)."""
         router = self.router
         retries = Retries(router, request, ctx.started_ns)
+        hedge = retries.hedge_after()
+
+        def attempt(
+            deployment: Deployment, health: Health, took: int, claim: Claim
+        ) -> Awaitable[Answer | StreamAnswer]:
+            return self._try(
+                ctx, request, headers, deployment, health=health, took=took, retries=retries, claim=claim
+            )
+
         i = 0
         while i < len(plan):
             deployment = plan[i]
             i += 1
             health = router.health_of(deployment)
-            if not retries.in_time() or not health.begin(monotonic()):
+            took = health.begin(monotonic()) if retries.in_time() else 0
+            if not took:
                 continue
-            started = perf_counter_ns()
-            response: UpstreamResponse | None = None
-            head_ns = 0
             try:
-                upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
-                response = await self.client.send(
-                    upstream, retries.timeouts(deployment), deployment.provider.name, stream=request.stream
-                )
-                head_ns = perf_counter_ns()
-                if response.status >= 400:
-                    raw = await response.read(_ERROR_BODY_LIMIT)
-                    raise deployment.provider.adapter.map_error(
-                        response.status, response.headers, raw, deployment.provider.name
-                    )
-                if request.stream:
-                    answer: Answer | StreamAnswer = await self._open_stream(
-                        ctx, request, deployment, response, passthrough
+                if hedge is None:
+                    answer = await self._try(
+                        ctx, request, headers, deployment, health=health, took=took, retries=retries
                     )
                 else:
-                    answer = await self._whole_answer(ctx, request, deployment, response, passthrough)
-                    health.end(_tokens(answer.usage))
-                self._outcome(ctx, deployment, started, head_ns, status=response.status, error=None)
-                retries.served(ctx, deployment)
+                    answer, i = await hedged(
+                        attempt, router, plan, i, first=(deployment, health, took), after=hedge
+                    )
+                retries.served(ctx, answer.deployment or deployment)
                 return answer
             except UpstreamError as exc:
-                health.end()
-                if response is not None:
-                    response.close()
-                self._outcome(
-                    ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
-                )
+                hedge = None
                 more = await retries.after(exc, deployment, plan, i)
                 if more is None:
                     raise self._final_error(ctx, exc) from None
                 plan = more
-            except BaseException:
-                health.end()
-                health.abandon()
-                if response is not None:
-                    response.close()
-                ctx.upstream_ns += perf_counter_ns() - started
-                raise
         if retries.last is not None:
             raise self._final_error(ctx, retries.last)
         raise router.unavailable(request.model, request.fallbacks)
+
+    async def _try(
+        self,
+        ctx: RequestContext,
+        request: Prepared,
+        headers: Mapping[str, str],
+        deployment: Deployment,
+        *,
+        health: Health,
+        took: int,
+        retries: Retries,
+        claim: Claim | None = None,
+    ) -> Answer | StreamAnswer:
+        """One attempt at ``deployment`` (already counted in flight by ``health.begin``): its
+        answer, or the UpstreamError it failed with (its outcome recorded either way)."""
+        started = perf_counter_ns()
+        response: UpstreamResponse | None = None
+        head_ns = 0
+        try:
+            upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
+            response = await self.client.send(
+                upstream, retries.timeouts(deployment), deployment.provider.name, stream=request.stream
+            )
+            head_ns = perf_counter_ns()
+            if response.status >= 400:
+                raw = await response.read(_ERROR_BODY_LIMIT)
+                raise deployment.provider.adapter.map_error(
+                    response.status, response.headers, raw, deployment.provider.name
+                )
+            if request.stream:
+                answer: Answer | StreamAnswer = await self._open_stream(
+                    ctx, request, deployment, response, passthrough, claim=claim
+                )
+            else:
+                answer = await self._whole_answer(
+                    ctx, request, deployment, response, passthrough, claim=claim
+                )
+                health.end(_tokens(answer.usage))
+            self._outcome(ctx, deployment, started, head_ns, status=response.status, error=None)
+            return answer
+        except UpstreamError as exc:
+            health.end()
+            if response is not None:
+                response.close()
+            self._outcome(
+                ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
+            )
+            raise
+        except BaseException:
+            health.end()
+            health.abandon(took)
+            if response is not None:
+                response.close()
+            ctx.upstream_ns += perf_counter_ns() - started
+            raise
 
     def _outcome(
         self,
@@ -297,8 +340,12 @@ class Engine:
         deployment: Deployment,
         response: UpstreamResponse,
         passthrough: bool,
+        *,
+        claim: Claim | None = None,
     ) -> Answer:
         raw = await response.read()
+        if claim is not None and not claim():  # a hedged attempt that answered second
+            raise Lost()
         adapter = deployment.provider.adapter
         if passthrough:
             body, usage = adapter.read_answer(request.api, request.body, raw, deployment)
@@ -326,6 +373,8 @@ class Engine:
         deployment: Deployment,
         response: UpstreamResponse,
         passthrough: bool,
+        *,
+        claim: Claim | None = None,
     ) -> StreamAnswer:
         provider = deployment.provider.name
         content_type = response.header("content-type") or ""
@@ -367,6 +416,8 @@ class Engine:
                 first = relay.finish()
                 break
             first = relay.feed(data)
+        if claim is not None and not claim():  # a hedged attempt that began second
+            raise Lost()
         if relay.failed is not None and first:  # an in-band error already: its text may echo a secret
             first = self.redactor(first.decode("utf-8", "replace")).encode()
         ctx.deployment = deployment

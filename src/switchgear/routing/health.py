@@ -15,11 +15,14 @@ streams' time to first token.
 
 from __future__ import annotations
 
+from collections import deque
 from time import monotonic
 
 from switchgear.config.model import BreakerSettings
 
 _MINUTE = 60.0
+_RECENT = 64
+PROBE = 2  # ``begin``: this attempt is the half-open probe
 
 
 class Health:
@@ -37,6 +40,8 @@ class Health:
         "open_until",
         "opened",
         "probe_started",
+        "recent",
+        "recent_ttft",
         "successes",
         "tokens_per_s",
         "ttft_ms",
@@ -60,6 +65,8 @@ class Health:
         self.latency_ms = 0.0  # decaying average of whole answers (0: no sample yet)
         self.ttft_ms = 0.0  # decaying average of streams' time to first event
         self.tokens_per_s = 0.0  # decaying average of whole answers' output tokens per second
+        self.recent: deque[float] = deque(maxlen=_RECENT)  # the last latencies (ms), for a p95
+        self.recent_ttft: deque[float] = deque(maxlen=_RECENT)
         self.minute_start = 0.0
         self.minute_requests = 0
         self.minute_tokens = 0
@@ -80,27 +87,32 @@ class Health:
         # a probe that never reported back (its request was abandoned) stops blocking after a cooldown
         return bool(self.probe_started) and now - self.probe_started < self.breaker.cooldown
 
-    def begin(self, now: float) -> bool:
-        """An attempt is about to be sent; False (and nothing counted) when it may not be: the
-        deployment became unusable since the plan, or another request holds the half-open probe."""
+    def begin(self, now: float) -> int:
+        """An attempt is about to be sent: 0 (falsy; nothing counted) when it may not be (the
+        deployment became unusable since the plan, or another request holds the half-open probe),
+        ``PROBE`` when this attempt is the half-open probe, else 1."""
         if not self.usable(now):
-            return False
+            return 0
+        took = 1
         if self.open_until:
             self.probe_started = now
+            took = PROBE
         self.in_flight += 1
         if now - self.minute_start >= _MINUTE:
             self.minute_start, self.minute_requests, self.minute_tokens = now, 0, 0
         self.minute_requests += 1
-        return True
+        return took
 
     def end(self, tokens: int = 0) -> None:
         """The attempt is over (its answer whole, its stream ended, or it failed)."""
         self.in_flight -= 1
         self.minute_tokens += tokens
 
-    def abandon(self) -> None:
-        """The attempt was cancelled before any outcome: a probe it held is free again."""
-        self.probe_started = 0.0
+    def abandon(self, took: int) -> None:
+        """The attempt (``took``: what ``begin`` said) was cancelled before any outcome: the probe
+        it held, if it was the probe, is free again."""
+        if took == PROBE:
+            self.probe_started = 0.0
 
     # -- learning ------------------------------------------------------------------------------
 
@@ -112,8 +124,10 @@ class Health:
             self.open_until = self.probe_started = 0.0
         if stream:
             self.ttft_ms = _decayed(self.ttft_ms, latency_ms, self.decay)
+            self.recent_ttft.append(latency_ms)
         else:
             self.latency_ms = _decayed(self.latency_ms, latency_ms, self.decay)
+            self.recent.append(latency_ms)
 
     def produced(self, tokens: int, latency_ms: float) -> None:
         """A whole answer's output tokens and the time it took: its throughput."""

@@ -8,6 +8,8 @@ from switchgear.providers.base import Deployment
 from switchgear.routing.health import Health
 from switchgear.routing.strategy import Strategy
 
+_MIN_SAMPLES = 20  # before a p95 means anything
+
 
 @dataclass(slots=True)
 class Pool:
@@ -21,6 +23,18 @@ class Pool:
     content_policy_fallbacks: tuple[str, ...] = ()
     context_window: int | None = None  # the smallest of its deployments', when known
     routing: str = "weighted"  # the strategy's config name
+    hedge: float | str | None = None  # seconds, "p95", or None (no hedging)
+
+    def hedge_after(self, stream: bool) -> float | None:
+        """Seconds without a first byte after which a second attempt starts; None: not now (off,
+        or ``p95`` with too few samples yet)."""
+        hedge = self.hedge
+        if hedge is None or isinstance(hedge, float | int):
+            return hedge
+        samples = sorted(s for h in self.health for s in (h.recent_ttft if stream else h.recent))
+        if len(samples) < _MIN_SAMPLES:
+            return None
+        return samples[int(len(samples) * 0.95)] / 1000
 
     def order(self, now: float, stream: bool) -> list[Deployment]:
         """The usable deployments (breaker closed or ready to probe, not cooling down) in the

@@ -46,6 +46,11 @@ class Retries:
         self.last: UpstreamError | None = None
         self.rerouted = False
 
+    def hedge_after(self) -> float | None:
+        """Seconds after which the first attempt is hedged; None: not hedged."""
+        pool = self.pool
+        return pool.hedge_after(self.request.stream) if pool is not None and pool.hedge is not None else None
+
     def in_time(self) -> bool:
         return perf_counter_ns() < self.deadline_ns
 

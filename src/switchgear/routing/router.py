@@ -59,6 +59,7 @@ class Router:
                 content_policy_fallbacks=tuple(model.content_policy_fallbacks),
                 context_window=_context_window(deployments),
                 routing=model.routing,
+                hedge=model.hedge.after if model.hedge is not None else None,
             )
         self.groups: dict[str, tuple[Deployment, ...]] = {n: p.deployments for n, p in self.pools.items()}
         self._direct: dict[str, Pool] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchgear.config.model import BreakerSettings, RetryBudgetSettings
 from switchgear.routing.budget import RetryBudget
-from switchgear.routing.health import Health
+from switchgear.routing.health import PROBE, Health
 from switchgear.routing.stage import retry_after
 
 BREAKER = BreakerSettings(failures=3, window=10, error_rate=0.5, min_requests=10, cooldown=5)
@@ -50,10 +50,13 @@ def test_an_abandoned_probe_frees_the_half_open_slot() -> None:
     h = Health(BREAKER)
     for _ in range(3):
         h.failed(0)
-    assert h.begin(5)
+    took = h.begin(5)
+    assert took == PROBE
     h.end()
-    h.abandon()
-    assert h.begin(5.1)
+    h.abandon(1)  # another attempt's cancellation does not free the probe
+    assert not h.begin(5.1)
+    h.abandon(took)
+    assert h.begin(5.1) == PROBE
 
 
 def test_error_rate_over_the_window_opens_it() -> None:
