@@ -365,3 +365,26 @@ def test_reachable_covers_the_configured_fallbacks_for_budget_reservations() -> 
     r = router(models=STRATEGIES)
     assert labels(r.reachable("small")) == ["openai/small", "groq/m", "openai/m", "azure/m"]
     assert labels(r.reachable("cheap")) == labels(r.resolve("cheap"))
+
+
+@pytest.mark.parametrize(("after", "expected"), [("p95", "p95"), ("P95", "p95"), ("800ms", 0.8), (2, 2.0)])
+def test_hedge_after_is_a_duration_or_p95(after: Any, expected: Any) -> None:
+    models = [{**MODELS[0], "hedge": {"after": after}}]
+    assert router(models=models).pools["fast"].hedge == expected
+
+
+@pytest.mark.parametrize("after", ["0s", "p99", "soon", True])
+def test_a_bad_hedge_is_a_config_error(after: Any) -> None:
+    with pytest.raises(ConfigError, match=r"models\[0\]\.hedge\.after"):
+        router(models=[{**MODELS[0], "hedge": {"after": after}}])
+
+
+def test_p95_waits_for_twenty_samples() -> None:
+    r = router(models=[{**MODELS[0], "hedge": {"after": "p95"}}])
+    pool = r.pools["fast"]
+    for ms in range(1, 20):
+        pool.health[0].succeeded(0, float(ms * 10), stream=False)
+    assert pool.hedge_after(stream=False) is None
+    pool.health[0].succeeded(0, 1000.0, stream=False)
+    assert pool.hedge_after(stream=False) == 1.0  # 20 samples: the 95th percentile is the slowest
+    assert pool.hedge_after(stream=True) is None  # streams keep their own samples
