@@ -41,7 +41,7 @@ from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage, with_cost
 from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
-from switchgear.engine.hedge import Claim, Lost, hedged
+from switchgear.engine.hedge import Claim, Lost, Try, hedged
 from switchgear.engine.translate import TranslatingRelay
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.routing.health import Health
@@ -218,14 +218,6 @@ class Engine:
         router = self.router
         retries = Retries(router, request, ctx.started_ns)
         hedge = retries.hedge_after()
-
-        def attempt(
-            deployment: Deployment, health: Health, took: int, claim: Claim
-        ) -> Awaitable[Answer | StreamAnswer]:
-            return self._try(
-                ctx, request, headers, deployment, health=health, took=took, retries=retries, claim=claim
-            )
-
         i = 0
         while i < len(plan):
             deployment = plan[i]
@@ -240,8 +232,9 @@ class Engine:
                         ctx, request, headers, deployment, health=health, took=took, retries=retries
                     )
                 else:
+                    racer = self._racer(ctx, request, headers, retries)
                     answer, i = await hedged(
-                        attempt, router, plan, i, first=(deployment, health, took), after=hedge
+                        racer, router, plan, i, first=(deployment, health, took), after=hedge
                     )
                 retries.served(ctx, answer.deployment or deployment)
                 return answer
@@ -254,6 +247,16 @@ class Engine:
         if retries.last is not None:
             raise self._final_error(ctx, retries.last)
         raise router.unavailable(request.model, request.fallbacks)
+
+    def _racer(
+        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], retries: Retries
+    ) -> Try:
+        """``_try`` for ``engine.hedge``: the request's part bound, the attempt's left open."""
+
+        def attempt(d: Deployment, h: Health, took: int, claim: Claim) -> Awaitable[Answer | StreamAnswer]:
+            return self._try(ctx, request, headers, d, health=h, took=took, retries=retries, claim=claim)
+
+        return attempt
 
     async def _try(
         self,
