@@ -23,6 +23,12 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null \
     echo "note: no PostgreSQL here (server or binaries): its storage tests will be skipped" >&2
   fi
 fi
+# The admin UI's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing chromium (Debian) for the admin UI's browser tests"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    || echo "chromium could not be installed: the browser tests will be skipped"
+fi
 echo "== ruff";          .venv/bin/ruff check src tests tools
 echo "== ruff format";   .venv/bin/ruff format --check src tests tools
 echo "== mypy --strict"; .venv/bin/mypy

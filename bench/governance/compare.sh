@@ -4,6 +4,8 @@
 #   sqlite   governance on: a virtual key with a budget, rpm and tpm limits; memory state; the spend
 #            log written to a SQLite file (switchgear-governance.yaml)
 #   nolog    sqlite without the spend log (governance.spend_log.enabled: false): what the log costs
+#   full     sqlite on a database that already holds 1,000,000 logged requests (PREFILLED, a SQLite file
+#            filled once by bench/governance/spend_report.py, default /tmp/switchgear-1m.db)
 #   pgredis  the same on PostgreSQL (PG_URL, default the local server's database "switchgear_bench",
 #            created if absent) and Redis (REDIS_URL, default redis://127.0.0.1:6379/15, flushed first)
 # usage: bench/governance/compare.sh [ROUNDS] [run.py options]   (VARIANTS="off sqlite pgredis")
@@ -18,6 +20,11 @@ BENCH_REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379/15}"
 PORT="${BENCH_PORT:-14100}"
 MASTER=sk-bench-0123456789
 export DATA_DIR="$RUN_DIR/governance-data"
+PREFILLED="${PREFILLED:-/tmp/switchgear-1m.db}"
+case " ${VARIANTS:-} " in *" full "*)
+  [ -f "$PREFILLED" ] || "$HERE/../.venv/bin/python" "$HERE/governance/spend_report.py" --db sqlite \
+    --path "$PREFILLED" --keep --runs 1 --sweep '' --no-http --out "$RUN_DIR" >/dev/null ;;
+esac
 
 make_key() {  # a key whose limits a benchmark never reaches, but which are checked on every request
   curl -sf -X POST "http://127.0.0.1:$PORT/admin/keys" -H "authorization: Bearer $MASTER" \
@@ -39,6 +46,7 @@ for round in $(seq "$ROUNDS"); do
       off) cfg=switchgear-bench.yaml ;;
       sqlite) ;;
       nolog) export SPEND_LOG=false ;;
+      full) cp "$PREFILLED" "$DATA_DIR/switchgear.db" ;;
       pgredis)
         psql "${PG_URL%/*}/postgres" -qtAc "DROP DATABASE IF EXISTS ${PG_URL##*/}" >/dev/null
         psql "${PG_URL%/*}/postgres" -qtAc "CREATE DATABASE ${PG_URL##*/}" >/dev/null
@@ -53,7 +61,7 @@ for round in $(seq "$ROUNDS"); do
       --scenarios "$SCEN" --skip-direct "$@" >/dev/null)
     "$HERE/switchgear.sh" stop >/dev/null
     case "$variant" in  # the spend log's rows after the drain: every admitted request, or the drops
-      sqlite|nolog) rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from spend_log').fetchone()[0])" "$DATA_DIR/switchgear.db") ;;
+      sqlite|nolog|full) rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from spend_log').fetchone()[0])" "$DATA_DIR/switchgear.db") ;;
       pgredis) rows=$(psql "$PG_URL" -qtAc "select count(*) from spend_log") ;;
       *) rows=- ;;
     esac

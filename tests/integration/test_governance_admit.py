@@ -163,6 +163,19 @@ def test_model_outside_the_allow_list_is_403(gateway: GovernedGateway, stores: S
     assert "'fast'" in caught.value.message and "metered, fre*" in caught.value.message
 
 
+def test_the_model_list_shows_a_key_only_its_allowed_models(gateway: GovernedGateway, stores: Stores) -> None:
+    key, key_id = make_key(stores.database_url, models=["metered", "fre*"])
+    gateway.publish("key", key_id)
+    listed = {m.id for m in client(gateway, key).models.list()}
+    assert "metered" in listed and "free" in listed and "fast" not in listed
+    assert all(m == "metered" or m.startswith("fre") for m in listed)
+    assert client(gateway, key).models.retrieve("metered").id == "metered"
+    with pytest.raises(openai.NotFoundError):
+        client(gateway, key).models.retrieve("fast")  # as if it did not exist
+    everything = {m.id for m in client(gateway, MASTER_KEY).models.list()}
+    assert {"metered", "free", "fast"} <= everything  # the master key sees every model
+
+
 def test_team_allow_list_applies_to_its_keys(gateway: GovernedGateway, stores: Stores) -> None:
     async def team(db: Database) -> str:
         return (await create_team(db, "research", models=["free"])).id

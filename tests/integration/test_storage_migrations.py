@@ -97,6 +97,49 @@ async def fresh_postgres_url(postgres_server: PostgresServer) -> AsyncIterator[s
     await postgres_server.drop_database(name)
 
 
+_MIGRATE = """
+import asyncio, sys
+from switchgear.storage import Database
+from switchgear.storage.migrate import upgrade
+
+async def main():
+    db = Database.open(sys.argv[1])
+    try:
+        before, after = await upgrade(db)
+        print(before or "-", after)
+    finally:
+        await db.close()
+
+asyncio.run(main())
+"""
+
+
+def test_processes_starting_together_migrate_an_empty_database_once(fresh_url: str) -> None:
+    """``serve --workers N`` or several replicas on a new database: each runs the migrations at start."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _MIGRATE, fresh_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    outcomes = [worker.communicate(timeout=60) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, [err.decode()[-600:] for _, err in outcomes]
+    lines = sorted(out.decode().split() for out, _ in outcomes)
+    assert lines == [["-", head()], *[[head(), head()]] * 3]  # one migrated, three found it current
+
+
+async def test_in_one_process_migrations_take_turns(fresh_url: str) -> None:
+    import asyncio
+
+    databases = [Database.open(fresh_url) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(upgrade(db) for db in databases))
+        assert sorted(before or "" for before, _ in results) == ["", head(), head()]
+    finally:
+        for db in databases:
+            await db.close()
+
+
 async def test_switchgear_db_current_and_upgrade_on_postgresql(
     fresh_postgres_url: str, tmp_path: Path
 ) -> None:

@@ -196,6 +196,9 @@ class ServerSettings(_Model):
     # switchgear gateways a request may already have passed through (x-switchgear-hop); past it: 508
     max_hops: Annotated[int, BeforeValidator(_not_bool)] = Field(default=3, ge=0, le=100)
     cors: CorsSettings | None = None
+    # the admin UI's cookies are Secure: None (default) when the request came over https; true
+    # always (a proxy in front ends TLS); false never
+    ui_secure_cookies: bool | None = None
 
     @field_validator("master_key")
     @classmethod

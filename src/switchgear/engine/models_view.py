@@ -4,6 +4,7 @@ and each configured model's deployments' health; the admin view ``GET /health/de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
@@ -35,7 +36,10 @@ def deployments_view(router: Router) -> dict[str, Any]:
     }
 
 
-def list_models(router: Router) -> list[dict[str, Any]]:
+Allows = Callable[[str], bool] | None  # a virtual key's model allow-list; None: every model
+
+
+def list_models(router: Router, allows: Allows = None) -> list[dict[str, Any]]:
     now = monotonic()
     entries = [_entry(name, group[0], len(group)) for name, group in router.groups.items()]
     for entry in entries:
@@ -51,14 +55,16 @@ def list_models(router: Router) -> list[dict[str, Any]]:
             if model_id not in seen and info.mode in ("chat", "completion", "embedding", "responses"):
                 seen.add(model_id)
                 entries.append(_describe(model_id, provider.name, info.id, info, 1))
-    return entries
+    return entries if allows is None else [entry for entry in entries if allows(entry["id"])]
 
 
 def _ms(health: Health) -> float | None:
     return round(health.latency_ms or health.ttft_ms, 1) or None
 
 
-def find_model(router: Router, model_id: str) -> dict[str, Any] | None:
+def find_model(router: Router, model_id: str, allows: Allows = None) -> dict[str, Any] | None:
+    if allows is not None and not allows(model_id):
+        return None  # as if it did not exist: a key learns nothing of models it may not use
     group = router.groups.get(model_id)
     if group is not None:
         return _entry(model_id, group[0], len(group))

@@ -30,9 +30,11 @@ from switchgear.keys.admin_base import (
 from switchgear.keys.admin_hierarchy import HierarchyAdmin
 from switchgear.keys.admin_reports import ReportAdmin
 from switchgear.keys.changes import ChangeFeed
+from switchgear.keys.dashboard import DashboardAdmin
 from switchgear.keys.grants import ceilings, check_grant, refuse_self_grant
 from switchgear.keys.material import digest, display_prefix, new_key
 from switchgear.keys.schemas import KeyInput, KeyRotate
+from switchgear.keys.sessions import SessionAdmin
 from switchgear.keys.tenancy import Actor, Gate, not_found
 from switchgear.keys.views import KeyCreated, KeyView, Listing
 from switchgear.storage import Database, Team, User, VirtualKey
@@ -248,6 +250,8 @@ class AdminService:
         self.keys = KeyAdmin(ctx)
         self.hierarchy = HierarchyAdmin(ctx)
         self.reports = ReportAdmin(ctx)
+        self.dashboard = DashboardAdmin(ctx, self.reports)
+        self.sessions = SessionAdmin(ctx, self.gate)
 
     async def actor(self, token: bytes | None) -> Actor:
         return await self.gate.actor(token, self.context.clock())

@@ -24,10 +24,11 @@ after every stage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from switchgear.config.model import GovernanceSettings, StorageSettings
@@ -67,6 +68,8 @@ class Held:
 
 
 HELD: Slot[Held] = Slot("governance.held")
+_RESEEDS = 2
+_RESEED_EVERY_S = 2.0
 
 
 class Governance(Stage):
@@ -100,6 +103,8 @@ class Governance(Stage):
         self._ids = itertools.count(1)
         self._id_prefix = f"{secrets.token_hex(6)}."  # reservation ids: unique across processes
         self._sequential_settle = isinstance(state, MemoryState)  # no round trips to overlap
+        self._reseeds = 0  # seedings of the backend still owed after requests admitted fail-open
+        self._reseeder: asyncio.Task[None] | None = None
 
     # the request path -----------------------------------------------------------------------
     async def admit(self, ctx: RequestContext) -> None:
@@ -144,6 +149,14 @@ class Governance(Stage):
                 ctx.response_headers = headers
             else:
                 ctx.response_headers.extend(headers)
+
+    def model_filter(self, key_id: str | None) -> Callable[[str], bool] | None:
+        """Which model names a key may use (``GET /v1/models`` lists only those); None: every one."""
+        entry = self.directory.by_id.get(key_id) if key_id is not None else None
+        if entry is None:
+            return None
+        plan = self.directory.plan(entry)
+        return plan.allows if plan.allow_lists else None
 
     def _check_models(self, ctx: RequestContext, plan: Plan, key_id: str) -> None:
         request = ctx.request
@@ -195,7 +208,8 @@ class Governance(Stage):
         at_s = reservation.at_us // 1_000_000 if reservation.at_us else int(record.started_at)
         for budget in held.budgets:
             self.ledger.add(budget, at_s, cost)
-        if reservation.degraded:  # admitted fail-open: nothing is held in the backend
+        if reservation.degraded:  # admitted fail-open: nothing is held in the backend, so the
+            self._reseeds = _RESEEDS  # backend learns this spend from the durable counters (below)
             return
         release = usage is None and not tokens
         try:
@@ -225,6 +239,7 @@ class Governance(Stage):
         self.directory.start_refresh()
         self.reaper.start()
         self.unsettled.start()
+        self._reseeder = asyncio.get_running_loop().create_task(self._reseed_every(), name="reseed")
         self.ledger.start()
         await self.alerts.start()
         log.info(
@@ -234,7 +249,27 @@ class Governance(Stage):
             seeded,
         )
 
+    async def _reseed_every(self) -> None:
+        """Spend of requests admitted fail-open reaches the backend's counters once it answers again:
+        the durable counters (every replica's settled spend, written each second) are flushed, then
+        the backend's counters raised to them (``seed`` never lowers one). Twice, a few seconds
+        apart, so other replicas' last second of spend is in the database too."""
+        while True:
+            await asyncio.sleep(_RESEED_EVERY_S)
+            if not self._reseeds:
+                continue
+            try:
+                if await self.ledger.flush():
+                    await self.ledger.seed(self.state, self.directory.all_budgets())
+                    self._reseeds -= 1
+            except Exception as exc:  # still unreachable: tried again next time
+                log.debug("could not seed the state backend yet: %s", exc)
+
     async def close(self) -> None:
+        if self._reseeder is not None:
+            self._reseeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reseeder
         await self.directory.stop_refresh()
         await self.feed.close()
         await self.reaper.stop()

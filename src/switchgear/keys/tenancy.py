@@ -21,7 +21,7 @@ from switchgear.keys.material import digest, looks_like_key
 from switchgear.storage import Database, Organization, Team, User, VirtualKey
 from switchgear.storage import NotFound as Missing
 from switchgear.storage.hierarchy import get_org, get_team, get_user
-from switchgear.storage.keys import get_key_by_hash
+from switchgear.storage.keys import get_key, get_key_by_hash
 
 Role = Literal["master", "org_admin", "team_admin"]
 NOT_ADMIN = "this route needs the master key or an org or team admin's key"
@@ -92,6 +92,27 @@ class Gate:
             return MASTER_ACTOR
         key = await get_key_by_hash(self._db, digest(token)) if looks_like_key(token) else None
         if key is None or not key.usable(now):
+            raise AuthenticationFailed("invalid API key")
+        return await self._scoped(key)
+
+    def master_fingerprint(self) -> str | None:
+        """A short digest of the master key's digest (None: no master key): what a stored session
+        keeps to know it was made with the master key of now."""
+        if self._master is None:
+            return None
+        return hashlib.sha256(b"switchgear-master-fingerprint\0" + self._master).hexdigest()[:32]
+
+    async def actor_of(self, label: str, now: datetime) -> Actor:
+        """The actor an earlier ``actor`` answered, by its label, as it stands now."""
+        if label == MASTER_ACTOR.label:
+            if self._master is None:
+                raise AuthenticationFailed("the master key is not set")
+            return MASTER_ACTOR
+        try:
+            key = await get_key(self._db, label)
+        except Missing:
+            raise AuthenticationFailed("invalid API key") from None
+        if not key.usable(now):
             raise AuthenticationFailed("invalid API key")
         return await self._scoped(key)
 

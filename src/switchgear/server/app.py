@@ -22,8 +22,9 @@ from switchgear.server import handlers
 from switchgear.server.admin import build_admin
 from switchgear.server.asgi import Receive, Scope, Send, header, respond, respond_error
 from switchgear.server.cors import Cors
-from switchgear.server.ops import Operations, docs_redirect
+from switchgear.server.ops import ASGIApp, Operations, docs_redirect
 from switchgear.server.streams import OpenStreams
+from switchgear.server.ui_app import build_ui
 from switchgear.stages.base import Stage
 
 log = logging.getLogger("switchgear.server")
@@ -67,9 +68,10 @@ class App:
         if admin is None:
             admin = governance_admin(runtime)
         admin_app = build_admin(runtime, admin)
-        self.operations = Operations(
-            {"/admin": admin_app, "/docs": docs_redirect, "/health/deployments": admin_app}
-        )
+        mounts: dict[str, ASGIApp] = {"/admin": admin_app, "/docs": docs_redirect}
+        mounts["/health/deployments"] = admin_app  # the admin API's route, outside /admin
+        mounts["/ui"] = build_ui(runtime, admin)
+        self.operations = Operations(mounts)
         self._model: Handler = self._one_model
         cors = runtime.settings.server.cors
         self._cors = Cors(cors) if cors is not None else None

@@ -231,11 +231,14 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
 async def models(runtime: Runtime, scope: Scope, receive: Receive, send: Send, model_id: str | None) -> None:
     headers: Headers = [(b"x-request-id", request_id(scope).encode())]
     try:
-        runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
+        principal = runtime.auth.authenticate(header(scope, b"authorization"), header(scope, b"x-api-key"))
+        governance = runtime.governance
+        allows = governance.model_filter(principal.key_id) if governance is not None else None
         if model_id is None:
-            await respond_json(send, 200, {"object": "list", "data": list_models(runtime.router)}, headers)
+            data = list_models(runtime.router, allows)
+            await respond_json(send, 200, {"object": "list", "data": data}, headers)
             return
-        entry = find_model(runtime.router, model_id)
+        entry = find_model(runtime.router, model_id, allows)
         if entry is None:
             raise ModelNotFound(f"model {model_id!r} does not exist on this gateway", param="model")
         await respond_json(send, 200, entry, headers)

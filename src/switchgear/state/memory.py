@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from switchgear.state.memory_log import SlidingLog
+from switchgear.state.memory_log import CountLog, SlidingLog
 from switchgear.state.periods import Period, period_at
 from switchgear.state.types import (
     Admission,
@@ -49,7 +49,7 @@ class _Hold:
     """One admitted request: where its reservation sits, so settle and reap undo exactly that."""
 
     budgets: tuple[tuple[tuple[str, str], Scope, str, int | None], ...]  # counter key, scope, period, soft
-    token_logs: tuple[SlidingLog, ...]
+    token_logs: tuple[CountLog | SlidingLog, ...]
     leases: tuple[dict[str, int], ...]
     cost: int
     expires_us: int
@@ -64,7 +64,7 @@ class MemoryState:
         self._clock = clock
         self._last_us = 0
         self._counters: dict[tuple[str, str], _Counter] = {}
-        self._logs: dict[tuple[str, int, str], SlidingLog] = {}
+        self._logs: dict[tuple[str, int, str], CountLog | SlidingLog] = {}
         self._leases: dict[str, dict[str, int]] = {}
         self._holds: dict[str, _Hold] = {}
         self._tombstones: dict[str, tuple[_Hold, int]] = {}
@@ -109,17 +109,20 @@ class MemoryState:
                 return Refusal("concurrency", parallel.scope, parallel.limit, len(held), 1, 1.0)
         return self._reserve(request, now, counters, logs, leases)
 
-    def _log(self, limit: RateLimit, now: int) -> SlidingLog:
+    def _log(self, limit: RateLimit, now: int) -> CountLog | SlidingLog:
         key = (limit.unit, limit.window_s, limit.scope.name)
         log = self._logs.get(key)
         if log is None:
-            log = self._logs[key] = SlidingLog(limit.window_us)
+            kind = CountLog if limit.unit == "requests" else SlidingLog
+            log = self._logs[key] = kind(limit.window_us)
         else:
             log.trim(now)
         return log
 
     @staticmethod
-    def _statuses(limits: tuple[RateLimit, ...], logs: list[SlidingLog], now: int) -> tuple[LimitStatus, ...]:
+    def _statuses(
+        limits: tuple[RateLimit, ...], logs: list[CountLog | SlidingLog], now: int
+    ) -> tuple[LimitStatus, ...]:
         return tuple(
             LimitStatus(limit, log.total, max(0, limit.limit - log.total), log.reset_us(now) / 1_000_000)
             for limit, log in zip(limits, logs, strict=True)
@@ -141,7 +144,7 @@ class MemoryState:
         request: Admission,
         now: int,
         counters: list[tuple[tuple[str, str], _Counter | None, Budget, str, int | None]],
-        logs: list[SlidingLog],
+        logs: list[CountLog | SlidingLog],
         leases: list[dict[str, int]],
     ) -> Reservation:
         id_, cost = request.id, request.cost_microusd
@@ -227,6 +230,7 @@ class MemoryState:
                 del self._counters[key]
         for log_key, log in list(self._logs.items()):
             log.trim(now)
+            log.forget_settled()
             if not log:
                 del self._logs[log_key]
         for scope in [s for s, leases in self._leases.items() if not leases]:

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from switchgear.state.periods import Period, period_at
 from switchgear.state.protocol import StateUnavailable
+from switchgear.state.redis_batch import ScriptBatcher
 from switchgear.state.redis_scripts import Scripts
 from switchgear.state.types import (
     Admission,
@@ -63,6 +64,7 @@ class RedisState:
         self.timeout_s = timeout_s
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._scripts = Scripts()
+        self._batcher = ScriptBatcher(client, timeout_s)  # admissions and settles: pipelined per loop turn
         self._index = prefix + "rx"
         self._stats_key = prefix + "stats"
 
@@ -84,6 +86,7 @@ class RedisState:
         await self._call(self._scripts.load(self.client))
 
     async def close(self) -> None:
+        await self._batcher.close()
         await self.client.aclose()
 
     async def _call(self, operation: Any) -> Any:
@@ -126,7 +129,7 @@ class RedisState:
             args += ["r" if rate.unit == "requests" else "t", rate.limit, rate.window_us]
         args += [c.limit for c in request.concurrency]
         try:
-            reply = await self._call(self._scripts.admit(self.client, keys, args))
+            reply = await self._call(self._batcher.call(self._scripts.admit, keys, args))
         except StateUnavailable:
             if not _all_fail_open(request):
                 raise
@@ -140,7 +143,9 @@ class RedisState:
         if isinstance(cost, bool) or not isinstance(cost, int) or not isinstance(tokens, int):
             raise TypeError("settle takes integer micro-USD and integer tokens")
         keys = [self.prefix + "r:" + reservation_id, self._index]
-        reply = await self._call(self._scripts.settle(self.client, keys, [reservation_id, cost, tokens]))
+        reply = await self._call(
+            self._batcher.call(self._scripts.settle, keys, [reservation_id, cost, tokens])
+        )
         crossings = []
         for i in range(1, len(reply), 4):
             key, period_id, soft, spent = reply[i : i + 4]

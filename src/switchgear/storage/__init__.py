@@ -10,6 +10,8 @@ migrations, on SQLite (a file, the default) or PostgreSQL (several replicas).
     spend.py      the spend log (idempotent batches) and its daily rollup; retention
     reports.py    spend totals by key / user / team / org / model / tag / day; the request log
     audit.py      who did what to which object
+    sessions.py   the admin UI's sign-in sessions
+    latency.py    latency of the newest requests (the dashboard's percentiles)
     migrate.py    upgrade / downgrade / current revision
 """
 

@@ -4,10 +4,18 @@
 both SQLite and PostgreSQL, so a failed migration leaves the schema as it was. ``switchgear db
 upgrade`` runs it by hand; ``storage.migrate_on_start`` lets the gateway run it when it opens the
 database.
+
+Several processes may start on a new database at once (``serve --workers N``, replicas): on
+PostgreSQL a migration first takes a transaction-scoped advisory lock, so the first one migrates and
+the others then find the schema current; on SQLite the write transaction (``BEGIN IMMEDIATE``)
+already serializes them. Within one process migrations run one at a time (Alembic's context is
+process-global).
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +30,22 @@ from switchgear.storage.database import Database
 from switchgear.storage.errors import Unavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_ADVISORY_KEY = 0x5367_4D69_6772  # "SgMigr": PostgreSQL's lock for switchgear's migrations
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _process_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _LOCKS.get(loop)
+    if lock is None:
+        lock = _LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+def _exclusive(connection: sa.Connection) -> None:
+    """Wait for any other process migrating this database (PostgreSQL; released at commit)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -62,11 +86,12 @@ async def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str
     """Migrate up to ``revision``; return the revisions before and after."""
 
     def run(connection: sa.Connection) -> tuple[str | None, str | None]:
+        _exclusive(connection)
         before = _current(connection)
         command.upgrade(alembic_config(connection), revision)
         return before, _current(connection)
 
-    async with _reachable(db), db.write() as conn:
+    async with _process_lock(), _reachable(db), db.write() as conn:
         return await conn.run_sync(run)
 
 
@@ -74,9 +99,10 @@ async def downgrade(db: Database, revision: str) -> tuple[str | None, str | None
     """Migrate down to ``revision`` ("base": drop every table); return the revisions before and after."""
 
     def run(connection: sa.Connection) -> tuple[str | None, str | None]:
+        _exclusive(connection)
         before = _current(connection)
         command.downgrade(alembic_config(connection), revision)
         return before, _current(connection)
 
-    async with _reachable(db), db.write() as conn:
+    async with _process_lock(), _reachable(db), db.write() as conn:
         return await conn.run_sync(run)

@@ -217,3 +217,14 @@ class AuditEntry:
 def new_id(prefix: str) -> str:
     """A new object id: ``prefix`` and 64 random bits in hex (``team_4f0c…``)."""
     return f"{prefix}_{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True, slots=True)
+class UiSession:
+    """A signed-in admin UI session: ``id`` is the SHA-256 hex digest of the token the cookie holds."""
+
+    id: str
+    actor: str  # the Actor's label: "master" or an admin key's id
+    csrf: str  # the token every form of this session carries
+    created_at: datetime
+    expires_at: datetime

@@ -4,7 +4,8 @@ current in the same transaction, and the retention of raw rows.
 ``record_spend`` is idempotent by request id: a batch written again (a retry after the database
 came back) inserts nothing twice (``INSERT … ON CONFLICT DO NOTHING … RETURNING request_id``), and
 only the rows actually inserted are added to ``spend_daily``. So the rollup always equals the sum
-of the rows ever written, however often a batch is retried.
+of the rows ever written, however often a batch is retried. A batch of new rows, the usual case,
+takes a plain ``executemany`` first (``spend_insert.py``); a stored id sends it the idempotent way.
 
 Text from requests (the model a client asked for, its end-user id, tags) is stored as given,
 cut to its column's length and with NUL characters replaced (PostgreSQL refuses them): one odd
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from switchgear.storage.database import Database
 from switchgear.storage.dialect import insert
 from switchgear.storage.rows import SpendRow
+from switchgear.storage.spend_insert import SpendInsert
 from switchgear.storage.tables import spend_daily, spend_log
 
 _ROLLUP_KEY = ("day", "key_id", "user_id", "team_id", "org_id", "model", "tag")
@@ -33,6 +35,7 @@ _LENGTHS = {
     if isinstance(column.type, sa.String) and column.type.length
 }
 _TAG_LENGTH = 256  # spend_daily.tag
+_FAST: dict[str, SpendInsert] = {}  # by dialect name
 
 
 def _text(value: str, length: int | None) -> str:
@@ -40,42 +43,47 @@ def _text(value: str, length: int | None) -> str:
     return value[:length] if length else value
 
 
+def _fit(value: str | None, length: int) -> str | None:
+    """The value as stored: NULs replaced, cut to the column (most values need neither)."""
+    if value is None or (len(value) <= length and "\x00" not in value):
+        return value
+    return _text(value, length)
+
+
+_L = _LENGTHS
+
+
 def _values(row: SpendRow) -> dict[str, Any]:
     if row.created_at.tzinfo is None:
         raise ValueError(f"request {row.request_id!r}: created_at must be timezone-aware (UTC)")
-    values: dict[str, Any] = {
-        "request_id": row.request_id,
+    cost = row.cost_nanousd
+    return {
+        "request_id": _fit(row.request_id, _L["request_id"]),
         "created_at": row.created_at,
-        "api": row.api,
-        "key_id": row.key_id,
-        "user_id": row.user_id,
-        "team_id": row.team_id,
-        "org_id": row.org_id,
-        "end_user": row.end_user,
-        "model": row.model,
-        "provider": row.provider,
-        "deployment": row.deployment,
-        "error_type": row.error_type,
-        "cache": row.cache,
+        "api": _fit(row.api, _L["api"]),
+        "key_id": _fit(row.key_id, _L["key_id"]),
+        "user_id": _fit(row.user_id, _L["user_id"]),
+        "team_id": _fit(row.team_id, _L["team_id"]),
+        "org_id": _fit(row.org_id, _L["org_id"]),
+        "end_user": _fit(row.end_user, _L["end_user"]),
+        "model": _fit(row.model, _L["model"]),
+        "provider": _fit(row.provider, _L["provider"]),
+        "deployment": _fit(row.deployment, _L["deployment"]),
+        "error_type": _fit(row.error_type, _L["error_type"]),
+        "cache": _fit(row.cache, _L["cache"]),
+        "tags": _tags(row.tags) if row.tags else [],
+        "prompt_tokens": max(0, row.prompt_tokens),
+        "completion_tokens": max(0, row.completion_tokens),
+        "cached_tokens": max(0, row.cached_tokens),
+        "cache_write_tokens": max(0, row.cache_write_tokens),
+        "reasoning_tokens": max(0, row.reasoning_tokens),
+        "cost_nanousd": None if cost is None else max(0, cost),
+        "duration_ms": row.duration_ms,
+        "ttfb_ms": row.ttfb_ms,
+        "status": row.status,
+        "stream": row.stream,
+        "attempts": row.attempts,
     }
-    for name, value in values.items():
-        if isinstance(value, str):
-            values[name] = _text(value, _LENGTHS.get(name))
-    values.update(
-        tags=_tags(row.tags),
-        prompt_tokens=max(0, row.prompt_tokens),
-        completion_tokens=max(0, row.completion_tokens),
-        cached_tokens=max(0, row.cached_tokens),
-        cache_write_tokens=max(0, row.cache_write_tokens),
-        reasoning_tokens=max(0, row.reasoning_tokens),
-        cost_nanousd=None if row.cost_nanousd is None else max(0, row.cost_nanousd),
-        duration_ms=row.duration_ms,
-        ttfb_ms=row.ttfb_ms,
-        status=row.status,
-        stream=row.stream,
-        attempts=row.attempts,
-    )
-    return values
 
 
 def _tags(tags: Iterable[str]) -> list[str]:
@@ -120,6 +128,16 @@ async def record_spend(db: Database, rows: Sequence[SpendRow]) -> int:
         batch.setdefault(values["request_id"], values)  # the first of a duplicate wins
     if not batch:
         return 0
+    fast = _FAST.get(db.dialect)
+    if fast is None:
+        fast = _FAST[db.dialect] = SpendInsert(db.engine.dialect)
+    try:
+        async with db.write() as conn:
+            await fast.run(conn, list(batch.values()))
+            await conn.execute(_upsert_rollup(db.dialect), _rollup_rows(_rollup(batch.values())))
+        return len(batch)
+    except sa.exc.IntegrityError:
+        pass  # a request id stored before (a retried batch whose first commit landed): row by row
     statement = (
         insert(db.dialect, spend_log)
         .on_conflict_do_nothing(index_elements=[spend_log.c.request_id])

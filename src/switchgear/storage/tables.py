@@ -11,6 +11,7 @@ The migrations in ``migrations/versions/`` create exactly these tables (a test c
     spend_log                                  one row per request (idempotent by request id)
     spend_daily                                the rollup reports read, kept current by the writer
     audit_log                                  who did what to which object
+    ui_sessions                                who is signed in to the admin UI (by token digest)
 """
 
 from __future__ import annotations
@@ -269,4 +270,17 @@ audit_log = sa.Table(
     sa.Column("object_id", sa.String(SCOPE_ID), nullable=False),
     _bag("details"),  # the fields changed (never a key or its digest)
     sa.Index(None, "object_kind", "object_id"),
+)
+
+# The admin UI's sign-in sessions: the SHA-256 digest of the session token (the cookie holds the
+# token, never stored), who signed in (an Actor's label: "master" or an admin key's id), the form
+# token, and until when. Signing out deletes the row.
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("actor", sa.String(ID), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

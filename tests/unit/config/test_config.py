@@ -43,7 +43,7 @@ def write(tmp_path: Path, text: str) -> Path:
             "server.prot: unknown key (did you mean 'port'?); "
             "allowed: host, port, master_key, allow_unauthenticated, max_body_size, max_header_size, "
             "header_timeout, max_connections, workers, drain_timeout, stream_keepalive, log_format, "
-            "access_log, settle, max_hops, cors",
+            "access_log, settle, max_hops, cors, ui_secure_cookies",
         ),
         (
             {"upstream": {"timeouts": {"frist_byte": "1s"}}},
@@ -88,7 +88,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys_only() -> None
     assert message.endswith(
         "server.zzzzzz: unknown key; allowed: host, port, master_key, allow_unauthenticated, max_body_size, "
         "max_header_size, header_timeout, max_connections, workers, drain_timeout, stream_keepalive, "
-        "log_format, access_log, settle, max_hops, cors"
+        "log_format, access_log, settle, max_hops, cors, ui_secure_cookies"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchgear.state.memory_log import SlidingLog
+from switchgear.state.memory_log import CountLog, SlidingLog
 
 W = 1_000_000
 
@@ -39,3 +39,28 @@ def test_a_settle_replaces_the_estimate_while_the_window_holds_it() -> None:
     log.trim(W)
     log.settle("a", 40)  # gone from the window: nothing to change
     assert log.total == 0
+
+
+def test_a_request_log_counts_entries_and_waits_for_the_oldest_that_must_leave() -> None:
+    log = CountLog(W)
+    for t in (0, 100, 200):
+        log.add(t, f"r{t}")
+    assert log.total == 3
+    assert log.wait_us(300, limit=3, need=1) == W - 300  # the entry of t=0 must leave
+    assert log.wait_us(300, limit=2, need=1) == W + 100 - 300  # two must leave
+    assert log.wait_us(300, limit=4, need=1) == 0
+    assert log.wait_us(300, limit=1, need=2) is None
+    log.trim(W + 100)
+    assert log.total == 1 and log.reset_us(W + 100) == 100
+
+
+def test_ids_of_entries_never_settled_are_forgotten_once_the_window_lets_go() -> None:
+    log = SlidingLog(W)
+    log.add(0, "leaked", 5)
+    log.add(10, "settled", 5)
+    log.settle("settled", 1)
+    log.trim(W + 5)  # "leaked" leaves the window unsettled
+    log.forget_settled()
+    assert log._open == {}
+    log.settle("leaked", 99)  # a late settle changes nothing the window holds
+    assert log.total == 1

@@ -21,4 +21,4 @@ def test_public_surface() -> None:
 def test_the_migrations_ship_in_the_package() -> None:
     assert MIGRATIONS.parent == Path(storage.__file__).parent
     assert (MIGRATIONS / "env.py").is_file() and (MIGRATIONS / "script.py.mako").is_file()
-    assert head() == "0002"
+    assert head() == "0003"

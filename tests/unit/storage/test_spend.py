@@ -56,6 +56,28 @@ async def test_a_batch_written_twice_is_stored_and_counted_once(db: Database) ->
     assert await record_spend(db, []) == 0
 
 
+async def test_the_fast_and_the_idempotent_path_store_the_same_values(db: Database) -> None:
+    same = {
+        "created_at": DAY,
+        "tags": ("b", "a", "b"),
+        "end_user": "u\x00ser",
+        "stream": True,
+        "ttfb_ms": None,
+        "duration_ms": 12.5,
+        "prompt_tokens": 7,
+        "completion_tokens": 3,
+        "cost_nanousd": 99,
+    }
+    assert await record_spend(db, [row(1, **same)]) == 1  # new rows only: the plain executemany
+    assert await record_spend(db, [row(1, **same), row(2, **same)]) == 1  # a stored id: row by row
+    async with db.read() as conn:
+        stored = (await conn.execute(sa.select(spend_log).order_by(spend_log.c.request_id))).all()
+    assert [r.request_id for r in stored] == ["req_00001", "req_00002"]
+    assert stored[0][1:] == stored[1][1:]
+    assert stored[0].tags == ["b", "a"] and stored[0].end_user == "u\ufffdser" and stored[0].created_at == DAY
+    assert await day_totals(db) == (2, 20, 198)
+
+
 async def test_the_rollup_equals_the_rows_by_every_grouping(db: Database) -> None:
     rng = random.Random(13)
     rows = [

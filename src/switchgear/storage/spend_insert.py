@@ -1,0 +1,52 @@
+"""The spend log's fast path: a batch of new rows as one ``executemany`` of a plain ``INSERT``.
+
+Almost every batch the writer sends holds only requests never written before. For those the
+idempotent statement (``ON CONFLICT DO NOTHING … RETURNING``, which SQLAlchemy expands into
+multi-row ``VALUES`` pages and whose returned ids it reads back) costs several times the insert
+itself. Here the values go through the columns' own bind processors (the same conversions
+SQLAlchemy applies: UTC datetimes, JSON tags, booleans) into tuples, and the driver's
+``executemany`` sends them (SQLite: in its worker thread; asyncpg: one prepared statement,
+pipelined). A row whose request id is stored already makes the insert fail as a whole; the caller
+then rolls back and takes the idempotent path, so nothing is ever written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchgear.storage.tables import spend_log
+
+_Processor = Callable[[Any], Any] | None
+
+
+class SpendInsert:
+    """The plain insert of ``spend_log`` rows for one dialect (built once per database)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        compiled = spend_log.insert().compile(dialect=dialect)  # every column, the driver's placeholders
+        if not compiled.positional or compiled.positiontup is None:
+            raise ValueError(f"no fast spend-log insert for the {dialect.paramstyle!r} parameter style")
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup)
+        self.processors: tuple[_Processor, ...] = tuple(
+            spend_log.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
+        )
+
+    def parameters(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        get = itemgetter(*self.names)
+        converted = [(i, process) for i, process in enumerate(self.processors) if process is not None]
+        out = []
+        for values in rows:
+            row = list(get(values))
+            for i, process in converted:
+                row[i] = process(row[i])
+            out.append(tuple(row))
+        return out
+
+    async def run(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        await conn.exec_driver_sql(self.sql, self.parameters(rows))
