@@ -135,6 +135,8 @@ def test_sign_in_make_a_key_use_it_find_its_request_and_revoke_it(ui: Ui, gatewa
     for name in ("deployments", "teams", "users", "spend"):
         page.goto(f"/ui/{name}")
         assert page.locator("h1").count() == 1
+        if name == "deployments":  # each deployment's breaker state, as this worker sees it
+            assert page.locator("td", has_text="closed").count() >= 1
         ui.shot(name)
     assert ui.csp_violations() == []
 

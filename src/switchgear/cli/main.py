@@ -101,9 +101,11 @@ def _summary(settings: Settings) -> list[str]:
         credentials = describe_credentials(provider)  # where they come from, never the secret
         lines.append(f"  {provider.name}: {provider.profile.title} at {where} ({credentials})")
     lines.append(f"models ({len(router.groups)}):")
-    for name, group in router.groups.items():
-        targets = ", ".join(d.label for d in group)
-        lines.append(f"  {name} -> {targets}")
+    for name, pool in router.pools.items():
+        targets = ", ".join(d.label for d in pool.deployments)
+        how = f" ({pool.routing})" if len(pool.deployments) > 1 else ""
+        then = f"; then {', '.join(pool.fallbacks)}" if pool.fallbacks else ""
+        lines.append(f"  {name} -> {targets}{how}{then}")
     lines.append("any configured provider's model is also reachable as '<provider>/<model>'")
     return lines
 

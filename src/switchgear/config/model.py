@@ -289,6 +289,32 @@ class DeploymentSettings(_Model):
     model: str = Field(min_length=1)
     weight: int = Field(default=1, ge=0)
     pricing: PricingSettings | None = None  # this deployment's prices, over the model's and the catalog's
+    rpm: int | None = Field(default=None, ge=1)  # requests per minute it takes (``routing: usage``)
+    tpm: int | None = Field(default=None, ge=1)  # tokens per minute it takes (``routing: usage``)
+    timeouts: PartialTimeouts | None = None  # over the model's, the provider's and upstream.timeouts
+
+
+Strategy = Literal["weighted", "latency", "cost", "least-busy", "usage", "ordered"]
+
+
+def _hedge_after(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() == "p95":
+        return "p95"
+    return _duration(value)
+
+
+class HedgeSettings(_Model):
+    """A second attempt when the first has no first byte within ``after`` (a duration, or ``p95``:
+    the pool's observed 95th percentile); the first answer wins, the other is cancelled."""
+
+    after: Annotated[float | Literal["p95"], BeforeValidator(_hedge_after)]
+
+    @field_validator("after")
+    @classmethod
+    def _positive(cls, value: float | str) -> float | str:
+        if isinstance(value, float | int) and value <= 0:
+            raise ValueError("after must be a positive duration (e.g. '800ms') or 'p95'")
+        return value
 
 
 class ModelSettings(_Model):
@@ -300,6 +326,56 @@ class ModelSettings(_Model):
     context_window: int | None = Field(default=None, ge=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
     stream_keepalive: Duration | None = None  # overrides server.stream_keepalive for this model
+    routing: Strategy = "weighted"  # how a request picks among the deployments (docs/routing.md)
+    # other models tried, in order, once this model's deployments (and retries) have failed
+    fallbacks: list[str] = []
+    # larger-context models a request too large for ``context_window`` goes to, before any upstream call
+    context_window_fallbacks: list[str] = []
+    # models tried when a deployment refuses the request on its content policy
+    content_policy_fallbacks: list[str] = []
+    retries: int = Field(default=0, ge=0, le=10)  # extra rounds over the pool, with backoff
+    timeouts: PartialTimeouts | None = None  # over the provider's and upstream.timeouts
+    hedge: HedgeSettings | None = None  # off unless set
+
+
+class BreakerSettings(_Model):
+    """A deployment's circuit breaker: it opens after ``failures`` failures in a row, or when at
+    least ``min_requests`` attempts in a ``window`` failed at ``error_rate`` or more; while open the
+    deployment is skipped; after ``cooldown`` one request probes it (success closes the breaker)."""
+
+    enabled: bool = True
+    failures: int = Field(default=5, ge=1)
+    window: Duration = 30.0
+    error_rate: float = Field(default=0.5, gt=0, le=1)
+    min_requests: int = Field(default=20, ge=1)
+    cooldown: Duration = 30.0
+
+
+class RetryBudgetSettings(_Model):
+    """Retries (not fail-overs) are paid from a bucket of ``burst`` tokens that each request refills
+    by ``ratio``: at most ``ratio`` retries per request over time, so a dead provider cannot
+    multiply the traffic sent to it."""
+
+    ratio: float = Field(default=0.2, ge=0, le=10)
+    burst: int = Field(default=10, ge=0)
+
+
+class RoutingSettings(_Model):
+    """Gateway-wide routing and reliability defaults (docs/routing.md)."""
+
+    # upstream statuses that fail over and retry (besides timeouts and connection errors)
+    retry_on: list[Annotated[int, Field(ge=400, le=599)]] = [408, 429, 500, 502, 503, 504, 529]
+    circuit_breaker: BreakerSettings = BreakerSettings()
+    backoff: Duration = 0.5  # the first retry waits up to this (full jitter), doubling each time
+    max_backoff: Duration = 8.0
+    max_retry_after: DurationOrZero = 30.0  # the longest Retry-After honoured (wait or cool-down)
+    rate_limit_cooldown: DurationOrZero = 5.0  # a 429 without Retry-After cools its deployment this long
+    deadline: Duration = 600.0  # no attempt or retry starts after this, counted from arrival
+    retry_budget: RetryBudgetSettings = RetryBudgetSettings()
+    latency_decay: float = Field(default=0.3, gt=0, le=1)  # weight of a new sample in the average
+    # ``latency``: the share of requests that go to the slower of the two picks, so that a
+    # deployment that was slow is measured again and wins back its traffic once it recovers
+    latency_explore: float = Field(default=0.05, ge=0, le=0.5)
 
 
 class StorageSettings(_Model):
@@ -406,6 +482,7 @@ class Settings(_Model):
     storage: StorageSettings = StorageSettings()
     governance: GovernanceSettings = GovernanceSettings()
     cache: CacheSettings = CacheSettings()
+    routing: RoutingSettings = RoutingSettings()
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
@@ -425,7 +502,11 @@ class Settings(_Model):
         models: list[tuple[str | None, list[str | None]]] = [
             (m.name, [d.provider for d in m.deployments]) for m in self.models
         ]
-        problems = reference_errors(list(self.providers), models) + self._governance_errors()
+        problems = (
+            reference_errors(list(self.providers), models)
+            + self._fallback_errors()
+            + self._governance_errors()
+        )
         exact = self.cache.exact
         if exact.enabled and exact.backend == "redis" and self.storage.redis_url is None:
             problems.append("cache.exact.backend: redis needs storage.redis_url")
@@ -437,6 +518,22 @@ class Settings(_Model):
     def governance_on(self) -> bool:
         """Virtual keys, budgets and limits apply: a master key is set and not ``enabled: false``."""
         return self.server.master_key is not None and self.governance.enabled is not False
+
+    def _fallback_errors(self) -> list[str]:
+        """Every fallback names a configured model or ``<configured provider>/<model>``."""
+        names = {m.name for m in self.models}
+        problems: list[str] = []
+        for i, model in enumerate(self.models):
+            for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+                for j, name in enumerate(getattr(model, key)):
+                    provider, sep, rest = name.partition("/")
+                    if name in names or (sep and rest and provider in self.providers):
+                        continue
+                    problems.append(
+                        f"models[{i}].{key}[{j}]: unknown model {name!r} (a configured model name "
+                        "or '<provider>/<model>')"
+                    )
+        return problems
 
     def _governance_errors(self) -> list[str]:
         governance = self.governance

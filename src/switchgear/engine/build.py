@@ -4,7 +4,8 @@ Stages are composed once, in this fixed order (each capability takes its place a
 
 1. built-in stages, in request order — keys and budgets (admit: ``keys.admit.Governance``, when
    governance is on), guardrails on the input (admit), caches (answer early, filled in settle:
-   ``cache.ExactCache`` when ``cache.exact.enabled``), routing and tiering (plan), guardrails on
+   ``cache.ExactCache`` when ``cache.exact.enabled``), routing and tiering (plan;
+   ``routing.stage.Learner`` learns each deployment's health at the attempt outcome), guardrails on
    the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
    governance is on and ``governance.spend_log.enabled``);
@@ -39,6 +40,7 @@ from switchgear.observability.access_log import AccessLog
 from switchgear.observability.spend_log import SpendLog
 from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
+from switchgear.routing.stage import Learner
 from switchgear.stages.base import Stage
 from switchgear.storage import Database
 from switchgear.transport.client import HttpClient
@@ -92,12 +94,17 @@ def build_router(settings: Settings) -> Router:
 
 
 def build_stages(
-    settings: Settings, extra: Sequence[Stage] = (), governance: Governance | None = None
+    settings: Settings,
+    extra: Sequence[Stage] = (),
+    governance: Governance | None = None,
+    router: Router | None = None,
 ) -> list[Stage]:
     """The stages of this configuration, in the documented order."""
     stages: list[Stage] = [governance] if governance is not None else []
     if settings.cache.exact.enabled:
         stages.append(ExactCache.from_settings(settings))
+    if router is not None:
+        stages.append(Learner(router))
     if settings.server.access_log:
         stages.append(AccessLog())
     if governance is not None and settings.governance.spend_log.enabled:
@@ -132,12 +139,12 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
     client = HttpClient(settings.upstream, networks)
     master = settings.server.master_key
     redactor = build_redactor(settings, os.environ)
-    governance = build_governance(settings, os.environ, router.resolve) if settings.governance_on else None
+    governance = build_governance(settings, os.environ, router.reachable) if settings.governance_on else None
     engine = Engine(
         router,
         client,
         codecs(),
-        stages=build_stages(settings, extra_stages, governance),
+        stages=build_stages(settings, extra_stages, governance, router),
         settle=settings.server.settle,
         redactor=redactor,
     )

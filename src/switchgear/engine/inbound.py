@@ -15,6 +15,7 @@ from switchgear.apis.openai.checks import check
 from switchgear.apis.rules import check_body, check_model_name
 from switchgear.core.errors import InvalidRequest
 from switchgear.providers.base import Endpoint
+from switchgear.routing import preferences
 from switchgear.stages.context import RequestContext
 from switchgear.stages.request import Prepared
 
@@ -28,23 +29,26 @@ def prepare(api_name: str, body: Any, raw: bytes | None = None) -> Prepared:
     if api in ("chat", "completions", "embeddings"):
         tags = _strings(body.get("tags")) if isinstance(body, dict) else ()
         checked = check(api, body)
+        model, provider = preferences.take(checked.body, checked.model)
         return Prepared(
             api,
             checked.body,
-            checked.model,
+            model,
             checked.stream,
             checked.wants_usage,
             checked.fallbacks,
             tags=tags,
             cache=cache,
+            provider=provider,
         )
     model = check_body(api, body)
     stream = body.get("stream") is True
     size = len(body)
     fallbacks = _fallbacks(body)
     tags = _strings(body.pop("tags", None))
+    model, provider = preferences.take(body, model)
     raw = raw if len(body) == size else None
-    return Prepared(api, body, model, stream, True, fallbacks, raw, tags, cache)
+    return Prepared(api, body, model, stream, True, fallbacks, raw, tags, cache, provider)
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -1,23 +1,53 @@
 """The model list clients see (``GET /v1/models``): OpenAI's list shape plus provider, context
-window and prices (USD-per-token strings, as OpenRouter shows them) where the catalog knows them."""
+window and prices (USD-per-token strings, as OpenRouter shows them) where the catalog knows them,
+and each configured model's deployments' health; the admin view ``GET /health/deployments``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import Any
 
 from switchgear.catalog import ModelInfo, price_per_token_str
 from switchgear.providers.base import Deployment
+from switchgear.routing.health import Health
 from switchgear.routing.router import Router
 
 _CREATED = 1_700_000_000
+
+
+def deployments_view(router: Router) -> dict[str, Any]:
+    """``GET /health/deployments``: each configured model's strategy and deployments' health."""
+    now = monotonic()
+    models = {
+        name: {
+            "routing": pool.routing,
+            "deployments": [
+                {"deployment": d.label, "weight": d.weight, **h.view(now)}
+                for d, h in zip(pool.deployments, pool.health, strict=True)
+            ],
+        }
+        for name, pool in router.pools.items()
+    }
+    budget = router.budget
+    return {
+        "models": models,
+        "retry_budget": {"tokens": round(budget.tokens, 2), "spent": budget.spent, "refused": budget.refused},
+    }
 
 
 Allows = Callable[[str], bool] | None  # a virtual key's model allow-list; None: every model
 
 
 def list_models(router: Router, allows: Allows = None) -> list[dict[str, Any]]:
+    now = monotonic()
     entries = [_entry(name, group[0], len(group)) for name, group in router.groups.items()]
+    for entry in entries:
+        pool = router.pools[entry["id"]]
+        entry["health"] = [
+            {"deployment": d.label, "state": h.state(now), "in_flight": h.in_flight, "latency_ms": _ms(h)}
+            for d, h in zip(pool.deployments, pool.health, strict=True)
+        ]
     seen = {e["id"] for e in entries}
     for provider in router.providers.values():
         for info in router.catalog.models(provider.profile.name):
@@ -26,6 +56,10 @@ def list_models(router: Router, allows: Allows = None) -> list[dict[str, Any]]:
                 seen.add(model_id)
                 entries.append(_describe(model_id, provider.name, info.id, info, 1))
     return entries if allows is None else [entry for entry in entries if allows(entry["id"])]
+
+
+def _ms(health: Health) -> float | None:
+    return round(health.latency_ms or health.ttft_ms, 1) or None
 
 
 def find_model(router: Router, model_id: str, allows: Allows = None) -> dict[str, Any] | None:

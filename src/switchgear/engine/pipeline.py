@@ -20,8 +20,8 @@ in their usage-bearing event (priced there by the passthrough relays and the cli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from time import perf_counter_ns
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from time import monotonic, perf_counter_ns
 
 import orjson
 
@@ -32,7 +32,6 @@ from switchgear.core.assemble import events_of, response_of
 from switchgear.core.errors import (
     GatewayError,
     InvalidRequest,
-    NoDeploymentAvailable,
     UpstreamError,
     UpstreamProtocolError,
 )
@@ -42,8 +41,11 @@ from switchgear.core.types import ChatRequest, ChatResponse
 from switchgear.core.usage import Usage, with_cost
 from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
+from switchgear.engine.hedge import Claim, Lost, Try, hedged
 from switchgear.engine.translate import TranslatingRelay
 from switchgear.providers.base import Deployment, StreamRelay
+from switchgear.routing.health import Health
+from switchgear.routing.retry import Retries
 from switchgear.routing.router import Router
 from switchgear.stages.base import EarlyAnswer, Stage
 from switchgear.stages.context import Attempt, RequestContext
@@ -89,11 +91,13 @@ class Engine:
                     made = await early(ctx)
                     if made is not None:
                         return self._early(ctx, request, headers, made)
-            plan = self.router.plan(request.model, request.fallbacks)
+            router = self.router
+            router.budget.deposit()
+            plan = router.plan(request.model, request.fallbacks, stream=request.stream, request=request)
             for reorder in chain.plan:
                 plan = await reorder(ctx, plan)
             if not plan:
-                raise NoDeploymentAvailable(f"no deployment of {request.model!r} may serve this request")
+                raise router.unavailable(request.model, request.fallbacks)
             return await self._attempt(ctx, request, headers, plan)
         except asyncio.CancelledError:  # the client left before the answer began
             ctx.cancelled = True
@@ -109,7 +113,7 @@ class Engine:
 
     async def count_tokens(self, request: Prepared, headers: Mapping[str, str]) -> bytes:
         """``/v1/messages/count_tokens``: asked of Anthropic when it serves the model, else estimated."""
-        deployment = self.router.plan(request.model)[0]
+        deployment = self.router.resolve(request.model)[0]
         adapter = deployment.provider.adapter
         if self._passes_through("messages", deployment) and "count_tokens" in adapter.passthrough_endpoints:
             upstream = adapter.build_passthrough(
@@ -121,7 +125,7 @@ class Engine:
                 raw=request.raw,
             )
             response = await self.client.send(
-                upstream, deployment.provider.timeouts, deployment.provider.name
+                upstream, deployment.timeouts or deployment.provider.timeouts, deployment.provider.name
             )
             raw = await response.read(_ERROR_BODY_LIMIT)
             if response.status >= 400:
@@ -208,44 +212,106 @@ class Engine:
     async def _attempt(
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], plan: list[Deployment]
     ) -> Answer | StreamAnswer:
-        last = len(plan) - 1
-        for i, deployment in enumerate(plan):
-            started = perf_counter_ns()
-            response: UpstreamResponse | None = None
-            head_ns = 0
+        """Each candidate in turn until one answers (``routing.retry.Retries`` says what a failure
+        allows: the next candidate, a backoff and another round over the pool, a fallback model);
+        the first attempt hedged when the model says so (``engine.hedge``)."""
+        router = self.router
+        retries = Retries(router, request, ctx.started_ns)
+        hedge = retries.hedge_after()
+        i = 0
+        while i < len(plan):
+            deployment = plan[i]
+            i += 1
+            health = router.health_of(deployment)
+            took = health.begin(monotonic()) if retries.in_time() else 0
+            if not took:
+                continue
             try:
-                upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
-                response = await self.client.send(
-                    upstream, deployment.provider.timeouts, deployment.provider.name, stream=request.stream
-                )
-                head_ns = perf_counter_ns()
-                if response.status >= 400:
-                    raw = await response.read(_ERROR_BODY_LIMIT)
-                    raise deployment.provider.adapter.map_error(
-                        response.status, response.headers, raw, deployment.provider.name
-                    )
-                if request.stream:
-                    answer: Answer | StreamAnswer = await self._open_stream(
-                        ctx, request, deployment, response, passthrough
+                if hedge is None:
+                    answer = await self._try(
+                        ctx, request, headers, deployment, health=health, took=took, retries=retries
                     )
                 else:
-                    answer = await self._whole_answer(ctx, request, deployment, response, passthrough)
-                self._outcome(ctx, deployment, started, head_ns, status=response.status, error=None)
+                    racer = self._racer(ctx, request, headers, retries)
+                    answer, i = await hedged(
+                        racer, router, plan, i, first=(deployment, health, took), after=hedge
+                    )
+                retries.served(ctx, answer.deployment or deployment)
                 return answer
             except UpstreamError as exc:
-                if response is not None:
-                    response.close()
-                self._outcome(
-                    ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
-                )
-                if not exc.retryable or i == last:
+                hedge = None
+                more = await retries.after(exc, deployment, plan, i)
+                if more is None:
                     raise self._final_error(ctx, exc) from None
-            except BaseException:
-                if response is not None:
-                    response.close()
-                ctx.upstream_ns += perf_counter_ns() - started
-                raise
-        raise NoDeploymentAvailable("no deployment is available for this model")
+                plan = more
+        if retries.last is not None:
+            raise self._final_error(ctx, retries.last)
+        raise router.unavailable(request.model, request.fallbacks)
+
+    def _racer(
+        self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str], retries: Retries
+    ) -> Try:
+        """``_try`` for ``engine.hedge``: the request's part bound, the attempt's left open."""
+
+        def attempt(d: Deployment, h: Health, took: int, claim: Claim) -> Awaitable[Answer | StreamAnswer]:
+            return self._try(ctx, request, headers, d, health=h, took=took, retries=retries, claim=claim)
+
+        return attempt
+
+    async def _try(
+        self,
+        ctx: RequestContext,
+        request: Prepared,
+        headers: Mapping[str, str],
+        deployment: Deployment,
+        *,
+        health: Health,
+        took: int,
+        retries: Retries,
+        claim: Claim | None = None,
+    ) -> Answer | StreamAnswer:
+        """One attempt at ``deployment`` (already counted in flight by ``health.begin``): its
+        answer, or the UpstreamError it failed with (its outcome recorded either way)."""
+        started = perf_counter_ns()
+        response: UpstreamResponse | None = None
+        head_ns = 0
+        try:
+            upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
+            response = await self.client.send(
+                upstream, retries.timeouts(deployment), deployment.provider.name, stream=request.stream
+            )
+            head_ns = perf_counter_ns()
+            if response.status >= 400:
+                raw = await response.read(_ERROR_BODY_LIMIT)
+                raise deployment.provider.adapter.map_error(
+                    response.status, response.headers, raw, deployment.provider.name
+                )
+            if request.stream:
+                answer: Answer | StreamAnswer = await self._open_stream(
+                    ctx, request, deployment, response, passthrough, claim=claim
+                )
+            else:
+                answer = await self._whole_answer(
+                    ctx, request, deployment, response, passthrough, claim=claim
+                )
+                health.end(_tokens(answer.usage))
+            self._outcome(ctx, deployment, started, head_ns, status=response.status, error=None)
+            return answer
+        except UpstreamError as exc:
+            health.end()
+            if response is not None:
+                response.close()
+            self._outcome(
+                ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
+            )
+            raise
+        except BaseException:
+            health.end()
+            health.abandon(took)
+            if response is not None:
+                response.close()
+            ctx.upstream_ns += perf_counter_ns() - started
+            raise
 
     def _outcome(
         self,
@@ -277,8 +343,12 @@ class Engine:
         deployment: Deployment,
         response: UpstreamResponse,
         passthrough: bool,
+        *,
+        claim: Claim | None = None,
     ) -> Answer:
         raw = await response.read()
+        if claim is not None and not claim():  # a hedged attempt that answered second
+            raise Lost()
         adapter = deployment.provider.adapter
         if passthrough:
             body, usage = adapter.read_answer(request.api, request.body, raw, deployment)
@@ -306,6 +376,8 @@ class Engine:
         deployment: Deployment,
         response: UpstreamResponse,
         passthrough: bool,
+        *,
+        claim: Claim | None = None,
     ) -> StreamAnswer:
         provider = deployment.provider.name
         content_type = response.header("content-type") or ""
@@ -347,6 +419,8 @@ class Engine:
                 first = relay.finish()
                 break
             first = relay.feed(data)
+        if claim is not None and not claim():  # a hedged attempt that began second
+            raise Lost()
         if relay.failed is not None and first:  # an in-band error already: its text may echo a secret
             first = self.redactor(first.decode("utf-8", "replace")).encode()
         ctx.deployment = deployment
@@ -383,6 +457,10 @@ class Engine:
                 if usage is None and relay.events and isinstance(failure, asyncio.CancelledError):
                     usage = counted_output(relay.events)
                 self._served(ctx, answer.deployment, usage)
+                health = self.router.health_of(answer.deployment)
+                health.end(_tokens(usage))
+                if isinstance(failure, UpstreamError):  # cut, stalled or garbled after it began
+                    health.failed(monotonic())
             if isinstance(failure, asyncio.CancelledError):
                 ctx.cancelled = True
             elif isinstance(failure, GatewayError):
@@ -400,6 +478,10 @@ def counted_output(events: int) -> Usage:
     per event relayed (every content event carries at least one), so what was generated is charged
     rather than nothing. Estimated (``reported`` False); the prompt is not counted."""
     return Usage(completion_tokens=events)
+
+
+def _tokens(usage: Usage | None) -> int:
+    return usage.prompt_tokens + usage.completion_tokens if usage is not None else 0
 
 
 def _ignore(answer: StreamAnswer) -> None:

@@ -77,16 +77,19 @@ class Deployment:
     model: str
     weight: int = 1
     info: ModelInfo | None = None
+    rpm: int | None = None  # the requests and tokens per minute it takes (``routing: usage``)
+    tpm: int | None = None
+    # this deployment's attempt deadlines (model and deployment settings over the provider's);
+    # None: the provider's
+    timeouts: Timeouts | None = field(default=None, compare=False, repr=False)
     # Prices a usage at ``info``'s prices (the catalog's, config overrides laid over them), made
     # once here; None when it has no input or output price.
     price: Pricer | None = field(init=False, default=None, compare=False, repr=False)
+    label: str = field(init=False, default="", compare=False)  # "provider/model", its health's key
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "price", pricer(self.info.prices if self.info is not None else None))
-
-    @property
-    def label(self) -> str:
-        return f"{self.provider.name}/{self.model}"
+        object.__setattr__(self, "label", f"{self.provider.name}/{self.model}")
 
 
 class StreamRelay(Protocol):

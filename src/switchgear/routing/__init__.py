@@ -1,6 +1,7 @@
-"""Routing: which deployments may serve a request, and in which order to try them."""
+"""Routing: which deployments may serve a request, in which order, and what their health allows."""
 
+from switchgear.routing.health import Health
 from switchgear.routing.router import Router
-from switchgear.routing.strategy import WeightedShuffle
+from switchgear.routing.stage import Learner
 
-__all__ = ["Router", "WeightedShuffle"]
+__all__ = ["Health", "Learner", "Router"]

@@ -1,39 +1,180 @@
-"""Routing strategies: ``order(candidates) -> list[Deployment]``; one strategy per file later on.
+"""Routing strategies: which of a pool's usable deployments to try first, and the order after it.
 
-``WeightedShuffle`` spreads load over a model's deployments in proportion to their weights
-(weighted sampling without replacement); the rest of the order is the fallback chain. A weight
-of 0 makes a deployment a pure fallback, tried only after every weighted one.
+Each strategy orders the indices of the usable deployments of one pool (the breaker and cool-down
+filter came first, ``pool.Pool.order``); the first is where the request goes, the rest is its
+fail-over order. The config names them (``models[].routing``):
+
+``weighted``    random in proportion to ``weight`` (sampling without replacement); weight 0 is a
+                pure fallback, tried after every weighted one. The default.
+``latency``     power of two choices: two deployments at random, the one with the lower decaying
+                average latency (time to first event for streams) times one plus its in-flight
+                count goes first; one without a sample yet counts as fastest (it gets measured).
+                A small share of requests (``routing.latency_explore``, 5 %) goes to the slower
+                pick, which keeps measuring it: a deployment that recovers wins traffic back.
+``cost``        cheapest by price (input + output per million tokens); unpriced ones last.
+``least-busy``  fewest requests in flight; ties at random.
+``usage``       most ``rpm`` / ``tpm`` headroom this minute first; one at its limit is skipped.
+``ordered``     the configured order: a priority list.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from switchgear.providers.base import Deployment
 
+if TYPE_CHECKING:
+    from switchgear.routing.health import Health
+
+_UNPRICED = float("inf")
+
 
 class Strategy(Protocol):
-    def order(self, candidates: Sequence[Deployment]) -> list[Deployment]: ...
+    def order(
+        self,
+        deployments: Sequence[Deployment],
+        health: Sequence[Health],
+        usable: list[int],
+        now: float,
+        stream: bool,
+    ) -> list[int]: ...
 
 
-class WeightedShuffle:
+class Weighted:
     def __init__(self, rng: random.Random | None = None) -> None:
         self._rng = rng or random.Random()
 
-    def order(self, candidates: Sequence[Deployment]) -> list[Deployment]:
-        if len(candidates) <= 1:
-            return list(candidates)
-        weighted = [d for d in candidates if d.weight > 0]
-        spare = [d for d in candidates if d.weight <= 0]
-        ordered: list[Deployment] = []
-        while weighted:
-            total = sum(d.weight for d in weighted)
-            point = self._rng.random() * total
-            for i, deployment in enumerate(weighted):
-                point -= deployment.weight
-                if point < 0 or i == len(weighted) - 1:
-                    ordered.append(weighted.pop(i))
-                    break
+    def order(
+        self,
+        deployments: Sequence[Deployment],
+        health: Sequence[Health],
+        usable: list[int],
+        now: float,
+        stream: bool,
+    ) -> list[int]:
+        if len(usable) <= 1:
+            return usable
+        rng = self._rng.random
+        # Efraimidis-Spirakis: sorting by u^(1/w) is weighted sampling without replacement
+        keyed = sorted(
+            ((rng() ** (1.0 / deployments[i].weight), i) for i in usable if deployments[i].weight > 0),
+            reverse=True,
+        )
+        ordered = [i for _, i in keyed]
+        spare = [i for i in usable if deployments[i].weight <= 0]
         return ordered + spare
+
+
+class Latency:
+    def __init__(self, rng: random.Random | None = None, explore: float = 0.05) -> None:
+        self._rng = rng or random.Random()
+        self._explore = explore
+
+    def order(
+        self,
+        deployments: Sequence[Deployment],
+        health: Sequence[Health],
+        usable: list[int],
+        now: float,
+        stream: bool,
+    ) -> list[int]:
+        if len(usable) <= 1:
+            return usable
+
+        def score(i: int) -> float:
+            h = health[i]
+            return (h.ttft_ms if stream else h.latency_ms) * (1 + h.in_flight)
+
+        rng = self._rng
+        a, b = rng.sample(usable, 2)
+        if score(b) < score(a):
+            a, b = b, a
+        first = b if self._explore and rng.random() < self._explore else a
+        rest = sorted((i for i in usable if i != first), key=score)
+        return [first, *rest]
+
+
+class Cost:
+    def order(
+        self,
+        deployments: Sequence[Deployment],
+        health: Sequence[Health],
+        usable: list[int],
+        now: float,
+        stream: bool,
+    ) -> list[int]:
+        return sorted(usable, key=lambda i: _price(deployments[i]))
+
+
+class LeastBusy:
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.Random()
+
+    def order(
+        self,
+        deployments: Sequence[Deployment],
+        health: Sequence[Health],
+        usable: list[int],
+        now: float,
+        stream: bool,
+    ) -> list[int]:
+        if len(usable) <= 1:
+            return usable
+        shuffled = self._rng.sample(usable, len(usable))  # ties at random
+        return sorted(shuffled, key=lambda i: health[i].in_flight)
+
+
+class Usage:
+    def order(
+        self,
+        deployments: Sequence[Deployment],
+        health: Sequence[Health],
+        usable: list[int],
+        now: float,
+        stream: bool,
+    ) -> list[int]:
+        def headroom(i: int) -> float:
+            d, h = deployments[i], health[i]
+            return min(h.rpm_headroom(d.rpm, now), h.tpm_headroom(d.tpm, now))
+
+        free = [i for i in usable if headroom(i) > 0]
+        return sorted(free, key=headroom, reverse=True)
+
+
+class Ordered:
+    def order(
+        self,
+        deployments: Sequence[Deployment],
+        health: Sequence[Health],
+        usable: list[int],
+        now: float,
+        stream: bool,
+    ) -> list[int]:
+        return usable
+
+
+def _price(deployment: Deployment) -> float:
+    info = deployment.info
+    if info is None or info.prices.input is None or info.prices.output is None:
+        return _UNPRICED
+    return float(info.prices.input + info.prices.output)
+
+
+def strategy(name: str, rng: random.Random | None = None, explore: float = 0.05) -> Strategy:
+    """The strategy a model's ``routing:`` names (``explore``: see ``Latency``)."""
+    made: Strategy
+    if name == "latency":
+        made = Latency(rng, explore)
+    elif name == "cost":
+        made = Cost()
+    elif name == "least-busy":
+        made = LeastBusy(rng)
+    elif name == "usage":
+        made = Usage()
+    elif name == "ordered":
+        made = Ordered()
+    else:
+        made = Weighted(rng)
+    return made

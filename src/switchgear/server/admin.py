@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +32,7 @@ from switchgear.core.errors import (
     PermissionDenied,
 )
 from switchgear.engine.build import Runtime
+from switchgear.engine.models_view import deployments_view
 from switchgear.server.admin_auth import absent_router, bearer_token
 from switchgear.server.errors import openai_error_body
 from switchgear.stages.base import HOOKS, overrides
@@ -198,5 +199,12 @@ def build_admin(runtime: Runtime, service: AdminService | None = None) -> FastAP
             settle_queues=chain.stats(),
             cache=cache_status(chain.stages),
         )
+
+    @app.get("/health/deployments", dependencies=[Depends(admin)])
+    async def deployments() -> dict[str, Any]:
+        """Every configured model's deployments: breaker state, seconds until usable again,
+        in-flight requests, latency averages, failures in a row, successes, errors, times opened;
+        and the retry budget."""
+        return deployments_view(runtime.router)
 
     return app

@@ -67,7 +67,9 @@ class App:
         }
         if admin is None:
             admin = governance_admin(runtime)
-        mounts: dict[str, ASGIApp] = {"/admin": build_admin(runtime, admin), "/docs": docs_redirect}
+        admin_app = build_admin(runtime, admin)
+        mounts: dict[str, ASGIApp] = {"/admin": admin_app, "/docs": docs_redirect}
+        mounts["/health/deployments"] = admin_app  # the admin API's route, outside /admin
         mounts["/ui"] = build_ui(runtime, admin)
         self.operations = Operations(mounts)
         self._model: Handler = self._one_model

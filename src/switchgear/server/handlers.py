@@ -171,6 +171,8 @@ async def api(
         await streams.pump(answer, write)  # the drain may end it with an in-band error
         await send({"type": "http.response.body", "body": b""})
     except GatewayError as exc:
+        if ctx.attempts and not committed:  # how many upstream attempts the failure comes after
+            headers.append((b"x-switchgear-attempts", str(len(ctx.attempts)).encode()))
         await refuse(exc)
     except ClientGone:
         ctx.cancelled = True

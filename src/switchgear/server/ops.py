@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from switchgear.server.asgi import Receive, Scope, Send, respond
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-PREFIXES = ("/admin", "/metrics", "/ui", "/docs")
+PREFIXES = ("/admin", "/metrics", "/ui", "/docs", "/health/deployments")
 
 
 class Operations:

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from switchgear.core.errors import NotFound
 from switchgear.engine.build import Runtime
+from switchgear.engine.models_view import deployments_view
 from switchgear.keys.admin import AdminService
 from switchgear.keys.schemas import KeyInput, OrgInput, TeamInput, UserInput
 from switchgear.server.admin import cache_status
@@ -106,9 +107,11 @@ class UiPages:
         today = datetime.now(UTC).date()
         traffic = await self._svc.reports.spend(ctx.actor, "model", today, today)
         seen = {g.group: g for g in traffic.data}
+        health = deployments_view(self._runtime.router)["models"]  # this worker's view
         models = [
             {
                 "name": m.name,
+                "routing": m.routing,
                 "today": seen.get(m.name),
                 "deployments": [
                     {
@@ -117,8 +120,9 @@ class UiPages:
                         "base_url": _without_credentials(settings.providers[d.provider].base_url),
                         "model": d.model,
                         "weight": d.weight,
+                        "health": health[m.name]["deployments"][i],
                     }
-                    for d in m.deployments
+                    for i, d in enumerate(m.deployments)
                 ],
             }
             for m in settings.models

@@ -36,7 +36,7 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             {"sever": {}},
             "sever: unknown key (did you mean 'server'?); "
-            "allowed: server, upstream, providers, models, storage, governance, cache, stages",
+            "allowed: server, upstream, providers, models, storage, governance, cache, routing, stages",
         ),
         (
             {"server": {"prot": 8080}},
@@ -75,7 +75,7 @@ def write(tmp_path: Path, text: str) -> Path:
                 ],
             },
             "models[1].deployments[1].wieght: unknown key (did you mean 'weight'?); "
-            "allowed: provider, model, weight, pricing",
+            "allowed: provider, model, weight, pricing, rpm, tpm, timeouts",
         ),
     ],
 )

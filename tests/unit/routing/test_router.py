@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from time import monotonic
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from switchgear.catalog import Catalog, ModelInfo, Prices
 from switchgear.config import ConfigError, parse_settings
 from switchgear.core.errors import ModelNotFound
 from switchgear.providers import build_providers
-from switchgear.routing import Router, WeightedShuffle
+from switchgear.routing import Router
+from switchgear.stages.request import Prepared
 
 PROVIDERS: dict[str, Any] = {
     "openai": {"type": "openai", "api_key": "sk-test-1"},
@@ -60,9 +62,7 @@ MODELS: list[dict[str, Any]] = [
 
 def router(seed: int = 7, models: list[dict[str, Any]] | None = None) -> Router:
     settings = parse_settings({"providers": PROVIDERS, "models": MODELS if models is None else models}, {})
-    return Router(
-        settings, build_providers(settings), Catalog.bundled(), WeightedShuffle(random.Random(seed))
-    )
+    return Router(settings, build_providers(settings), Catalog.bundled(), random.Random(seed))
 
 
 def labels(deployments: Any) -> list[str]:
@@ -259,3 +259,132 @@ def test_a_deployment_of_a_model_unknown_to_the_catalog_is_priced_by_its_config(
         vendor="ollama", id="in-house", prices=Prices(input=200_000, output=400_000)
     )
     assert deployment.price is not None
+
+
+STRATEGIES: list[dict[str, Any]] = [
+    {
+        "name": "cheap",
+        "routing": "cost",
+        "deployments": [
+            {"provider": "openai", "model": "gpt-4o"},
+            {"provider": "local", "model": "unpriced"},
+            {"provider": "openai", "model": "gpt-4o-mini"},
+        ],
+    },
+    {
+        "name": "capped",
+        "routing": "usage",
+        "deployments": [
+            {"provider": "openai", "model": "a", "rpm": 2},
+            {"provider": "groq", "model": "b", "rpm": 10},
+        ],
+    },
+    {
+        "name": "priority",
+        "routing": "ordered",
+        "deployments": [{"provider": p, "model": "m", "weight": 0} for p in ("groq", "openai", "azure")],
+        "fallbacks": ["cheap"],
+    },
+    {
+        "name": "quick",
+        "routing": "latency",
+        "deployments": [{"provider": p, "model": "m"} for p in ("groq", "openai", "azure")],
+    },
+    {
+        "name": "small",
+        "context_window": 100,
+        "context_window_fallbacks": ["quick"],
+        "deployments": [{"provider": "openai", "model": "small"}],
+    },
+]
+
+
+def test_cost_puts_the_cheapest_first_and_the_unpriced_last() -> None:
+    r = router(models=STRATEGIES)
+    assert labels(r.plan("cheap")) == ["openai/gpt-4o-mini", "openai/gpt-4o", "local/unpriced"]
+
+
+def test_usage_prefers_headroom_and_skips_a_deployment_at_its_limit() -> None:
+    r = router(models=STRATEGIES)
+    a, _b = (r.health_of(d) for d in r.resolve("capped"))
+    assert labels(r.plan("capped"))[0] == "openai/a"  # both untouched: stable order
+    assert a.begin(monotonic())
+    assert labels(r.plan("capped")) == ["groq/b", "openai/a"]  # a has 1/2 left, b 10/10
+    assert a.begin(monotonic())
+    assert labels(r.plan("capped")) == ["groq/b"]  # a is at its 2 requests a minute
+
+
+def test_ordered_keeps_the_configured_order_then_the_configured_fallbacks() -> None:
+    r = router(models=STRATEGIES)
+    assert labels(r.plan("priority"))[:3] == ["groq/m", "openai/m", "azure/m"]
+    assert labels(r.plan("priority", ["quick"]))[3] in ("groq/m", "openai/m", "azure/m")  # requested first
+    assert labels(r.plan("priority"))[3] == "openai/gpt-4o-mini"  # then its own fallbacks (cheap)
+
+
+def test_latency_goes_to_the_faster_of_two_and_orders_the_rest_by_speed() -> None:
+    r = router(models=STRATEGIES)
+    groq, openai, azure = (r.health_of(d) for d in r.resolve("quick"))
+    groq.latency_ms, openai.latency_ms, azure.latency_ms = 50.0, 10.0, 30.0
+    firsts = Counter(labels(r.plan("quick"))[0] for _ in range(3000))
+    # two at random of three: the fastest goes first whenever drawn (2/3), but for the exploring 5 %
+    assert firsts["openai/m"] / 3000 == pytest.approx(2 / 3 * 0.95, abs=0.04)  # 5 % explore
+    assert firsts["groq/m"] / 3000 < 0.1
+    assert labels(r.plan("quick"))[1:] in (
+        ["openai/m", "azure/m"],
+        ["azure/m", "groq/m"],
+        ["openai/m", "groq/m"],
+    )
+
+
+def test_an_open_deployment_is_left_out_of_the_plan() -> None:
+    r = router(models=STRATEGIES)
+    health = r.health_of(r.resolve("priority")[1])
+    for _ in range(5):
+        health.failed(monotonic())
+    assert labels(r.plan("priority"))[:2] == ["groq/m", "azure/m"]
+    error = r.unavailable("priority")
+    assert error.status == 503 and "'priority'" in error.message
+
+
+def test_a_request_too_large_for_the_context_window_starts_at_its_fallbacks() -> None:
+    r = router(models=STRATEGIES)
+    small = Prepared("chat", {"model": "small", "messages": [], "max_tokens": 10}, "small", False, False, [])
+    assert labels(r.plan("small", request=small)) == ["openai/small"]
+    big = Prepared("chat", {"model": "small", "max_tokens": 100}, "small", False, False, [])
+    assert "openai/small" not in labels(r.plan("small", request=big))
+    assert len(r.plan("small", request=big)) == 3
+
+
+def test_fallbacks_must_name_a_model() -> None:
+    models = [{**MODELS[0], "fallbacks": ["nope", "openai/gpt-4o"], "context_window_fallbacks": ["fast"]}]
+    with pytest.raises(ConfigError, match=r"models\[0\]\.fallbacks\[0\]: unknown model 'nope'"):
+        router(models=models)
+
+
+def test_reachable_covers_the_configured_fallbacks_for_budget_reservations() -> None:
+    r = router(models=STRATEGIES)
+    assert labels(r.reachable("small")) == ["openai/small", "groq/m", "openai/m", "azure/m"]
+    assert labels(r.reachable("cheap")) == labels(r.resolve("cheap"))
+
+
+@pytest.mark.parametrize(("after", "expected"), [("p95", "p95"), ("P95", "p95"), ("800ms", 0.8), (2, 2.0)])
+def test_hedge_after_is_a_duration_or_p95(after: Any, expected: Any) -> None:
+    models = [{**MODELS[0], "hedge": {"after": after}}]
+    assert router(models=models).pools["fast"].hedge == expected
+
+
+@pytest.mark.parametrize("after", ["0s", "p99", "soon", True])
+def test_a_bad_hedge_is_a_config_error(after: Any) -> None:
+    with pytest.raises(ConfigError, match=r"models\[0\]\.hedge\.after"):
+        router(models=[{**MODELS[0], "hedge": {"after": after}}])
+
+
+def test_p95_waits_for_twenty_samples() -> None:
+    r = router(models=[{**MODELS[0], "hedge": {"after": "p95"}}])
+    pool = r.pools["fast"]
+    for ms in range(1, 20):
+        pool.health[0].succeeded(0, float(ms * 10), stream=False)
+    assert pool.hedge_after(stream=False) is None
+    pool.health[0].succeeded(0, 1000.0, stream=False)
+    assert pool.hedge_after(stream=False) == 1.0  # 20 samples: the 95th percentile is the slowest
+    assert pool.hedge_after(stream=True) is None  # streams keep their own samples
