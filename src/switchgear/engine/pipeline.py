@@ -69,6 +69,9 @@ class Engine:
         self.client = client
         self.codecs = dict(codecs)
         self.chain = StageChain(stages, settle)
+        # requests the server has opened and settled: their difference is the requests in flight
+        self.opened = 0
+        self.settled = 0
         # Applied once to every error leaving the engine (configured secrets, key shapes).
         self.redactor = redactor or Redactor()
 
@@ -105,7 +108,12 @@ class Engine:
     def settle(self, ctx: RequestContext) -> None:
         """The request is over (answered, failed or abandoned): hand its record to the consumers."""
         ctx.ended_ns = perf_counter_ns()
+        self.settled += 1
         self.chain.settle(ctx)
+
+    def in_flight(self) -> int:
+        """Requests opened and not yet settled in this worker."""
+        return self.opened - self.settled
 
     async def count_tokens(self, request: Prepared, headers: Mapping[str, str]) -> bytes:
         """``/v1/messages/count_tokens``: asked of Anthropic when it serves the model, else estimated."""
@@ -265,6 +273,7 @@ class Engine:
             latency_ms=(now - started) / 1e6,
             ttfb_ms=(head_ns - started) / 1e6 if head_ns else None,
             error=error,
+            offset_ms=(started - ctx.started_ns) / 1e6,
         )
         ctx.attempts.append(attempt)
         for observe in self.chain.outcome:

@@ -54,11 +54,14 @@ def request_id(scope: Scope) -> str:
 _FORWARDED = (b"anthropic-version", b"anthropic-beta")
 
 
-def _client_headers(scope: Scope) -> dict[str, str]:
+def _client_headers(scope: Scope, ctx: RequestContext) -> dict[str, str]:
+    """The headers passed on to a same-family upstream; the client's trace context goes to ``ctx``."""
     found = {}
     for name, value in scope["headers"]:
         if name in _FORWARDED:
             found[name.decode()] = value.decode("latin-1")
+        elif name == b"traceparent":
+            ctx.traceparent = value.decode("latin-1")
     return found
 
 
@@ -128,6 +131,7 @@ async def api(
     """Any model API: OpenAI chat / completions / embeddings, Anthropic messages, Responses."""
     ctx = RequestContext(request_id(scope), api_name)
     engine = runtime.engine
+    engine.opened += 1
     codec = engine.codecs[api_name]
     headers = _id_headers(ctx)
     started = committed = False
@@ -154,7 +158,7 @@ async def api(
     try:
         request = await _read_request(runtime, ctx, scope, receive)
         watch = DisconnectWatch(receive, WATCH_DELAY)
-        serving = engine.serve(ctx, request, _client_headers(scope))
+        serving = engine.serve(ctx, request, _client_headers(scope, ctx))
         interval = runtime.stream_keepalive(request.model) if request.stream else None
         if interval:  # the drain may end a stream committed by keep-alive comments while it waits
             answer = await streams.wait(kept_alive(serving, interval, commit, write))
@@ -222,11 +226,12 @@ async def _start_stream(ctx: RequestContext, headers: Headers, send: Send) -> No
 async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
     """``POST /v1/messages/count_tokens`` (Anthropic)."""
     ctx = RequestContext(request_id(scope), "count_tokens")
+    runtime.engine.opened += 1
     codec = runtime.engine.codecs["messages"]
     headers = _id_headers(ctx)
     try:
         request = await _read_request(runtime, ctx, scope, receive)
-        answer = await runtime.engine.count_tokens(request, _client_headers(scope))
+        answer = await runtime.engine.count_tokens(request, _client_headers(scope, ctx))
         ctx.first_byte_ns = perf_counter_ns()
         await respond(send, 200, answer, headers)
     except GatewayError as exc:

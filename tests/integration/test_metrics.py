@@ -1,0 +1,214 @@
+"""``/metrics`` after a scripted load: the official SDK against the simulated providers over real
+sockets, then a Prometheus scrape whose values are checked exactly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from switchgear.simulator.server import SimulatorThread
+from tests.conftest import base_config
+from tests.fakes.gateway import GatewayThread
+
+SCRIPTED = "sim-small;prompt_tokens=10;completion_tokens=5"
+DEPLOYMENT = f"sim/{SCRIPTED}"
+MESSAGES: Any = [{"role": "user", "content": "hi"}]
+MASTER = "sk-master-metrics-0123456789"
+
+
+def metrics_config(sim: SimulatorThread, **observability: Any) -> dict[str, Any]:
+    config = base_config(sim)
+    config["models"] = [
+        *config["models"],
+        {
+            "name": "m1",
+            "deployments": [{"provider": "sim", "model": SCRIPTED}],
+            "pricing": {"input": "1", "output": "2"},  # 10 * $1/M + 5 * $2/M = $0.00002 a request
+        },
+    ]
+    if observability:
+        config["observability"] = observability
+    return config
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(url: str, headers: dict[str, str] | None = None) -> Samples:
+    answer = httpx.get(url + "/metrics", headers=headers, timeout=5)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    found: Samples = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in samples.items() if n == name and wanted <= have)
+
+
+def wait_for(url: str, name: str, expected: float, **labels: str) -> Samples:
+    deadline = time.monotonic() + 10
+    while True:
+        samples = scrape(url)
+        if value(samples, name, **labels) >= expected or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.05)
+
+
+@pytest.fixture()
+def gw(sim: SimulatorThread) -> Iterator[GatewayThread]:
+    gateway = GatewayThread(metrics_config(sim)).start()
+    yield gateway
+    gateway.stop()
+
+
+def load(url: str) -> None:
+    """3 answers and 1 stream of m1, 2 requests that fail over twice, 1 that fails on every
+    deployment, 1 for a model nobody serves."""
+    with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=10) as client:
+        for _ in range(3):
+            client.chat.completions.create(model="m1", messages=MESSAGES)
+        stream = client.chat.completions.create(
+            model="m1", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+        assert list(stream)
+        for _ in range(2):
+            client.chat.completions.create(model="ha", messages=MESSAGES)
+        with pytest.raises(openai.APIStatusError) as failed:
+            client.chat.completions.create(model="all-down", messages=MESSAGES)
+        assert failed.value.status_code == 503
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(model="no-such-model", messages=MESSAGES)
+
+
+def test_the_scrape_after_a_scripted_load_counts_exactly(gw: GatewayThread) -> None:
+    load(gw.url)
+    s = wait_for(gw.url, "switchgear_requests_total", 8)
+    ok = {"api": "chat", "model": "m1", "provider": "sim", "deployment": DEPLOYMENT, "status_class": "2xx"}
+    assert value(s, "switchgear_requests_total", **ok) == 4
+    assert value(s, "switchgear_requests_total") == 8
+    assert value(s, "switchgear_requests_total", model="ha", provider="sim2", status_class="2xx") == 2
+    assert value(s, "switchgear_requests_total", model="all-down", status_class="5xx") == 1
+    assert value(s, "switchgear_requests_total", model="no-such-model", provider="", status_class="4xx") == 1
+    # tokens and cost: the scripted usage, the stream's included
+    m1 = {"model": "m1", "provider": "sim", "deployment": DEPLOYMENT}
+    assert value(s, "switchgear_tokens_total", direction="input", **m1) == 40
+    assert value(s, "switchgear_tokens_total", direction="output", **m1) == 20
+    assert value(s, "switchgear_cost_usd_total", **m1) == pytest.approx(0.00008)
+    # latency for every request of m1; time to first token for its stream only
+    assert value(s, "switchgear_request_duration_seconds_count", api="chat", **m1) == 4
+    assert value(s, "switchgear_request_duration_seconds_bucket", le="+Inf", **m1) == 4
+    assert value(s, "switchgear_time_to_first_token_seconds_count", **m1) == 1
+    assert value(s, "switchgear_gateway_overhead_seconds_count", api="chat") == 8
+    # fail-over: down (unreachable) -> flaky (503) -> sim2, twice; all-down fails on both
+    assert value(s, "switchgear_fallbacks_total", model="ha") == 4
+    assert value(s, "switchgear_fallbacks_total", model="all-down") == 1
+    down = value(s, "switchgear_upstream_attempts_total", deployment="down/sim-small")
+    assert down == value(s, "switchgear_upstream_attempts_total", outcome="upstream_unreachable") - 1 == 2
+    assert (
+        value(s, "switchgear_upstream_attempts_total", deployment="flaky/sim-small", outcome="overloaded")
+        == 2
+    )
+    assert value(s, "switchgear_upstream_attempts_total", deployment="sim2/sim-large", outcome="ok") == 2
+    assert value(s, "switchgear_upstream_attempt_duration_seconds_count", provider="sim2") == 2
+    # errors by type
+    assert value(s, "switchgear_request_errors_total", model="all-down", error_type="overloaded") == 1
+    assert (
+        value(s, "switchgear_request_errors_total", model="no-such-model", error_type="model_not_found") == 1
+    )
+    assert value(s, "switchgear_request_errors_total") == 2
+    assert value(s, "switchgear_rejections_total") == 0  # no limits configured
+    # gauges: nothing in flight once answered, settle queues drained, the version
+    assert value(s, "switchgear_in_flight_requests") == 0
+    assert value(s, "switchgear_settle_queue_depth", consumer="access_log") == 0
+    assert value(s, "switchgear_settle_dropped_total") == 0
+    assert value(s, "switchgear_build_info") == 1
+
+
+def test_the_summary_agrees_with_the_scrape(gw: GatewayThread) -> None:
+    load(gw.url)
+    wait_for(gw.url, "switchgear_requests_total", 8)
+    summary = httpx.get(gw.url + "/metrics/summary", timeout=5).json()
+    totals = summary["totals"]
+    assert totals["requests"] == 8 and totals["errors"] == 2 and totals["in_flight"] == 0
+    assert totals["by_status_class"] == {"2xx": 6, "4xx": 1, "5xx": 1}
+    assert totals["input_tokens"] >= 40 and totals["fallbacks"] == 5
+    assert totals["p50_ms"] > 0 and totals["p95_ms"] >= totals["p50_ms"]
+    row = next(r for r in summary["models"] if r["model"] == "m1")
+    assert row == row | {"provider": "sim", "deployment": DEPLOYMENT, "requests": 4, "errors": 0}
+    assert row["input_tokens"] == 40 and row["output_tokens"] == 20
+    assert row["cost_usd"] == pytest.approx(0.00008)
+    assert row["ttft_p50_ms"] is not None and row["p50_ms"] is not None
+    errors = {(e["model"], e["error_type"]): e["count"] for e in summary["errors"]}
+    assert errors == {("all-down", "overloaded"): 1, ("no-such-model", "model_not_found"): 1}
+    assert {q["consumer"] for q in summary["settle_queues"]} >= {"access_log", "metrics"}
+
+
+def test_key_and_team_labels_are_off_by_default_and_bounded_when_on(sim: SimulatorThread) -> None:
+    config = metrics_config(sim, metrics={"labels": {"key": True}, "max_label_values": 2})
+    gateway = GatewayThread(config).start()
+    try:
+        with openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=10) as client:
+            for model in ("m1", "fast", "priced", "ha"):
+                client.chat.completions.create(model=model, messages=MESSAGES)
+        s = wait_for(gateway.url, "switchgear_requests_total", 4)
+        assert value(s, "switchgear_requests_total", key="") == 4  # no virtual key: an empty label
+        models = {dict(labels)["model"] for (name, labels) in s if name == "switchgear_requests_total"}
+        assert models == {"m1", "fast", "other"}  # two distinct values, then "other"
+        assert value(s, "switchgear_requests_total", model="other") == 2
+    finally:
+        gateway.stop()
+    plain = scrape_text_of(metrics_config(sim), sim)
+    assert 'key="' not in plain and 'team="' not in plain
+
+
+def scrape_text_of(config: dict[str, Any], sim: SimulatorThread) -> str:
+    gateway = GatewayThread(config).start()
+    try:
+        with openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=10) as client:
+            client.chat.completions.create(model="m1", messages=MESSAGES)
+        wait_for(gateway.url, "switchgear_requests_total", 1)
+        return httpx.get(gateway.url + "/metrics", timeout=5).text
+    finally:
+        gateway.stop()
+
+
+def test_metrics_can_require_the_master_key(sim: SimulatorThread) -> None:
+    config = metrics_config(sim, metrics={"require_key": True})
+    config["server"] = {"master_key": MASTER}
+    config["governance"] = {"enabled": False}
+    gateway = GatewayThread(config).start()
+    try:
+        for path in ("/metrics", "/metrics/summary"):
+            missing = httpx.get(gateway.url + path, timeout=5)
+            assert missing.status_code == 401 and missing.json()["error"]["type"] == "authentication_error"
+            wrong = httpx.get(gateway.url + path, headers={"authorization": "Bearer nope"}, timeout=5)
+            assert wrong.status_code == 401
+            good = httpx.get(gateway.url + path, headers={"authorization": f"Bearer {MASTER}"}, timeout=5)
+            assert good.status_code == 200
+        assert MASTER not in good.text
+        post = httpx.post(gateway.url + "/metrics", headers={"authorization": f"Bearer {MASTER}"}, timeout=5)
+        assert post.status_code == 405 and post.headers["allow"] == "GET"
+    finally:
+        gateway.stop()
+
+
+def test_metrics_off_means_no_route_and_no_stage(sim: SimulatorThread) -> None:
+    gateway = GatewayThread(metrics_config(sim, metrics={"enabled": False})).start()
+    try:
+        answer = httpx.get(gateway.url + "/metrics", timeout=5)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "route_not_found"
+        assert "metrics" not in [s.name for s in gateway.app.runtime.engine.chain.stages]
+    finally:
+        gateway.stop()
