@@ -267,6 +267,8 @@ class Engine:
     ) -> None:
         now = perf_counter_ns()
         ctx.upstream_ns += now - started
+        if error is not None:  # what an upstream wrote may echo a secret: clean before any stage sees it
+            self.redactor.error(error)
         attempt = Attempt(
             deployment=deployment,
             status=status,

@@ -17,6 +17,7 @@ each attempt span (kind CLIENT) is the request span's child. Needs the ``otel`` 
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from collections.abc import Sequence
@@ -128,7 +129,7 @@ class Tracing(Stage):
 
     async def close(self) -> None:
         """Export what is still waiting (the SDK's thread does the I/O), then stop."""
-        self.provider.shutdown()
+        await asyncio.to_thread(self.provider.shutdown)
 
 
 def _remote(parent: tuple[int, int, int]) -> Context:
