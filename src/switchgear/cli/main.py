@@ -1,5 +1,5 @@
 """The ``switchgear`` command (typer): ``serve``, ``config check``, ``db``, ``keys``, ``spend``,
-``simulate``, ``version``.
+``status``, ``logs``, ``simulate``, ``version``.
 
 Exit statuses: 0 success (for ``serve``: stopped and drained cleanly), 1 a failure while running,
 2 a usage or configuration error, 3 the server failed to start, 4 ``serve`` stopped but its drain
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from switchgear import __version__
 from switchgear.cli.db import db_app
 from switchgear.cli.keys import keys_app, spend
+from switchgear.cli.live import logs, status
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
@@ -40,6 +41,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.command("spend")(spend)
+app.command("status")(status)
+app.command("logs")(logs)
 
 ConfigOption = Annotated[
     Path | None,
