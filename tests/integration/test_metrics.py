@@ -212,3 +212,20 @@ def test_metrics_off_means_no_route_and_no_stage(sim: SimulatorThread) -> None:
         assert "metrics" not in [s.name for s in gateway.app.runtime.engine.chain.stages]
     finally:
         gateway.stop()
+
+
+def test_the_observability_settings_are_checked(sim: SimulatorThread) -> None:
+    from switchgear.config import ConfigError, parse_settings
+    from switchgear.providers import PROVIDER_SETTINGS
+
+    def parse(config: dict[str, Any]) -> None:
+        parse_settings(config, {}, PROVIDER_SETTINGS)
+
+    with pytest.raises(ConfigError, match=r"observability.metrics.require_key: .* needs server.master_key"):
+        parse(metrics_config(sim, metrics={"require_key": True}))
+    with pytest.raises(ConfigError, match=r"observability.metrics.labels.tenant"):
+        parse(metrics_config(sim, metrics={"labels": {"tenant": True}}))
+    with pytest.raises(ConfigError, match=r"observability.tracing.sample_ratio"):
+        parse(metrics_config(sim, tracing={"sample_ratio": 1.5}))
+    with pytest.raises(ConfigError, match=r"observability.tracing.endpoint"):
+        parse(metrics_config(sim, tracing={"endpoint": "collector:4318"}))

@@ -24,6 +24,7 @@ from switchgear.config import ConfigError, ServerSettings, Settings, load_settin
 from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
+from switchgear.observability.tracing import tracing_problem
 from switchgear.providers import PROVIDER_SETTINGS, describe_credentials, discover_from_env
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -97,6 +98,9 @@ def _settings(config: Path | None, overrides: dict[str, object]) -> tuple[Settin
 
 
 def _summary(settings: Settings) -> list[str]:
+    problem = tracing_problem(settings.observability.tracing)
+    if problem is not None:
+        raise ConfigError(problem)
     router = build_router(settings)
     lines = [f"providers ({len(router.providers)}):"]
     for provider in router.providers.values():

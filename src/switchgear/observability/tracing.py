@@ -18,6 +18,7 @@ each attempt span (kind CLIENT) is the request span's child. Needs the ``otel`` 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import random
 import re
 from collections.abc import Sequence
@@ -37,10 +38,18 @@ if TYPE_CHECKING:
 
     from switchgear.providers.base import Provider
 
+OTEL_MISSING = "observability.tracing.enabled: OpenTelemetry is not installed; pip install 'switchgear[otel]'"
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 _OPERATIONS = {"completions": "text_completion", "embeddings": "embeddings", "count_tokens": "count_tokens"}
 # gen_ai.system per wire family (the convention's well-known values where there is one)
 _SYSTEMS = {"bedrock": "aws.bedrock", "gemini": "gcp.gemini", "vertex": "gcp.vertex_ai"}
+
+
+def tracing_problem(settings: TracingSettings) -> str | None:
+    """Why tracing cannot run as configured (the SDK is not installed), or None."""
+    if settings.enabled and importlib.util.find_spec("opentelemetry.sdk") is None:
+        return OTEL_MISSING
+    return None
 
 
 def parse_traceparent(value: str | None) -> tuple[int, int, int] | None:
@@ -67,9 +76,7 @@ class Tracing(Stage):
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
             from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
         except ImportError:
-            raise ConfigError(
-                "observability.tracing: OpenTelemetry is not installed; pip install 'switchgear[otel]'"
-            ) from None
+            raise ConfigError(OTEL_MISSING) from None
         self.ratio = settings.sample_ratio
         if exporter is None:
             exporter = OTLPSpanExporter(
