@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -82,13 +84,56 @@ def test_status_watch_redraws_until_interrupted(gw: GatewayThread) -> None:
         text=True,
         env=ENV,
     )
-    time.sleep(1.5)
-    send(gw.url, "m1", 2, prefix="more")
-    time.sleep(1.5)
-    watching.send_signal(signal.SIGINT)
-    out, err = watching.communicate(timeout=20)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(iter(watching.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+
+    def shown(requests: str) -> bool:  # a table whose m1 row counts this many requests
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for line in list(out):
+                cells = [c.strip() for c in line.split("│") if c.strip()]
+                if DEPLOYMENT in cells and cells[2] == requests:
+                    return True
+            time.sleep(0.05)
+        return False
+
+    try:
+        assert shown("3"), "the first table never came"
+        send(gw.url, "m1", 2, prefix="more")
+        assert shown("5"), "the tables were not printed again with the new requests"
+    finally:
+        watching.send_signal(signal.SIGINT)
+        _, err = watching.communicate(timeout=20)
+        reader.join(timeout=5)
     assert watching.returncode == 0, err
-    assert "by model and deployment" in out and "Traceback" not in err
+    assert "Traceback" not in err
+
+
+def test_status_watch_on_a_terminal_redraws_in_place(gw: GatewayThread) -> None:
+    main, child = pty.openpty()
+    watching = subprocess.Popen(
+        [*CLI, "status", "--url", gw.url, "--watch", "0.2"],
+        stdin=child,
+        stdout=child,
+        stderr=subprocess.PIPE,
+        env={**ENV, "TERM": "xterm-256color"},
+    )
+    os.close(child)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and screen.count(b"by model and deployment") < 3:
+            ready, _, _ = select.select([main], [], [], 0.2)
+            if ready:
+                screen += os.read(main, 65536)
+    finally:
+        watching.send_signal(signal.SIGINT)
+        _, err = watching.communicate(timeout=20)
+        os.close(main)
+    assert watching.returncode == 0, err
+    assert screen.count(b"by model and deployment") >= 3  # drawn, then redrawn
+    assert b"\x1b[" in screen  # cursor movement: in place, not appended
 
 
 def test_status_says_what_is_wrong(sim: SimulatorThread) -> None:

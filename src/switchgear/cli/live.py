@@ -149,6 +149,11 @@ def status(
         if watch is None:
             console.print(status_tables(summary, url))
             return
+        if not console.is_terminal:  # piped: one set of tables after another, no cursor movement
+            while True:
+                console.print(status_tables(summary, url))
+                time.sleep(watch)
+                summary = fetch(url, "/metrics/summary", key)
         with Live(status_tables(summary, url), console=console, auto_refresh=False) as live:
             while True:
                 time.sleep(watch)
