@@ -68,13 +68,23 @@ def test_a_sampled_traceparent_is_continued_and_attempts_are_its_children(
         request(gateway.url, "m1", f"00-{'c' * 32}-{'d' * 16}-00")  # the client says: not sampled
         request(gateway.url, "m1")  # no trace context, ratio 0
         request(gateway.url, "m1", "garbage")  # invalid: as if absent
-        gateway.wait_settled(5)
+        client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0)
+        with client, pytest.raises(openai.BadRequestError):  # refused before the body was understood
+            client.chat.completions.create(
+                model="m1",
+                messages=[{"role": "nobody"}],  # type: ignore[list-item]
+                extra_headers={"traceparent": f"00-{'e' * 32}-{'f' * 16}-01"},
+            )
+        gateway.wait_settled(6)
     finally:
         gateway.stop()  # the tracing stage flushes its exporter on shutdown
     spans = receiver.spans
     assert receiver.paths and set(receiver.paths) == {"/v1/traces"}
     assert receiver.headers[0]["x-backend-key"] == "backend-secret"
-    assert {s.trace_id for s in spans} == {TRACE, "a" * 32}  # nothing of the unsampled requests
+    assert {s.trace_id for s in spans} == {TRACE, "a" * 32, "e" * 32}  # nothing of the unsampled ones
+    refused = next(s for s in spans if s.trace_id == "e" * 32)
+    assert refused.parent_span_id == "f" * 16 and refused.status_code == ERROR
+    assert refused.attributes["http.response.status_code"] == 400
 
     root, attempts = by_request(spans, sampled)
     assert root.trace_id == TRACE and root.parent_span_id == PARENT and root.kind == SERVER

@@ -93,6 +93,13 @@ def _cache_headers(scope: Scope) -> dict[bytes, bytes] | None:
     return found or None
 
 
+def _keep_traceparent(ctx: RequestContext, scope: Scope) -> None:
+    """The client's trace context, for a request that failed before ``_client_headers`` saw it."""
+    value = header(scope, b"traceparent")
+    if value is not None:
+        ctx.traceparent = value.decode("latin-1")
+
+
 def _id_headers(ctx: RequestContext) -> Headers:
     rid = ctx.request_id.encode()
     if ctx.api in ("messages", "count_tokens"):
@@ -190,6 +197,8 @@ async def api(
     finally:
         if watch is not None:
             watch.close()
+        if ctx.error is not None and ctx.traceparent is None:
+            _keep_traceparent(ctx, scope)  # refused before its headers were read for the upstream
         engine.settle(ctx)
 
 
@@ -241,6 +250,8 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
     except Exception:
         await _fail(ctx, _internal(ctx), codec.error_body, headers, send)
     finally:
+        if ctx.error is not None and ctx.traceparent is None:
+            _keep_traceparent(ctx, scope)
         runtime.engine.settle(ctx)
 
 
