@@ -229,3 +229,41 @@ def test_the_observability_settings_are_checked(sim: SimulatorThread) -> None:
         parse(metrics_config(sim, tracing={"sample_ratio": 1.5}))
     with pytest.raises(ConfigError, match=r"observability.tracing.endpoint"):
         parse(metrics_config(sim, tracing={"endpoint": "collector:4318"}))
+
+
+def test_rejections_and_key_labels_with_governance(sim: SimulatorThread, tmp_path: Any) -> None:
+    config = metrics_config(sim, metrics={"labels": {"key": True, "team": True}})
+    config["server"] = {"master_key": MASTER}
+    config["storage"] = {"database_url": f"sqlite:///{tmp_path / 'gateway.db'}"}
+    gateway = GatewayThread(config).start()
+    admin = {"authorization": f"Bearer {MASTER}"}
+    try:
+        made = {}
+        for name, limits in (("limited", {"rpm_limit": 1}), ("poor", {"max_budget": "0.001"})):
+            answer = httpx.post(
+                gateway.url + "/admin/keys", json={"name": name, **limits}, headers=admin, timeout=5
+            )
+            assert answer.status_code == 201, answer.text
+            made[name] = answer.json()
+        for name, expected in (("limited", [200, 429, 429]), ("poor", [429])):
+            with openai.OpenAI(
+                base_url=gateway.url + "/v1", api_key=made[name]["key"], max_retries=0, timeout=10
+            ) as client:
+                for status in expected:
+                    try:
+                        client.chat.completions.create(model="m1", messages=MESSAGES)
+                        assert status == 200
+                    except openai.RateLimitError as exc:
+                        assert status == 429, exc
+        s = wait_for(gateway.url, "switchgear_requests_total", 4)
+    finally:
+        gateway.stop()
+    assert value(s, "switchgear_rejections_total", reason="rate_limit") == 2
+    assert value(s, "switchgear_rejections_total", reason="budget") == 1
+    limited, poor = made["limited"]["id"], made["poor"]["id"]
+    assert value(s, "switchgear_requests_total", key=limited, team="", status_class="2xx") == 1
+    assert value(s, "switchgear_requests_total", key=limited, status_class="4xx") == 2
+    assert value(s, "switchgear_requests_total", key=poor, status_class="4xx") == 1
+    assert value(s, "switchgear_tokens_total", key=limited, direction="input") == 10
+    assert value(s, "switchgear_cost_usd_total", key=limited) == pytest.approx(0.00002)
+    assert value(s, "switchgear_request_errors_total", error_type="budget_exceeded") == 1
