@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -267,3 +268,34 @@ def test_rejections_and_key_labels_with_governance(sim: SimulatorThread, tmp_pat
     assert value(s, "switchgear_tokens_total", key=limited, direction="input") == 10
     assert value(s, "switchgear_cost_usd_total", key=limited) == pytest.approx(0.00002)
     assert value(s, "switchgear_request_errors_total", error_type="budget_exceeded") == 1
+
+
+def test_requests_in_flight_are_counted_while_they_wait(sim: SimulatorThread) -> None:
+    config = metrics_config(sim)
+    config["upstream"] = {"timeouts": {"first_byte": "10s"}}
+    config["models"].append(
+        {"name": "slow", "deployments": [{"provider": "sim", "model": "sim-small;latency_ms=3000"}]}
+    )
+    gateway = GatewayThread(config).start()
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            waiting = [
+                pool.submit(
+                    httpx.post,
+                    gateway.url + "/v1/chat/completions",
+                    json={"model": "slow", "messages": MESSAGES},
+                    timeout=10,
+                )
+                for _ in range(3)
+            ]
+            seen = 0.0
+            deadline = time.monotonic() + 2.5
+            while time.monotonic() < deadline and seen < 3:
+                seen = value(scrape(gateway.url), "switchgear_in_flight_requests")
+                time.sleep(0.05)
+            assert seen == 3
+            assert [f.result().status_code for f in waiting] == [200] * 3
+        after = wait_for(gateway.url, "switchgear_requests_total", 3)
+        assert value(after, "switchgear_in_flight_requests") == 0
+    finally:
+        gateway.stop()
