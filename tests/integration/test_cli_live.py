@@ -156,6 +156,13 @@ def test_status_says_what_is_wrong(sim: SimulatorThread) -> None:
         assert off.returncode == 1 and "governance" in off.stderr
     finally:
         gateway.stop()
+    gateway = GatewayThread(metrics_config(sim, metrics={"enabled": False})).start()
+    try:
+        no_metrics = run("status", "--url", gateway.url)
+        assert no_metrics.returncode == 1
+        assert "metrics are off (observability.metrics.enabled: false)" in no_metrics.stderr
+    finally:
+        gateway.stop()
 
 
 @pytest.fixture()

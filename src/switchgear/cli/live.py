@@ -57,7 +57,10 @@ def fetch(url: str, path: str, key: str | None, query: dict[str, Any] | None = N
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - scheme checked above
             return json.loads(answer.read())
     except urllib.error.HTTPError as exc:
-        raise GatewayUnreachable(f"{path}: HTTP {exc.code}: {_message(exc.read())}") from None
+        message = _message(exc.read())
+        if exc.code == 404 and path.startswith("/metrics"):
+            message = "the gateway's metrics are off (observability.metrics.enabled: false)"
+        raise GatewayUnreachable(f"{path}: HTTP {exc.code}: {message}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise GatewayUnreachable(f"cannot reach the gateway at {url}: {reason}") from None
