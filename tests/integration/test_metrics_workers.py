@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from switchgear.simulator.server import SimulatorThread
 from tests.fakes.served import ServedGateway
@@ -54,3 +55,22 @@ def test_two_workers_add_up(sim: SimulatorThread, tmp_path: Path) -> None:
         assert summary["totals"]["cost_usd"] == round(REQUESTS * 0.00002, 9)
     finally:
         assert gateway.stop() == 0, gateway.stderr()
+
+
+def test_the_run_directory_is_made_and_removed(
+    sim: SimulatorThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the run's temporary directory is made
+    gateway = ServedGateway(metrics_config(sim), "--workers", "2").start()
+    try:
+        made = list(tmp_path.glob("switchgear-metrics-*"))
+        assert len(made) == 1 and made[0].is_dir()
+        assert [one(gateway.url) for _ in range(10)] == [200] * 10
+        for _ in range(40):
+            if value(scrape(gateway.url), "switchgear_requests_total") == 10:
+                break
+        assert value(scrape(gateway.url), "switchgear_requests_total") == 10
+        assert list(made[0].glob("*.db"))
+    finally:
+        assert gateway.stop() == 0, gateway.stderr()
+    assert not made[0].exists()
