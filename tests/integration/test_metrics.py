@@ -3,8 +3,10 @@ sockets, then a Prometheus scrape whose values are checked exactly."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from switchgear.simulator.server import SimulatorThread
+from switchgear.stages import RequestRecord, Stage
 from tests.conftest import base_config
 from tests.fakes.gateway import GatewayThread
 
@@ -268,6 +271,10 @@ def test_rejections_and_key_labels_with_governance(sim: SimulatorThread, tmp_pat
     assert value(s, "switchgear_tokens_total", key=limited, direction="input") == 10
     assert value(s, "switchgear_cost_usd_total", key=limited) == pytest.approx(0.00002)
     assert value(s, "switchgear_request_errors_total", error_type="budget_exceeded") == 1
+    # the spend log's backlog and drops are series of their own
+    assert ("switchgear_spend_log_pending_rows", frozenset()) in s
+    assert value(s, "switchgear_spend_log_dropped_rows_total") == 0
+    assert ("switchgear_settle_queue_depth", frozenset({("consumer", "spend_log")})) in s
 
 
 def test_requests_in_flight_are_counted_while_they_wait(sim: SimulatorThread) -> None:
@@ -298,4 +305,41 @@ def test_requests_in_flight_are_counted_while_they_wait(sim: SimulatorThread) ->
         after = wait_for(gateway.url, "switchgear_requests_total", 3)
         assert value(after, "switchgear_in_flight_requests") == 0
     finally:
+        gateway.stop()
+
+
+class Stuck(Stage):
+    """A settle consumer that hangs on its first batch until released (a dead database, say)."""
+
+    name = "stuck"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    async def settle(self, records: Sequence[RequestRecord]) -> None:
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
+
+
+def test_a_full_settle_queue_shows_its_depth_and_drops(sim: SimulatorThread) -> None:
+    config = metrics_config(sim)
+    config["server"] = {"settle": {"queue_size": 2, "batch_size": 1}}
+    stuck = Stuck()
+    gateway = GatewayThread(config, stages=[stuck]).start()
+    try:
+        with openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=10) as client:
+            for _ in range(5):  # the 1st is being settled, the 2nd and 3rd wait, the 4th and 5th drop
+                client.chat.completions.create(model="m1", messages=MESSAGES)
+        s = wait_for(gateway.url, "switchgear_requests_total", 5)
+        assert value(s, "switchgear_settle_queue_depth", consumer="stuck") == 2
+        assert value(s, "switchgear_settle_dropped_total", consumer="stuck") == 2
+        assert value(s, "switchgear_settle_dropped_total", consumer="metrics") == 0
+        stuck.release.set()
+        deadline = time.monotonic() + 5
+        while value(s, "switchgear_settle_queue_depth", consumer="stuck") and time.monotonic() < deadline:
+            s = scrape(gateway.url)
+        assert value(s, "switchgear_settle_queue_depth", consumer="stuck") == 0
+        assert value(s, "switchgear_settle_dropped_total", consumer="stuck") == 2  # counted once
+    finally:
+        stuck.release.set()
         gateway.stop()
