@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from switchgear.observability.tracing import parse_traceparent
+from switchgear.observability.trace_context import parse_traceparent
 from switchgear.simulator.server import SimulatorThread
 from tests.fakes.gateway import GatewayThread
 from tests.fakes.otlp import OtlpReceiver, ReceivedSpan
@@ -62,6 +62,7 @@ def test_a_sampled_traceparent_is_continued_and_attempts_are_its_children(
     sim: SimulatorThread, receiver: OtlpReceiver
 ) -> None:
     gateway = traced_gateway(sim, receiver, ratio=0.0)  # only what the client's trace context samples
+    sim.clear()
     try:
         sampled = request(gateway.url, "m1", f"00-{TRACE}-{PARENT}-01")
         failover = request(gateway.url, "ha", f"00-{'a' * 32}-{'b' * 16}-01")
@@ -78,6 +79,7 @@ def test_a_sampled_traceparent_is_continued_and_attempts_are_its_children(
         gateway.wait_settled(6)
     finally:
         gateway.stop()  # the tracing stage flushes its exporter on shutdown
+    upstream_contexts = [r.headers["traceparent"] for r in sim.requests if "traceparent" in r.headers]
     spans = receiver.spans
     assert receiver.paths and set(receiver.paths) == {"/v1/traces"}
     assert receiver.headers[0]["x-backend-key"] == "backend-secret"
@@ -102,6 +104,8 @@ def test_a_sampled_traceparent_is_continued_and_attempts_are_its_children(
     assert attempt.attributes["switchgear.deployment"] == f"sim/{SCRIPTED}"
     assert attempt.attributes["http.response.status_code"] == 200
     assert root.start_ns <= attempt.start_ns < attempt.end_ns <= root.end_ns
+    # the provider was sent the attempt span's context: its own spans would join the trace there
+    assert f"00-{TRACE}-{attempt.span_id}-01" in upstream_contexts
 
     root, attempts = by_request(spans, failover)
     assert root.parent_span_id == "b" * 16 and root.status_code != ERROR
@@ -115,12 +119,16 @@ def test_a_sampled_traceparent_is_continued_and_attempts_are_its_children(
     assert attempts[1].attributes["http.response.status_code"] == 503
     assert "http.response.status_code" not in attempts[0].attributes  # no HTTP answer at all
     assert attempts[0].end_ns <= attempts[1].start_ns and attempts[1].end_ns <= attempts[2].start_ns
+    for attempt in attempts[1:]:  # the first one never reached anybody
+        assert f"00-{'a' * 32}-{attempt.span_id}-01" in upstream_contexts
+    assert len(upstream_contexts) == 3  # m1 once, flaky and sim2: nothing for untraced requests
 
 
 def test_without_a_traceparent_the_ratio_decides_and_failures_are_errors(
     sim: SimulatorThread, receiver: OtlpReceiver
 ) -> None:
     gateway = traced_gateway(sim, receiver, ratio=1.0)
+    sim.clear()
     try:
         streamed = request(gateway.url, "m1", stream=True)
         with pytest.raises(openai.APIStatusError):
@@ -132,6 +140,8 @@ def test_without_a_traceparent_the_ratio_decides_and_failures_are_errors(
     roots = [s for s in spans if s.kind == SERVER]
     assert len(roots) == 2 and all(s.parent_span_id == "" for s in roots)
     root, attempts = by_request(spans, streamed)
+    sent = [r.headers["traceparent"] for r in sim.requests if "traceparent" in r.headers]
+    assert f"00-{root.trace_id}-{attempts[0].span_id}-01" in sent  # a new trace, continued upstream
     assert root.attributes["switchgear.stream"] is True
     assert root.attributes["switchgear.time_to_first_token_ms"] > 0
     assert root.attributes["gen_ai.usage.output_tokens"] == 5 and len(attempts) == 1

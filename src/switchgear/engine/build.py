@@ -143,13 +143,16 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
     master = settings.server.master_key
     redactor = build_redactor(settings, os.environ)
     governance = build_governance(settings, os.environ, router.resolve) if settings.governance_on else None
+    stages = build_stages(settings, extra_stages, governance)
+    tracing = next((s for s in stages if isinstance(s, Tracing)), None)
     engine = Engine(
         router,
         client,
         codecs(),
-        stages=build_stages(settings, extra_stages, governance),
+        stages=stages,
         settle=settings.server.settle,
         redactor=redactor,
+        propagation=tracing.propagation if tracing is not None else None,
     )
     metrics = next((s for s in engine.chain.stages if isinstance(s, Metrics)), None)
     if metrics is not None:

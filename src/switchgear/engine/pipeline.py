@@ -43,6 +43,7 @@ from switchgear.core.usage import Usage, with_cost
 from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
 from switchgear.engine.translate import TranslatingRelay
+from switchgear.observability.trace_context import Propagation
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.routing.router import Router
 from switchgear.stages.base import EarlyAnswer, Stage
@@ -64,6 +65,7 @@ class Engine:
         settle: SettleSettings | None = None,
         *,
         redactor: Redactor | None = None,
+        propagation: Propagation | None = None,
     ) -> None:
         self.router = router
         self.client = client
@@ -74,6 +76,8 @@ class Engine:
         self.settled = 0
         # Applied once to every error leaving the engine (configured secrets, key shapes).
         self.redactor = redactor or Redactor()
+        # Tracing on: each upstream attempt of a traced request is sent its span's traceparent.
+        self.propagation = propagation
 
     async def serve(
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]
@@ -223,6 +227,10 @@ class Engine:
             head_ns = 0
             try:
                 upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
+                if self.propagation is not None:
+                    traceparent = self.propagation.traceparent(ctx)
+                    if traceparent is not None:
+                        upstream.headers["traceparent"] = traceparent
                 response = await self.client.send(
                     upstream, deployment.provider.timeouts, deployment.provider.name, stream=request.stream
                 )

@@ -19,19 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import random
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from switchgear.config.load import ConfigError
 from switchgear.config.model import TracingSettings
+from switchgear.observability.trace_context import NOT_TRACED, TRACE, Propagation, TraceIds, decide
 from switchgear.stages.base import Stage
 from switchgear.stages.context import Attempt
 from switchgear.stages.record import RequestRecord
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
+    from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+    class PresetIds(IdGenerator):
+        trace_id: int
+        span_id: int
+
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Tracer
@@ -39,7 +44,6 @@ if TYPE_CHECKING:
     from switchgear.providers.base import Provider
 
 OTEL_MISSING = "observability.tracing.enabled: OpenTelemetry is not installed; pip install 'switchgear[otel]'"
-_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 _OPERATIONS = {"completions": "text_completion", "embeddings": "embeddings", "count_tokens": "count_tokens"}
 # gen_ai.system per wire family (the convention's well-known values where there is one)
 _SYSTEMS = {"bedrock": "aws.bedrock", "gemini": "gcp.gemini", "vertex": "gcp.vertex_ai"}
@@ -50,19 +54,6 @@ def tracing_problem(settings: TracingSettings) -> str | None:
     if settings.enabled and importlib.util.find_spec("opentelemetry.sdk") is None:
         return OTEL_MISSING
     return None
-
-
-def parse_traceparent(value: str | None) -> tuple[int, int, int] | None:
-    """(trace id, parent span id, flags) of a valid W3C ``traceparent``, else None."""
-    if not value:
-        return None
-    found = _TRACEPARENT.match(value.strip().lower())
-    if found is None or found.group(1) == "ff":
-        return None
-    trace_id, span_id = int(found.group(2), 16), int(found.group(3), 16)
-    if not trace_id or not span_id or (found.group(1) == "00" and found.group(5)):
-        return None
-    return trace_id, span_id, int(found.group(4), 16)
 
 
 class Tracing(Stage):
@@ -84,35 +75,43 @@ class Tracing(Stage):
                 headers={k: v.get_secret_value() for k, v in settings.headers.items()},
                 timeout=settings.timeout,
             )
-        # The sampling decision is taken here (``_sampled``); the SDK keeps every span it is given.
+        # The sampling decision is taken before (``trace_context.decide``); the SDK keeps every span
+        # it is given, with the ids the request path chose (its upstreams were sent them).
+        self.ids = _preset_ids()
         self.provider: TracerProvider = TracerProvider(
             resource=Resource.create({"service.name": settings.service_name}),
             sampler=ParentBased(ALWAYS_ON),
+            id_generator=self.ids,
         )
+        self.propagation = Propagation(settings.sample_ratio)
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer: Tracer = self.provider.get_tracer("switchgear")
         self.sampled = 0
 
     async def settle(self, records: Sequence[RequestRecord]) -> None:
+        ratio = self.ratio
         for record in records:
-            parent = parse_traceparent(record.traceparent)
-            if parent is None:
-                if self.ratio < 1.0 and random.random() >= self.ratio:
-                    continue
-            elif not parent[2] & 1:
-                continue
-            self.emit(record, parent)
+            ids = TRACE.get(record)  # decided on the request path when it reached an upstream
+            if ids is None:
+                ids = decide(record.traceparent, ratio)
+            if ids is not NOT_TRACED:
+                self.emit(record, ids)
 
-    def emit(self, r: RequestRecord, parent: tuple[int, int, int] | None) -> None:
+    def emit(self, r: RequestRecord, ids: TraceIds) -> None:
+        """The request's span and its attempts' spans, with the ids the request path gave them."""
         from opentelemetry import trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         self.sampled += 1
         start = int(r.started_at * 1e9)
         operation = _OPERATIONS.get(r.api, "chat")
+        preset = self.ids
+        # a root span takes a new trace id from the generator; a child of the client's span, its trace's
+        preset.trace_id = 0 if ids.parent_id else ids.trace_id
+        preset.span_id = ids.span_id
         span = self.tracer.start_span(
             f"{operation} {r.model}".strip(),
-            context=_remote(parent) if parent is not None else None,
+            context=_remote(ids.trace_id, ids.parent_id) if ids.parent_id else None,
             kind=SpanKind.SERVER,
             attributes=_request_attributes(r, operation),
             start_time=start,
@@ -120,8 +119,9 @@ class Tracing(Stage):
         if r.error_type is not None:
             span.set_status(Status(StatusCode.ERROR, r.error or None))
         inside = trace.set_span_in_context(span)
-        for attempt in r.attempts:
+        for i, attempt in enumerate(r.attempts):
             began = start + int(attempt.offset_ms * 1e6)
+            preset.span_id = ids.attempts.get(i, 0)
             child = self.tracer.start_span(
                 f"{operation} {attempt.deployment.model}",
                 context=inside,
@@ -139,13 +139,33 @@ class Tracing(Stage):
         await asyncio.to_thread(self.provider.shutdown)
 
 
-def _remote(parent: tuple[int, int, int]) -> Context:
+def _remote(trace_id: int, parent_id: int) -> Context:
+    """The client's span, as the parent of the request span (its sampled flag: it was traced)."""
     from opentelemetry import trace
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-    trace_id, span_id, flags = parent
-    context = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
+    context = SpanContext(trace_id, parent_id, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     return trace.set_span_in_context(NonRecordingSpan(context))
+
+
+def _preset_ids() -> PresetIds:
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    class Preset(RandomIdGenerator):
+        """Hands out the ids set just before a span is started (each used once), else random ones."""
+
+        trace_id = 0
+        span_id = 0
+
+        def generate_trace_id(self) -> int:
+            trace_id, self.trace_id = self.trace_id, 0
+            return trace_id or super().generate_trace_id()
+
+        def generate_span_id(self) -> int:
+            span_id, self.span_id = self.span_id, 0
+            return span_id or super().generate_span_id()
+
+    return cast("PresetIds", Preset())
 
 
 def _system(provider: Provider) -> str:
