@@ -343,3 +343,27 @@ def test_a_full_settle_queue_shows_its_depth_and_drops(sim: SimulatorThread) -> 
     finally:
         stuck.release.set()
         gateway.stop()
+
+
+def test_cache_lookups_and_savings(sim: SimulatorThread) -> None:
+    config = metrics_config(sim)
+    config["cache"] = {"exact": {"enabled": True}}
+    gateway = GatewayThread(config).start()
+    try:
+        with openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=10) as client:
+            results = []
+            for _ in range(3):  # stored by the first, answered from the cache twice
+                raw = client.chat.completions.with_raw_response.create(model="m1", messages=MESSAGES)
+                results.append(raw.headers["x-switchgear-cache"])
+                gateway.wait_settled(len(results))  # stored (off the request path) before the next
+                time.sleep(0.2)
+            assert results == ["MISS", "HIT", "HIT"]
+        s = wait_for(gateway.url, "switchgear_requests_total", 3)
+        summary = httpx.get(gateway.url + "/metrics/summary", timeout=5).json()
+    finally:
+        gateway.stop()
+    assert value(s, "switchgear_cache_lookups_total", model="m1", result="MISS") == 1
+    assert value(s, "switchgear_cache_lookups_total", model="m1", result="HIT") == 2
+    assert value(s, "switchgear_cache_savings_usd_total", model="m1") == pytest.approx(2 * 0.00002)
+    assert value(s, "switchgear_cost_usd_total", model="m1") == pytest.approx(0.00002)  # hits are free
+    assert summary["totals"]["cache"] == {"lookups": {"HIT": 2, "MISS": 1}, "saved_usd": 0.00004}

@@ -77,6 +77,14 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _cache_line(cache: dict[str, Any]) -> str:
+    lookups = cache["lookups"]
+    if not lookups:
+        return "off or unused"
+    counts = ", ".join(f"{result.lower()} {n:,}" for result, n in lookups.items())
+    return f"{counts}; saved {cache['saved_usd']:.6f} USD"
+
+
 def status_tables(summary: dict[str, Any], url: str) -> Group:
     """The summary as rich tables."""
     t = summary["totals"]
@@ -95,6 +103,7 @@ def status_tables(summary: dict[str, Any], url: str) -> Group:
         ("tokens in / out", f"{t['input_tokens']:,} / {t['output_tokens']:,}"),
         ("cost USD", f"{t['cost_usd']:.6f}"),
         ("fallbacks", f"{t['fallbacks']:,}"),
+        ("cache", _cache_line(t["cache"])),
         ("rejections", rejections),
     ):
         head.add_row(name, value)

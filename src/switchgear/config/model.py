@@ -396,6 +396,8 @@ class SemanticCacheSettings(_Model):
 class CacheSettings(_Model):
     exact: ExactCacheSettings = ExactCacheSettings()
     semantic: SemanticCacheSettings = SemanticCacheSettings()
+
+
 class MetricLabels(_Model):
     """Labels beyond model, provider, deployment and API, each off by default: a label per key or
     team multiplies every series by the number of keys or teams."""

@@ -115,13 +115,13 @@ class MetricSet:
         )
         self.cache = Counter(
             "switchgear_cache_lookups",
-            "Cache lookups by result (HIT, SEMANTIC-HIT, MISS, BYPASS), from the cache stage",
+            "Cache lookups by result (HIT, MISS, BYPASS), from the response cache",
             ["model", "result"],
             registry=r,
         )
         self.cache_savings = Counter(
             "switchgear_cache_savings_usd",
-            "What cache hits saved, in USD (fed by the cache stage when it is configured)",
+            "What cache hits saved, in USD: the price the answer had when it was stored",
             ["model"],
             registry=r,
         )

@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from switchgear import __version__
+from switchgear.cache.stage import SAVED
 from switchgear.config.model import MetricsSettings
 from switchgear.observability.metric_set import DURATION_BUCKETS, OVERHEAD_BUCKETS, MetricSet
 from switchgear.observability.spend_log import SpendLogStats
@@ -144,6 +145,7 @@ class Metrics(Stage):
         fallbacks: dict[str, int] = {}
         rejections: dict[str, int] = {}
         cache: dict[tuple[str, str], int] = {}
+        savings: dict[str, int] = {}
         duration, ttft, overhead, upstream = self._duration, self._ttft, self._overhead, self._upstream
         model_of, error_of, deployment_of = self._model, self._error, self._deployment_of
         tenancy: tuple[str, ...] = ()
@@ -188,6 +190,9 @@ class Metrics(Stage):
             if r.cache is not None:
                 hkey = (model, r.cache)
                 cache[hkey] = cache.get(hkey, 0) + 1
+                saved = SAVED.get(r)  # a hit: what the answer would have cost
+                if saved:
+                    savings[model] = savings.get(model, 0) + saved
         s = self.set
         for labels, n in requests.items():
             s.requests.labels(*labels).inc(n)
@@ -206,6 +211,8 @@ class Metrics(Stage):
             s.rejections.labels(reason).inc(n)
         for labels, n in cache.items():
             s.cache.labels(*labels).inc(n)
+        for model, nanousd in savings.items():
+            s.cache_savings.labels(model).inc(nanousd / 1e9)
         for folded in (duration, ttft, overhead, upstream):
             folded.flush()
 

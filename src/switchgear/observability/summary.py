@@ -116,6 +116,7 @@ def summarize(registry: CollectorRegistry) -> dict[str, Any]:
             "p95_ms": _ms(quantile(0.95, all_latency)),
             "p99_ms": _ms(quantile(0.99, all_latency)),
             "ttft_p50_ms": _ms(quantile(0.5, _merge(ttft.values()))),
+            "cache": _cache(f),
         },
         "models": sorted(rows.values(), key=lambda r: (-r["requests"], r["model"], r["deployment"])),
         "errors": sorted(
@@ -148,6 +149,15 @@ def _merge(histograms: Iterable[Buckets]) -> Buckets:
         for bound, count in buckets.items():
             merged[bound] += count
     return merged
+
+
+def _cache(f: dict[str, Metric]) -> dict[str, Any]:
+    """Response cache lookups by result (``HIT``, ``MISS``, ``BYPASS``) and what the hits saved."""
+    results: dict[str, int] = defaultdict(int)
+    for labels, value in _samples(f.get("switchgear_cache_lookups"), "_total"):
+        results[labels["result"]] += int(value)
+    saved = _value(f, "switchgear_cache_savings_usd", "_total")
+    return {"lookups": dict(sorted(results.items())), "saved_usd": round(saved, 9)}
 
 
 def _queues(f: dict[str, Metric]) -> list[dict[str, Any]]:
