@@ -195,9 +195,9 @@ def test_attempt_outcomes_arrive_for_each_attempt_of_a_failover(oai: openai.Open
 def test_admin_status_lists_the_stages_and_their_queues(gw: GatewayThread) -> None:
     status = httpx.get(gw.url + "/admin/status", timeout=5).json()
     names = [s["name"] for s in status["stages"]]
-    assert names == ["routing", "access_log", "probe", "recorder"]
+    assert names == ["routing", "access_log", "metrics", "probe", "recorder"]
     assert status["stages"][0]["hooks"] == ["attempt_outcome"]
-    assert status["stages"][2]["hooks"] == ["admit", "answer_early", "plan", "attempt_outcome"]
+    assert status["stages"][3]["hooks"] == ["admit", "answer_early", "plan", "attempt_outcome"]
     queues = {q["consumer"]: q for q in status["settle_queues"]}
     assert queues["access_log"]["bound"] == 10_000 and queues["access_log"]["overflow"] == "drop_new"
     docs = httpx.get(gw.url + "/admin/docs", timeout=5)

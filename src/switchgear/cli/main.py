@@ -1,5 +1,5 @@
 """The ``switchgear`` command (typer): ``serve``, ``config check``, ``db``, ``keys``, ``spend``,
-``simulate``, ``version``.
+``status``, ``logs``, ``simulate``, ``version``.
 
 Exit statuses: 0 success (for ``serve``: stopped and drained cleanly), 1 a failure while running,
 2 a usage or configuration error, 3 the server failed to start, 4 ``serve`` stopped but its drain
@@ -19,10 +19,12 @@ from pydantic import ValidationError
 from switchgear import __version__
 from switchgear.cli.db import db_app
 from switchgear.cli.keys import keys_app, spend
+from switchgear.cli.live import logs, status
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
+from switchgear.observability.tracing import tracing_problem
 from switchgear.providers import PROVIDER_SETTINGS, describe_credentials, discover_from_env
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -40,6 +42,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.command("spend")(spend)
+app.command("status")(status)
+app.command("logs")(logs)
 
 ConfigOption = Annotated[
     Path | None,
@@ -94,6 +98,9 @@ def _settings(config: Path | None, overrides: dict[str, object]) -> tuple[Settin
 
 
 def _summary(settings: Settings) -> list[str]:
+    problem = tracing_problem(settings.observability.tracing)
+    if problem is not None:
+        raise ConfigError(problem)
     router = build_router(settings)
     lines = [f"providers ({len(router.providers)}):"]
     for provider in router.providers.values():

@@ -474,6 +474,52 @@ class CacheSettings(_Model):
     semantic: SemanticCacheSettings = SemanticCacheSettings()
 
 
+class MetricLabels(_Model):
+    """Labels beyond model, provider, deployment and API, each off by default: a label per key or
+    team multiplies every series by the number of keys or teams."""
+
+    key: bool = False  # key_id on the request, token and cost series
+    team: bool = False  # team_id on the same series
+
+
+class MetricsSettings(_Model):
+    """Prometheus metrics at ``/metrics`` (docs/observability.md)."""
+
+    enabled: bool = True
+    require_key: bool = False  # scraping needs the master key (Authorization: Bearer)
+    labels: MetricLabels = MetricLabels()
+    # distinct values one label may take (key, team, error type) before the rest count as "other"
+    max_label_values: int = Field(default=500, ge=1)
+    # where worker processes share their counters (``--workers`` > 1); None: a fresh directory
+    # under the system's temporary directory, made and removed by each run
+    multiprocess_dir: str | None = None
+
+
+class TracingSettings(_Model):
+    """OpenTelemetry spans per request and per upstream attempt, exported over OTLP/HTTP. Needs the
+    ``otel`` extra (``pip install 'switchgear[otel]'``)."""
+
+    enabled: bool = False
+    # OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces
+    endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    headers: dict[str, SecretStr] = {}  # sent with every export (an API key of the tracing backend)
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)  # of requests without a traceparent
+    service_name: str = Field(default="switchgear", min_length=1)
+    timeout: Duration = 10.0  # one export's deadline
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"endpoint must be an http:// or https:// URL, got {value!r}")
+        return value
+
+
+class ObservabilitySettings(_Model):
+    metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
@@ -483,6 +529,7 @@ class Settings(_Model):
     governance: GovernanceSettings = GovernanceSettings()
     cache: CacheSettings = CacheSettings()
     routing: RoutingSettings = RoutingSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
@@ -510,6 +557,8 @@ class Settings(_Model):
         exact = self.cache.exact
         if exact.enabled and exact.backend == "redis" and self.storage.redis_url is None:
             problems.append("cache.exact.backend: redis needs storage.redis_url")
+        if self.observability.metrics.require_key and self.server.master_key is None:
+            problems.append("observability.metrics.require_key: protecting /metrics needs server.master_key")
         if problems:
             raise ValueError("\n".join(problems))
         return self

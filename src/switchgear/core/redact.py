@@ -80,14 +80,18 @@ class Redactor:
 
     def error(self, exc: E) -> E:
         """``exc`` redacted in place: every text an upstream may have written into it (message,
-        code, param, the messages of earlier attempts in its metadata)."""
+        code, param, the text fields of its metadata and the messages of earlier attempts there)."""
         exc.message = self(exc.message)
         exc.args = (exc.message,)
         if exc.code:
             exc.code = self(exc.code)
         if exc.param:
             exc.param = self(exc.param)
-        previous = exc.metadata.get("previous_errors")
+        metadata = exc.metadata
+        for name, value in metadata.items():  # what the upstream said of itself (its error type)
+            if isinstance(value, str):
+                metadata[name] = self(value)
+        previous = metadata.get("previous_errors")
         if isinstance(previous, list):
             for entry in previous:
                 if isinstance(entry, dict) and isinstance(entry.get("message"), str):

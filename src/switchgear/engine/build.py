@@ -8,7 +8,8 @@ Stages are composed once, in this fixed order (each capability takes its place a
    ``routing.stage.Learner`` learns each deployment's health at the attempt outcome), guardrails on
    the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
-   governance is on and ``governance.spend_log.enabled``);
+   governance is on and ``governance.spend_log.enabled``), the metrics
+   (``observability.metrics.enabled``), the traces (``observability.tracing.enabled``);
 2. the configuration's own ``stages:`` (``package.module:factory``), in the order listed;
 3. stages given by the embedding program (``build_runtime(..., extra_stages=...)``; tests).
 
@@ -37,7 +38,10 @@ from switchgear.keys.admit import Governance
 from switchgear.keys.changes import ChangeFeed
 from switchgear.keys.setup import build_governance
 from switchgear.observability.access_log import AccessLog
+from switchgear.observability.metrics import Metrics, Sources
+from switchgear.observability.multiprocess import shared_directory
 from switchgear.observability.spend_log import SpendLog
+from switchgear.observability.tracing import Tracing
 from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
 from switchgear.routing.stage import Learner
@@ -66,6 +70,7 @@ class Runtime:
     feed: ChangeFeed | None = None
     # a response cache is on: the server reads each request's cache headers for it
     cache_on: bool = False
+    metrics: Metrics | None = None  # observability.metrics.enabled: what /metrics serves
 
     async def close_database(self) -> None:
         """After every stage has closed (they may write to the database until then)."""
@@ -110,6 +115,11 @@ def build_stages(
     if governance is not None and settings.governance.spend_log.enabled:
         # the governance stage (first) opens and migrates the database; the runtime closes it
         stages.append(SpendLog(governance.database, settings, owns_database=False))
+    observability = settings.observability
+    if observability.metrics.enabled:
+        stages.append(Metrics(observability.metrics, shared_directory()))
+    if observability.tracing.enabled:
+        stages.append(Tracing(observability.tracing))
     stages.extend(load_stage(path, settings) for path in settings.stages)
     stages.extend(extra)
     return stages
@@ -140,14 +150,27 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
     master = settings.server.master_key
     redactor = build_redactor(settings, os.environ)
     governance = build_governance(settings, os.environ, router.reachable) if settings.governance_on else None
+    stages = build_stages(settings, extra_stages, governance, router)
+    tracing = next((s for s in stages if isinstance(s, Tracing)), None)
     engine = Engine(
         router,
         client,
         codecs(),
-        stages=build_stages(settings, extra_stages, governance, router),
+        stages=stages,
         settle=settings.server.settle,
         redactor=redactor,
+        propagation=tracing.propagation if tracing is not None else None,
     )
+    metrics = next((s for s in engine.chain.stages if isinstance(s, Metrics)), None)
+    if metrics is not None:
+        spend = next((s for s in engine.chain.stages if isinstance(s, SpendLog)), None)
+        metrics.watch(
+            Sources(
+                in_flight=engine.in_flight,
+                queues=engine.chain.stats,
+                spend_log=spend.stats if spend is not None else None,
+            )
+        )
     return Runtime(
         settings=settings,
         router=router,
@@ -164,4 +187,5 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         database=governance.database if governance is not None else None,
         feed=governance.feed if governance is not None else None,
         cache_on=settings.cache.exact.enabled,
+        metrics=metrics,
     )

@@ -43,6 +43,7 @@ from switchgear.engine.answers import Answer, StreamAnswer
 from switchgear.engine.chain import StageChain
 from switchgear.engine.hedge import Claim, Lost, Try, hedged
 from switchgear.engine.translate import TranslatingRelay
+from switchgear.observability.trace_context import Propagation
 from switchgear.providers.base import Deployment, StreamRelay
 from switchgear.routing.health import Health
 from switchgear.routing.retry import Retries
@@ -66,13 +67,19 @@ class Engine:
         settle: SettleSettings | None = None,
         *,
         redactor: Redactor | None = None,
+        propagation: Propagation | None = None,
     ) -> None:
         self.router = router
         self.client = client
         self.codecs = dict(codecs)
         self.chain = StageChain(stages, settle)
+        # requests the server has opened and settled: their difference is the requests in flight
+        self.opened = 0
+        self.settled = 0
         # Applied once to every error leaving the engine (configured secrets, key shapes).
         self.redactor = redactor or Redactor()
+        # Tracing on: each upstream attempt of a traced request is sent its span's traceparent.
+        self.propagation = propagation
 
     async def serve(
         self, ctx: RequestContext, request: Prepared, headers: Mapping[str, str]
@@ -109,7 +116,12 @@ class Engine:
     def settle(self, ctx: RequestContext) -> None:
         """The request is over (answered, failed or abandoned): hand its record to the consumers."""
         ctx.ended_ns = perf_counter_ns()
+        self.settled += 1
         self.chain.settle(ctx)
+
+    def in_flight(self) -> int:
+        """Requests opened and not yet settled in this worker."""
+        return self.opened - self.settled
 
     async def count_tokens(self, request: Prepared, headers: Mapping[str, str]) -> bytes:
         """``/v1/messages/count_tokens``: asked of Anthropic when it serves the model, else estimated."""
@@ -277,6 +289,10 @@ class Engine:
         head_ns = 0
         try:
             upstream, passthrough = await self._upstream_request(ctx, request, headers, deployment)
+            if self.propagation is not None:
+                traceparent = self.propagation.traceparent(ctx)
+                if traceparent is not None:
+                    upstream.headers["traceparent"] = traceparent
             response = await self.client.send(
                 upstream, retries.timeouts(deployment), deployment.provider.name, stream=request.stream
             )
@@ -325,12 +341,15 @@ class Engine:
     ) -> None:
         now = perf_counter_ns()
         ctx.upstream_ns += now - started
+        if error is not None:  # what an upstream wrote may echo a secret: clean before any stage sees it
+            self.redactor.error(error)
         attempt = Attempt(
             deployment=deployment,
             status=status,
             latency_ms=(now - started) / 1e6,
             ttfb_ms=(head_ns - started) / 1e6 if head_ns else None,
             error=error,
+            offset_ms=(started - ctx.started_ns) / 1e6,
         )
         ctx.attempts.append(attempt)
         for observe in self.chain.outcome:

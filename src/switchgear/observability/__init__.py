@@ -1,4 +1,4 @@
-"""Observability: structured logs and the access log (a settle consumer); metrics and traces later."""
+"""Observability: structured logs, the access log, metrics and traces (settle consumers)."""
 
 from switchgear.observability.access_log import AccessLog
 from switchgear.observability.logs import configure_logging

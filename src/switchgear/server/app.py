@@ -22,6 +22,7 @@ from switchgear.server import handlers
 from switchgear.server.admin import build_admin
 from switchgear.server.asgi import Receive, Scope, Send, header, respond, respond_error
 from switchgear.server.cors import Cors
+from switchgear.server.metrics_route import MetricsRoute
 from switchgear.server.ops import ASGIApp, Operations, docs_redirect
 from switchgear.server.streams import OpenStreams
 from switchgear.server.ui_app import build_ui
@@ -71,6 +72,8 @@ class App:
         mounts: dict[str, ASGIApp] = {"/admin": admin_app, "/docs": docs_redirect}
         mounts["/health/deployments"] = admin_app  # the admin API's route, outside /admin
         mounts["/ui"] = build_ui(runtime, admin)
+        if runtime.metrics is not None:
+            mounts["/metrics"] = MetricsRoute(runtime, runtime.metrics)
         self.operations = Operations(mounts)
         self._model: Handler = self._one_model
         cors = runtime.settings.server.cors

@@ -54,11 +54,14 @@ def request_id(scope: Scope) -> str:
 _FORWARDED = (b"anthropic-version", b"anthropic-beta")
 
 
-def _client_headers(scope: Scope) -> dict[str, str]:
+def _client_headers(scope: Scope, ctx: RequestContext) -> dict[str, str]:
+    """The headers passed on to a same-family upstream; the client's trace context goes to ``ctx``."""
     found = {}
     for name, value in scope["headers"]:
         if name in _FORWARDED:
             found[name.decode()] = value.decode("latin-1")
+        elif name == b"traceparent":
+            ctx.traceparent = value.decode("latin-1")
     return found
 
 
@@ -88,6 +91,13 @@ def _cache_headers(scope: Scope) -> dict[bytes, bytes] | None:
     """The request's cache controls (header names arrive lower-cased), None when it sent none."""
     found = {name: value for name, value in scope["headers"] if name in _CACHE_HEADERS}
     return found or None
+
+
+def _keep_traceparent(ctx: RequestContext, scope: Scope) -> None:
+    """The client's trace context, for a request that failed before ``_client_headers`` saw it."""
+    value = header(scope, b"traceparent")
+    if value is not None:
+        ctx.traceparent = value.decode("latin-1")
 
 
 def _id_headers(ctx: RequestContext) -> Headers:
@@ -128,6 +138,7 @@ async def api(
     """Any model API: OpenAI chat / completions / embeddings, Anthropic messages, Responses."""
     ctx = RequestContext(request_id(scope), api_name)
     engine = runtime.engine
+    engine.opened += 1
     codec = engine.codecs[api_name]
     headers = _id_headers(ctx)
     started = committed = False
@@ -154,7 +165,7 @@ async def api(
     try:
         request = await _read_request(runtime, ctx, scope, receive)
         watch = DisconnectWatch(receive, WATCH_DELAY)
-        serving = engine.serve(ctx, request, _client_headers(scope))
+        serving = engine.serve(ctx, request, _client_headers(scope, ctx))
         interval = runtime.stream_keepalive(request.model) if request.stream else None
         if interval:  # the drain may end a stream committed by keep-alive comments while it waits
             answer = await streams.wait(kept_alive(serving, interval, commit, write))
@@ -188,6 +199,8 @@ async def api(
     finally:
         if watch is not None:
             watch.close()
+        if ctx.error is not None and ctx.traceparent is None:
+            _keep_traceparent(ctx, scope)  # refused before its headers were read for the upstream
         engine.settle(ctx)
 
 
@@ -224,11 +237,12 @@ async def _start_stream(ctx: RequestContext, headers: Headers, send: Send) -> No
 async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
     """``POST /v1/messages/count_tokens`` (Anthropic)."""
     ctx = RequestContext(request_id(scope), "count_tokens")
+    runtime.engine.opened += 1
     codec = runtime.engine.codecs["messages"]
     headers = _id_headers(ctx)
     try:
         request = await _read_request(runtime, ctx, scope, receive)
-        answer = await runtime.engine.count_tokens(request, _client_headers(scope))
+        answer = await runtime.engine.count_tokens(request, _client_headers(scope, ctx))
         ctx.first_byte_ns = perf_counter_ns()
         await respond(send, 200, answer, headers)
     except GatewayError as exc:
@@ -238,6 +252,8 @@ async def count_tokens(runtime: Runtime, scope: Scope, receive: Receive, send: S
     except Exception:
         await _fail(ctx, _internal(ctx), codec.error_body, headers, send)
     finally:
+        if ctx.error is not None and ctx.traceparent is None:
+            _keep_traceparent(ctx, scope)
         runtime.engine.settle(ctx)
 
 

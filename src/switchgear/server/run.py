@@ -21,6 +21,7 @@ from types import FrameType
 import uvicorn
 
 from switchgear.config.model import Settings
+from switchgear.observability.multiprocess import SharedMetrics, share_metrics
 from switchgear.server.app import App, build_app
 from switchgear.server.drain import EXIT_DRAIN_CUT, DrainingServer
 from switchgear.server.exposure import assess
@@ -116,6 +117,24 @@ def serve(settings: Settings, log_level: str = "info", announce: Callable[[str],
             return _run(settings, sock, log_level, limits, worker=False)
         finally:
             sock.close()
+    metrics = settings.observability.metrics
+    shared: SharedMetrics | None = share_metrics(metrics.multiprocess_dir) if metrics.enabled else None
+    try:
+        return _supervise(settings, sock, log_level, limits, shared=shared)
+    finally:
+        if shared is not None:
+            shared.close()
+
+
+def _supervise(
+    settings: Settings,
+    sock: socket.socket,
+    log_level: str,
+    limits: ConnectionLimits,
+    *,
+    shared: SharedMetrics | None,
+) -> int:
+    """Fork the workers (they share the socket and, when on, the metrics directory), wait for them."""
     context = multiprocessing.get_context("fork")
     processes = [
         context.Process(
@@ -124,7 +143,7 @@ def serve(settings: Settings, log_level: str = "info", announce: Callable[[str],
             name=f"switchgear-worker-{i}",
             daemon=False,
         )
-        for i in range(workers)
+        for i in range(settings.server.workers)
     ]
     for process in processes:
         process.start()
@@ -138,6 +157,8 @@ def serve(settings: Settings, log_level: str = "info", announce: Callable[[str],
     signal.signal(signal.SIGINT, stop)
     for process in processes:
         process.join()
+        if shared is not None and process.pid is not None:
+            shared.worker_exited(process.pid)
     sock.close()
     codes = [process.exitcode for process in processes]
     if any(code not in (0, EXIT_DRAIN_CUT) for code in codes):

@@ -48,6 +48,7 @@ class Attempt:
     latency_ms: float  # until the answer was whole, the stream committed, or the failure
     ttfb_ms: float | None  # until the upstream's response head (None: it never came)
     error: UpstreamError | None = None
+    offset_ms: float = 0.0  # when it began, after the request arrived
 
     @property
     def error_type(self) -> str | None:
@@ -85,6 +86,7 @@ class RequestContext:
     response_headers: list[tuple[bytes, bytes]] | None = None  # added by stages (``add_header``)
     slots: dict[Slot[Any], Any] | None = None  # stages' own facts (``Slot.set`` / ``Slot.get``)
     record: RequestRecord | None = None  # built once the request is settled, off the request path
+    traceparent: str | None = None  # the client's W3C trace context header, as sent (tracing)
 
     @property
     def cost_nanousd(self) -> int | None:

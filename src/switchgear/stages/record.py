@@ -48,6 +48,7 @@ class RequestRecord:
     ttfb_ms: float | None  # until the first byte went to the client
     overhead_ms: float  # time in the gateway, provider time excluded
     slots: dict[Slot[Any], Any] | None = None  # the stages' own facts (``Slot.get``), as on the context
+    traceparent: str | None = None  # the client's W3C trace context header, unchecked
 
     @property
     def suspicious_usage(self) -> bool:
@@ -93,4 +94,5 @@ class RequestRecord:
             ttfb_ms=(ctx.first_byte_ns - ctx.started_ns) / 1e6 if ctx.first_byte_ns else None,
             overhead_ms=max(0, ended - ctx.started_ns - ctx.upstream_ns) / 1e6,
             slots=ctx.slots,
+            traceparent=ctx.traceparent,
         )

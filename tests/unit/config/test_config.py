@@ -36,7 +36,8 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             {"sever": {}},
             "sever: unknown key (did you mean 'server'?); "
-            "allowed: server, upstream, providers, models, storage, governance, cache, routing, stages",
+            "allowed: server, upstream, providers, models, storage, governance, cache, routing, "
+            "observability, stages",
         ),
         (
             {"server": {"prot": 8080}},
