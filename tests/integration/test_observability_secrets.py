@@ -39,8 +39,8 @@ def test_an_echoed_provider_key_appears_in_no_log_metric_or_span(
             ],
         }
     )
-    config["models"].append(
-        {"name": "leaky-only", "deployments": [{"provider": "sim", "model": f"sim-small;{ECHO}"}]}
+    config["models"].append(  # another provider: the 429 above cools down only that deployment
+        {"name": "leaky-only", "deployments": [{"provider": "sim2", "model": f"sim-small;{ECHO}"}]}
     )
     gateway = GatewayThread(config).start()
     caplog.set_level(logging.INFO)
