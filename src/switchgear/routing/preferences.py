@@ -47,6 +47,8 @@ _LAST = float("inf")
 
 def take(body: dict[str, Any], model: str) -> tuple[str, Preferences | None]:
     """The model name without its routing suffix, and the request's preferences (None: none)."""
+    if "provider" not in body and ":" not in model:  # the usual request: nothing to take
+        return model, None
     sort: Literal["price", "latency", "throughput"] | None = None
     for suffix, by in _SUFFIXES.items():
         if model.endswith(suffix) and len(model) > len(suffix):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from switchgear.config.model import Timeouts
 from switchgear.core.errors import UpstreamError
 from switchgear.providers.base import Deployment
+from switchgear.routing.router import cut
 from switchgear.routing.stage import retry_after
 from switchgear.stages.context import RequestContext
 from switchgear.stages.request import Prepared
@@ -55,19 +56,19 @@ class Retries:
         return perf_counter_ns() < self.deadline_ns
 
     def timeouts(self, deployment: Deployment) -> Timeouts:
-        """The deployment's attempt deadlines, cut to what is left of the request's deadline."""
+        """The deployment's attempt deadlines, cut to what is left of the request's deadline.
+
+        While less than 1 % of the deadline (``routing.deadline``) has passed, the whole deadline
+        is used, cut once per set of timeouts and kept (``Router.capped``): no copy per request when
+        the configured total timeout is longer than the deadline (the defaults: 1,800 s and 600 s)."""
         timeouts = deployment.timeouts or deployment.provider.timeouts
         left = (self.deadline_ns - perf_counter_ns()) / 1e9
         if left >= timeouts.total:
             return timeouts
-        left = max(left, 0.001)
-        return timeouts.model_copy(
-            update={
-                "total": left,
-                "first_byte": min(timeouts.first_byte, left),
-                "connect": min(timeouts.connect, left),
-            }
-        )
+        deadline = self.router.settings.deadline
+        if left > deadline * 0.99:
+            return self.router.capped(timeouts, deadline)
+        return cut(timeouts, max(left, 0.001))
 
     def served(self, ctx: RequestContext, deployment: Deployment) -> None:
         """The answer came from ``deployment``: say so when it was not the requested model's."""

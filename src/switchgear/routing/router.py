@@ -63,6 +63,17 @@ class Router:
             )
         self.groups: dict[str, tuple[Deployment, ...]] = {n: p.deployments for n, p in self.pools.items()}
         self._direct: dict[str, Pool] = {}
+        self._capped: dict[int, tuple[Timeouts, float, Timeouts]] = {}
+
+    def capped(self, timeouts: Timeouts, seconds: float) -> Timeouts:
+        """``timeouts`` with none longer than ``seconds``, made once per timeouts object."""
+        found = self._capped.get(id(timeouts))
+        if found is not None and found[0] is timeouts and found[1] == seconds:
+            return found[2]
+        made = cut(timeouts, seconds)
+        if len(self._capped) < 4096:
+            self._capped[id(timeouts)] = (timeouts, seconds, made)
+        return made
 
     def _configured(self, model: ModelSettings, conf: DeploymentSettings) -> Deployment:
         provider = self.providers[conf.provider]
@@ -243,3 +254,14 @@ def _priced(info: ModelInfo | None, vendor: str, model: str, pricing: PricingSet
     base = info or ModelInfo(vendor=vendor, id=model)
     given = {name: parse_usd_per_mtok(value) for name, value in pricing.model_dump(exclude_none=True).items()}
     return replace(base, prices=replace(base.prices, **given)) if given else base
+
+
+def cut(timeouts: Timeouts, seconds: float) -> Timeouts:
+    """``timeouts`` with none longer than ``seconds``."""
+    return timeouts.model_copy(
+        update={
+            "total": min(timeouts.total, seconds),
+            "first_byte": min(timeouts.first_byte, seconds),
+            "connect": min(timeouts.connect, seconds),
+        }
+    )
