@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -37,10 +38,17 @@ def gw(sim: SimulatorThread, relay: TcpRelay) -> Iterator[GatewayThread]:
         "api_key": UPSTREAM_KEY,
     }
     config["providers"]["tail2"] = {**config["providers"]["tail"]}  # its own health
+    config["providers"]["tail3"] = {**config["providers"]["tail"]}
     deployments = [{"provider": "tail", "model": "sim-small"}]
     config["models"] += [
         {"name": "tail", "deployments": deployments},
         {"name": "tail-hedged", "deployments": deployments, "hedge": {"after": "300ms"}},
+        {
+            "name": "tail-priced",
+            "deployments": [{"provider": "tail3", "model": "sim-small"}],
+            "hedge": {"after": "300ms"},
+            "pricing": {"input": "2", "output": "10"},  # USD per million tokens
+        },
         {
             "name": "tail-p95",
             "deployments": [{"provider": "tail2", "model": "sim-small"}],
@@ -96,3 +104,25 @@ def test_p95_hedges_once_the_pool_has_samples(gw: GatewayThread, relay: TcpRelay
     took = timings(gw, "tail-p95", 60)
     assert max(took[:20]) >= 2.0  # no hedging before 20 samples: the tail shows
     assert p99(took[20:]) < 1.0  # then the pool's p95 is the threshold
+
+
+def test_a_hedge_bills_the_losing_attempt_its_prompt(gw: GatewayThread, relay: TcpRelay) -> None:
+    """F12: both attempts count. The first is held 2 s, the hedge answers; the answer's cost is its
+    own plus the cancelled attempt's prompt (its output is unknown), at the deployment's prices."""
+    count = itertools.count()
+    relay.per_request = lambda: 2.0 if next(count) == 0 else 0.0
+    relay.aborted = 0
+    with httpx.Client(base_url=gw.url, timeout=10) as client:
+        response = client.post("/v1/chat/completions", json={"model": "tail-priced", "messages": MESSAGES})
+    assert response.status_code == 200, response.text
+    usage = response.json()["usage"]
+    prompt, completion = usage["prompt_tokens"], usage["completion_tokens"]
+    winner = prompt * 2 + completion * 10  # micro-USD: tokens x USD per million tokens
+    loser = prompt * 2
+    expected = Decimal(winner + loser) / 1_000_000
+    assert Decimal(str(usage["cost"])) == expected
+    assert Decimal(response.headers["x-switchgear-cost"]) == expected
+    deadline = time.monotonic() + 5
+    while relay.aborted < 1 and time.monotonic() < deadline:  # the held attempt is cancelled upstream
+        time.sleep(0.05)
+    assert relay.aborted >= 1

@@ -266,6 +266,9 @@ class Engine:
         """``_try`` for ``engine.hedge``: the request's part bound, the attempt's left open."""
 
         def attempt(d: Deployment, h: Health, took: int, claim: Claim) -> Awaitable[Answer | StreamAnswer]:
+            if ctx.hedged is None:
+                ctx.hedged = []
+            ctx.hedged.append(d)  # every attempt the hedge starts is billed (the losers their prompt)
             return self._try(ctx, request, headers, d, health=h, took=took, retries=retries, claim=claim)
 
         return attempt

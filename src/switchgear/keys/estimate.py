@@ -6,6 +6,8 @@
   sent by URL and audio are counted by the bytes of their reference only: the documented limit.)
 - **Output tokens**: ``max_tokens`` / ``max_completion_tokens`` / ``max_output_tokens`` when the
   request sets one, else ``governance.default_max_tokens``; times ``n`` choices. Embeddings have none.
+- **Hedged models** (``hedge`` in the model's configuration) reserve twice that: both attempts of a
+  hedge may be billed (BAD-INPUTS F12).
 - **Prices**: the highest input and output prices among the deployments that may serve the model
   (its fallback models' too): whichever one answers, the reservation covers it. A model without a
   catalog price reserves no money, but its tokens still count against token limits.
@@ -30,9 +32,12 @@ _CACHE = 4096
 
 
 class Estimator:
-    def __init__(self, resolve: Resolve, default_max_tokens: int) -> None:
+    def __init__(
+        self, resolve: Resolve, default_max_tokens: int, hedged: frozenset[str] = frozenset()
+    ) -> None:
         self._resolve = resolve
         self.default_max_tokens = default_max_tokens
+        self._hedged = hedged  # models whose requests may make two attempts: twice the worst case
         self._prices: dict[str, tuple[int, int]] = {}
 
     def prices(self, model: str) -> tuple[int, int]:
@@ -62,7 +67,10 @@ class Estimator:
             more_in, more_out = self.prices(extra)
             in_price, out_price = max(in_price, more_in), max(out_price, more_out)
         scaled = prompt * in_price + output * out_price  # tokens x micro-USD per million tokens
-        return -(-scaled // 1_000_000), prompt + output
+        cost, tokens = -(-scaled // 1_000_000), prompt + output
+        if request.model in self._hedged:
+            return 2 * cost, 2 * tokens
+        return cost, tokens
 
     def output_tokens(self, request: Prepared) -> int:
         body = request.body

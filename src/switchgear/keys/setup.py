@@ -36,5 +36,9 @@ def build_governance(settings: Settings, environ: Mapping[str, str], resolve: Re
         state=build_state(settings),
         directory=directory,
         feed=feed,
-        estimator=Estimator(resolve, governance.default_max_tokens),
+        estimator=Estimator(
+            resolve,
+            governance.default_max_tokens,
+            hedged=frozenset(m.name for m in settings.models if m.hedge is not None),
+        ),
     )

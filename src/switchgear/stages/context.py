@@ -87,6 +87,8 @@ class RequestContext:
     slots: dict[Slot[Any], Any] | None = None  # stages' own facts (``Slot.set`` / ``Slot.get``)
     record: RequestRecord | None = None  # built once the request is settled, off the request path
     traceparent: str | None = None  # the client's W3C trace context header, as sent (tracing)
+    # every attempt a hedge started (winner included): the losers are billed their prompt
+    hedged: list[Deployment] | None = None
 
     @property
     def cost_nanousd(self) -> int | None:
@@ -98,7 +100,21 @@ class RequestContext:
         usage, deployment = self.usage, self.deployment
         if usage is None or deployment is None or deployment.info is None:
             return None
-        return usage_cost_nanousd(usage, deployment.info.prices)
+        cost = usage_cost_nanousd(usage, deployment.info.prices)
+        if cost is not None and self.hedged:
+            cost += self._hedge_losers_nanousd(usage, deployment)
+        return cost
+
+    def _hedge_losers_nanousd(self, usage: Usage, winner: Deployment) -> int:
+        """What the hedge's other attempts cost: each is billed the request's prompt at its own
+        deployment's prices (it was cancelled before it answered, or its answer came second and was
+        dropped unread; its output is not known)."""
+        losers = list(self.hedged or ())
+        if winner in losers:
+            losers.remove(winner)
+        prompt = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=0)
+        costs = (usage_cost_nanousd(prompt, d.info.prices) for d in losers if d.info is not None)
+        return sum(cost for cost in costs if cost is not None)
 
     @property
     def model(self) -> str:

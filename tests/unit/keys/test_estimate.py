@@ -81,3 +81,11 @@ def test_fallback_models_raise_the_prices() -> None:
     alone = estimator.worst_case(prepared({"model": "cheap"}))[0]
     with_fallback = estimator.worst_case(prepared({"model": "cheap"}, fallbacks=["mixed"]))[0]
     assert with_fallback > alone
+
+
+def test_a_hedged_model_reserves_both_attempts() -> None:
+    plain = Estimator(resolve, default_max_tokens=4096)
+    hedged = Estimator(resolve, default_max_tokens=4096, hedged=frozenset({"mixed"}))
+    request = prepared({"model": "mixed", "messages": [], "max_tokens": 100})
+    cost, tokens = plain.worst_case(request)
+    assert hedged.worst_case(request) == (2 * cost, 2 * tokens)
