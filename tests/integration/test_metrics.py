@@ -367,3 +367,24 @@ def test_cache_lookups_and_savings(sim: SimulatorThread) -> None:
     assert value(s, "switchgear_cache_savings_usd_total", model="m1") == pytest.approx(2 * 0.00002)
     assert value(s, "switchgear_cost_usd_total", model="m1") == pytest.approx(0.00002)  # hits are free
     assert summary["totals"]["cache"] == {"lookups": {"HIT": 2, "MISS": 1}, "saved_usd": 0.00004}
+
+
+def test_deployment_health_and_breaker_openings(sim: SimulatorThread) -> None:
+    """A deployment that refuses connections: its breaker opens after 5 failures in a row and the
+    scrape says so (state, times opened); the healthy one stays closed."""
+    gateway = GatewayThread(metrics_config(sim)).start()
+    try:
+        with openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0, timeout=10) as client:
+            for _ in range(8):  # "ha": the down deployment first, then a fallback that answers
+                client.chat.completions.create(model="ha", messages=[{"role": "user", "content": "hi"}])
+        opened = "switchgear_circuit_breaker_opened_total"
+        samples = wait_for(gateway.url, opened, 1, deployment="down/sim-small")
+    finally:
+        gateway.stop()
+    assert value(samples, "switchgear_circuit_breaker_opened_total", deployment="down/sim-small") == 1
+    assert value(samples, "switchgear_deployment_state", deployment="down/sim-small", state="open") == 1
+    assert value(samples, "switchgear_deployment_state", deployment="down/sim-small", state="closed") == 0
+    served = [d for d in ("flaky/sim-small", "sim2/sim-large") if value(
+        samples, "switchgear_deployment_state", deployment=d, state="closed") == 1]  # fmt: skip
+    assert served, "the deployment that answered is closed"
+    assert value(samples, "switchgear_deployment_in_flight", deployment="down/sim-small") == 0

@@ -24,6 +24,7 @@ import inspect
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from time import monotonic
 
 from switchgear.apis.registry import codecs
 from switchgear.cache import ExactCache
@@ -98,6 +99,12 @@ def build_router(settings: Settings) -> Router:
     return Router(settings, build_providers(settings), Catalog.bundled())
 
 
+def _deployment_health(router: Router) -> list[tuple[str, str, int, int]]:
+    """Each deployment's breaker state, times opened and attempts in flight (the metrics' gauges)."""
+    now = monotonic()
+    return [(name, h.state(now), h.opened, h.in_flight) for name, h in router.health.items()]
+
+
 def build_stages(
     settings: Settings,
     extra: Sequence[Stage] = (),
@@ -169,6 +176,7 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
                 in_flight=engine.in_flight,
                 queues=engine.chain.stats,
                 spend_log=spend.stats if spend is not None else None,
+                deployments=lambda: _deployment_health(router),
             )
         )
     return Runtime(

@@ -161,6 +161,27 @@ class MetricSet:
             "Spend-log rows lost (a full buffer while the database was unreachable)",
             registry=r,
         )
+        self.deployment_state = Gauge(
+            "switchgear_deployment_state",
+            "1 for each deployment's circuit-breaker state as a worker sees it (closed, open, "
+            "half_open, cooling_down after a rate limit), 0 for the others",
+            ["deployment", "state"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.deployment_in_flight = Gauge(
+            "switchgear_deployment_in_flight",
+            "Upstream attempts in flight per deployment",
+            ["deployment"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.breaker_opened = Counter(
+            "switchgear_circuit_breaker_opened",
+            "Times a deployment's circuit breaker opened",
+            ["deployment"],
+            registry=r,
+        )
         self.info = Gauge(
             "switchgear_build_info",
             "The running version (always 1)",

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -37,6 +37,7 @@ OTHER = "other"
 # the classic text format (what generate_latest writes), understood by every Prometheus version
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 REFRESH_EVERY = 1.0  # seconds between two readings of the gauges in a worker
+_STATES = ("closed", "open", "half_open", "cooling_down")
 _RATE_LIMITED = frozenset({"rate_limit_exceeded", "too_many_parallel_requests", "request_exceeds_limit"})
 _BUDGET = "budget_exceeded"
 
@@ -98,6 +99,8 @@ class Sources:
     in_flight: Callable[[], int] | None = None
     queues: Callable[[], Sequence[SettleStats]] | None = None
     spend_log: Callable[[], SpendLogStats] | None = None
+    # each deployment's health: (``provider/model``, breaker state, times opened, attempts in flight)
+    deployments: Callable[[], Iterable[tuple[str, str, int, int]]] | None = None
 
 
 class Metrics(Stage):
@@ -124,6 +127,7 @@ class Metrics(Stage):
         self.sources = Sources()
         self._seen_drops: dict[str, tuple[int, int]] = {}
         self._seen_spend_drops = 0
+        self._seen_opened: dict[str, int] = {}
         self._ticker: asyncio.Task[None] | None = None
 
     def watch(self, sources: Sources) -> None:
@@ -252,6 +256,16 @@ class Metrics(Stage):
                 if q.failed > failed:
                     s.queue_failed.labels(q.consumer).inc(q.failed - failed)
                 self._seen_drops[q.consumer] = (q.dropped, q.failed)
+        if sources.deployments is not None:
+            for name, state, opened, in_flight in sources.deployments():
+                label = self._deployment(name)
+                for each in _STATES:
+                    s.deployment_state.labels(label, each).set(1 if each == state else 0)
+                s.deployment_in_flight.labels(label).set(in_flight)
+                seen = self._seen_opened.get(label, 0)
+                if opened > seen:
+                    s.breaker_opened.labels(label).inc(opened - seen)
+                    self._seen_opened[label] = opened
         if sources.spend_log is not None:
             spend = sources.spend_log()
             s.spend_pending.set(spend.buffered)
