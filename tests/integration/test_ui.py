@@ -337,3 +337,28 @@ def test_the_overview_shows_what_the_cache_saved(sim: SimulatorThread, tmp_path:
         assert saved is not None and float(saved.group(1)) > 0
     finally:
         gw.stop()
+
+
+def test_a_request_that_failed_over_shows_each_attempt(gateway: GovernedGateway) -> None:
+    """The request log keeps the fallback path: "ha" tries a deployment that refuses connections
+    before one that answers; the admin API and the request's page list every attempt."""
+    answer = _client(gateway, MASTER_KEY).chat.completions.with_raw_response.create(
+        model="ha", messages=[{"role": "user", "content": "hi"}]
+    )
+    request_id = answer.headers["x-request-id"]
+    attempts = int(answer.headers["x-switchgear-attempts"])
+    assert attempts >= 2
+    _logged(gateway, request_id)
+    headers = {"authorization": f"Bearer {MASTER_KEY}"}
+    [row] = httpx.get(
+        f"{gateway.url}/admin/requests", params={"request_id": request_id}, headers=headers
+    ).json()["data"]
+    path = row["path"]
+    assert len(path) == attempts == row["attempts"]
+    assert path[0]["deployment"] == "down/sim-small" and path[0]["status"] is None and path[0]["error"]
+    assert path[-1]["status"] == 200 and path[-1]["error"] is None
+    assert f"{row['provider']}/{row['deployment']}" == path[-1]["deployment"]
+    with httpx.Client(base_url=gateway.url) as http:
+        assert _signed_in(http, MASTER_KEY).status_code == 303
+        page = http.get(f"/ui/requests/{request_id}").text
+    assert 'id="request-path"' in page and "down/sim-small" in page

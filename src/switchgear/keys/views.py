@@ -7,6 +7,7 @@ USD amounts are Decimals written as JSON numbers; each spend figure also comes a
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -273,13 +274,25 @@ class RequestView(BaseModel):
     cache: str | None
     stream: bool
     attempts: int
+    path: list[AttemptView]  # every attempt, when there was more than one (the fallback path)
 
     @classmethod
     def of(cls, row: SpendRow) -> RequestView:
         values = {name: getattr(row, name) for name in SpendRow.__dataclass_fields__}
         values["tags"] = list(row.tags)
+        values["path"] = [AttemptView(**asdict(step)) for step in row.path]
         cost = row.cost_nanousd
         return cls(**values, spend=None if cost is None else nano_to_usd(cost))
+
+
+class AttemptView(BaseModel):
+    deployment: str  # "provider/model"
+    status: int | None  # the upstream's status; None: no answer (timeout, refused connection)
+    ms: float
+    error: str | None  # the error's code or type; None: it answered
+
+
+RequestView.model_rebuild()
 
 
 class RequestPage(BaseModel):

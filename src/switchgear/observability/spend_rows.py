@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from switchgear.core.redact import redact
 from switchgear.stages.context import ANONYMOUS
 from switchgear.stages.record import RequestRecord
-from switchgear.storage import SpendRow
+from switchgear.storage import AttemptStep, SpendRow
 
 _URL_CREDENTIALS = re.compile(r"(://)[^/\s@]*@")
 _ERROR_LENGTH = 200
@@ -53,6 +53,19 @@ def spend_row(record: RequestRecord) -> SpendRow:
         cache=record.cache,
         stream=record.stream,
         attempts=len(record.attempts),
+        path=_path(record) if len(record.attempts) > 1 else (),
+    )
+
+
+def _path(record: RequestRecord) -> tuple[AttemptStep, ...]:
+    return tuple(
+        AttemptStep(
+            deployment=attempt.deployment.label,
+            status=attempt.status,
+            ms=round(attempt.latency_ms, 3),
+            error=(attempt.error.code or attempt.error.type) if attempt.error is not None else None,
+        )
+        for attempt in record.attempts
     )
 
 

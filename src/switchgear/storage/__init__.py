@@ -18,6 +18,7 @@ migrations, on SQLite (a file, the default) or PostgreSQL (several replicas).
 from switchgear.storage.database import Database, data_dir, database_url
 from switchgear.storage.errors import BudgetExceeded, Conflict, NotFound, StorageError, Unavailable
 from switchgear.storage.rows import (
+    AttemptStep,
     AuditEntry,
     BudgetCounter,
     EndUser,
@@ -33,6 +34,7 @@ from switchgear.storage.rows import (
 )
 
 __all__ = [
+    "AttemptStep",
     "AuditEntry",
     "BudgetCounter",
     "BudgetExceeded",

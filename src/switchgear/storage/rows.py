@@ -153,6 +153,16 @@ class BudgetCounter:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptStep:
+    """One upstream attempt of a request that took more than one: where it went and how it ended."""
+
+    deployment: str  # "provider/model"
+    status: int | None  # the upstream's status (None: no answer: a timeout, a refused connection)
+    ms: float  # how long the attempt took
+    error: str | None = None  # the error's code or type (None: it answered)
+
+
+@dataclass(frozen=True, slots=True)
 class SpendRow:
     """One finished request, as the spend log keeps it."""
 
@@ -181,6 +191,7 @@ class SpendRow:
     cache: str | None = None
     stream: bool = False
     attempts: int = 0
+    path: tuple[AttemptStep, ...] = ()  # every attempt, when there was more than one
 
 
 @dataclass(frozen=True, slots=True)

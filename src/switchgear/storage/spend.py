@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from switchgear.storage.database import Database
 from switchgear.storage.dialect import insert
-from switchgear.storage.rows import SpendRow
+from switchgear.storage.rows import AttemptStep, SpendRow
 from switchgear.storage.spend_insert import SpendInsert
 from switchgear.storage.tables import spend_daily, spend_log
 
@@ -83,7 +83,13 @@ def _values(row: SpendRow) -> dict[str, Any]:
         "status": row.status,
         "stream": row.stream,
         "attempts": row.attempts,
+        "path": [_step(step) for step in row.path] if row.path else None,
     }
+
+
+def _step(step: AttemptStep) -> dict[str, Any]:
+    error = _fit(step.error, 64)
+    return {"deployment": _fit(step.deployment, 320), "status": step.status, "ms": step.ms, "error": error}
 
 
 def _tags(tags: Iterable[str]) -> list[str]:

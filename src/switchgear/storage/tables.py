@@ -217,6 +217,7 @@ spend_log = sa.Table(
     sa.Column("cache", sa.String(16), nullable=True),  # "HIT", "SEMANTIC-HIT", "MISS", ...
     sa.Column("stream", sa.Boolean, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("path", JSON, nullable=True),  # [{deployment, status, ms, error}] when attempts > 1
     sa.Index(None, "key_id", "created_at"),
     sa.Index(None, "team_id", "created_at"),
 )
