@@ -33,6 +33,7 @@ _MASTER_ONLY = (D, D, D, D, P)
 _ANY_KEY = (D, P, P, P, P)
 AUTHZ: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/status"): _MASTER_ONLY,
+    ("GET", "/health/deployments"): _MASTER_ONLY,
     ("POST", "/admin/keys"): _ADMIN,
     ("GET", "/admin/keys"): _ADMIN,
     ("GET", "/admin/keys/{key_id}"): _ADMIN,

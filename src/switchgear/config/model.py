@@ -376,6 +376,9 @@ class RoutingSettings(_Model):
     # ``latency``: the share of requests that go to the slower of the two picks, so that a
     # deployment that was slow is measured again and wins back its traffic once it recovers
     latency_explore: float = Field(default=0.05, ge=0, le=0.5)
+    # ``latency``: two picks whose scores are within this share of each other are equally fast
+    # (either goes first, at random): a few percent of noise does not send all traffic to one
+    latency_buffer: float = Field(default=0.2, ge=0, le=10)
 
 
 class StorageSettings(_Model):

@@ -52,7 +52,9 @@ class Router:
                 model.name,
                 deployments,
                 tuple(self.health_of(d) for d in deployments),
-                strategy(model.routing, self.rng, settings.routing.latency_explore),
+                strategy(
+                    model.routing, self.rng, settings.routing.latency_explore, settings.routing.latency_buffer
+                ),
                 retries=model.retries,
                 fallbacks=tuple(model.fallbacks),
                 context_window_fallbacks=tuple(model.context_window_fallbacks),

@@ -9,8 +9,10 @@ fail-over order. The config names them (``models[].routing``):
 ``latency``     power of two choices: two deployments at random, the one with the lower decaying
                 average latency (time to first event for streams) times one plus its in-flight
                 count goes first; one without a sample yet counts as fastest (it gets measured).
-                A small share of requests (``routing.latency_explore``, 5 %) goes to the slower
-                pick, which keeps measuring it: a deployment that recovers wins traffic back.
+                Two picks within ``routing.latency_buffer`` (20 %) of each other are equally fast
+                (either goes first, at random). A small share of requests
+                (``routing.latency_explore``, 5 %) goes to the slower pick, which keeps measuring
+                it: a deployment that recovers wins traffic back.
 ``cost``        cheapest by price (input + output per million tokens); unpriced ones last.
 ``least-busy``  fewest requests in flight; ties at random.
 ``usage``       most ``rpm`` / ``tpm`` headroom this minute first; one at its limit is skipped.
@@ -68,9 +70,10 @@ class Weighted:
 
 
 class Latency:
-    def __init__(self, rng: random.Random | None = None, explore: float = 0.05) -> None:
+    def __init__(self, rng: random.Random | None = None, explore: float = 0.05, buffer: float = 0.2) -> None:
         self._rng = rng or random.Random()
         self._explore = explore
+        self._tie = 1 + buffer
 
     def order(
         self,
@@ -88,8 +91,8 @@ class Latency:
             return (h.ttft_ms if stream else h.latency_ms) * (1 + h.in_flight)
 
         rng = self._rng
-        a, b = rng.sample(usable, 2)
-        if score(b) < score(a):
+        a, b = rng.sample(usable, 2)  # in random order: a tie keeps it
+        if score(a) > score(b) * self._tie:  # b is clearly faster (within the buffer: a tie)
             a, b = b, a
         first = b if self._explore and rng.random() < self._explore else a
         rest = sorted((i for i in usable if i != first), key=score)
@@ -162,11 +165,13 @@ def _price(deployment: Deployment) -> float:
     return float(info.prices.input + info.prices.output)
 
 
-def strategy(name: str, rng: random.Random | None = None, explore: float = 0.05) -> Strategy:
-    """The strategy a model's ``routing:`` names (``explore``: see ``Latency``)."""
+def strategy(
+    name: str, rng: random.Random | None = None, explore: float = 0.05, buffer: float = 0.2
+) -> Strategy:
+    """The strategy a model's ``routing:`` names (``explore``, ``buffer``: see ``Latency``)."""
     made: Strategy
     if name == "latency":
-        made = Latency(rng, explore)
+        made = Latency(rng, explore, buffer)
     elif name == "cost":
         made = Cost()
     elif name == "least-busy":

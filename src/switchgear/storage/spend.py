@@ -138,8 +138,8 @@ async def record_spend(db: Database, rows: Sequence[SpendRow]) -> int:
     if fast is None:
         fast = _FAST[db.dialect] = SpendInsert(db.engine.dialect)
     try:
-        async with db.write() as conn:
-            await fast.run(conn, list(batch.values()))
+        async with db.write() as conn:  # in request id order, as below: no deadlock between writers
+            await fast.run(conn, [batch[request_id] for request_id in sorted(batch)])
             await conn.execute(_upsert_rollup(db.dialect), _rollup_rows(_rollup(batch.values())))
         return len(batch)
     except sa.exc.IntegrityError:

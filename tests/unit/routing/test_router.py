@@ -336,6 +336,15 @@ def test_latency_goes_to_the_faster_of_two_and_orders_the_rest_by_speed() -> Non
     )
 
 
+def test_latency_within_the_buffer_is_a_tie() -> None:
+    r = router(models=STRATEGIES)
+    groq, openai, azure = (r.health_of(d) for d in r.resolve("quick"))
+    groq.latency_ms, openai.latency_ms, azure.latency_ms = 10.0, 11.0, 11.5  # within 20 % of each other
+    firsts = Counter(labels(r.plan("quick"))[0] for _ in range(3000))
+    for name in ("groq/m", "openai/m", "azure/m"):  # no noise-driven winner takes all
+        assert firsts[name] / 3000 == pytest.approx(1 / 3, abs=0.05), firsts
+
+
 def test_an_open_deployment_is_left_out_of_the_plan() -> None:
     r = router(models=STRATEGIES)
     health = r.health_of(r.resolve("priority")[1])
