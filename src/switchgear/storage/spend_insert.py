@@ -32,18 +32,19 @@ class SpendInsert:
         if not compiled.positional or compiled.positiontup is None:
             raise ValueError(f"no fast spend-log insert for the {dialect.paramstyle!r} parameter style")
         self.sql = compiled.string
-        self.names = tuple(compiled.positiontup)
-        self.processors: tuple[_Processor, ...] = tuple(
-            spend_log.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
-        )
+        names = tuple(compiled.positiontup)
+        self._values = itemgetter(*names)  # a row's values in the statement's order
+        processors: list[_Processor] = [
+            spend_log.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        ]
+        # only the columns that convert (UTC datetimes, JSON, booleans): the rest go as they are
+        self._converted = tuple((i, process) for i, process in enumerate(processors) if process is not None)
 
     def parameters(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        get = itemgetter(*self.names)
-        converted = [(i, process) for i, process in enumerate(self.processors) if process is not None]
         out = []
         for values in rows:
-            row = list(get(values))
-            for i, process in converted:
+            row = list(self._values(values))
+            for i, process in self._converted:
                 row[i] = process(row[i])
             out.append(tuple(row))
         return out
