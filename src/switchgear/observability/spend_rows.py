@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from switchgear.core.redact import redact
 from switchgear.stages.context import ANONYMOUS
 from switchgear.stages.record import RequestRecord
-from switchgear.storage import AttemptStep, SpendRow
+from switchgear.storage import AttemptStep, GuardStep, SpendRow
 
 _URL_CREDENTIALS = re.compile(r"(://)[^/\s@]*@")
 _ERROR_LENGTH = 200
@@ -54,6 +54,23 @@ def spend_row(record: RequestRecord) -> SpendRow:
         stream=record.stream,
         attempts=len(record.attempts),
         path=_path(record) if len(record.attempts) > 1 else (),
+        tier=record.tier,
+        tier_reason=record.tier_reason,
+        guardrails=_guards(record) if record.guards else (),
+    )
+
+
+def _guards(record: RequestRecord) -> tuple[GuardStep, ...]:
+    return tuple(
+        GuardStep(
+            name=guard.name,
+            action=guard.action,
+            direction=guard.direction,
+            found=dict(guard.found),
+            ms=round(guard.ms, 3),
+            score=guard.score,
+        )
+        for guard in record.guards
     )
 
 

@@ -57,6 +57,22 @@ class Attempt:
 
 
 @dataclass(slots=True)
+class GuardResult:
+    """What one guardrail did to a request: never the values it found, only their types and counts.
+
+    ``action`` is "pass" (nothing found), "flag", "redact", "deny" or "error" (the check itself
+    failed); ``direction`` is "input" or "output"; ``found`` maps entity or rule types to counts.
+    """
+
+    name: str
+    action: str
+    direction: str
+    found: dict[str, int] = field(default_factory=dict)
+    ms: float = 0.0
+    score: float | None = None  # a scorer's value (prompt injection), when the guardrail has one
+
+
+@dataclass(slots=True)
 class RequestContext:
     request_id: str
     api: str  # inbound API: "chat", "completions", "embeddings", "messages", "responses"
@@ -89,6 +105,9 @@ class RequestContext:
     traceparent: str | None = None  # the client's W3C trace context header, as sent (tracing)
     # every attempt a hedge started (winner included): the losers are billed their prompt
     hedged: list[Deployment] | None = None
+    tier: str | None = None  # the tier a tiering policy chose (``x-switchgear-tier``)
+    tier_reason: str | None = None  # why: a rule's name, a score and threshold, an escalation
+    guards: list[GuardResult] | None = None  # what each guardrail that ran did
 
     @property
     def cost_nanousd(self) -> int | None:

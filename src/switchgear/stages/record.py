@@ -12,7 +12,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from switchgear.core.usage import Usage
-from switchgear.stages.context import Attempt, Principal, RequestContext
+from switchgear.stages.context import Attempt, GuardResult, Principal, RequestContext
 
 if TYPE_CHECKING:
     from switchgear.stages.base import Slot
@@ -49,6 +49,9 @@ class RequestRecord:
     overhead_ms: float  # time in the gateway, provider time excluded
     slots: dict[Slot[Any], Any] | None = None  # the stages' own facts (``Slot.get``), as on the context
     traceparent: str | None = None  # the client's W3C trace context header, unchecked
+    tier: str | None = None  # the tier a tiering policy chose, and why
+    tier_reason: str | None = None
+    guards: tuple[GuardResult, ...] = ()  # what each guardrail that ran did (never the values)
 
     @property
     def suspicious_usage(self) -> bool:
@@ -95,4 +98,7 @@ class RequestRecord:
             overhead_ms=max(0, ended - ctx.started_ns - ctx.upstream_ns) / 1e6,
             slots=ctx.slots,
             traceparent=ctx.traceparent,
+            tier=ctx.tier,
+            tier_reason=ctx.tier_reason,
+            guards=tuple(ctx.guards) if ctx.guards else (),
         )

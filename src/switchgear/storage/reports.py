@@ -12,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 
 from switchgear.storage.database import Database
-from switchgear.storage.rows import AttemptStep, Page, SpendRow, SpendTotal
+from switchgear.storage.rows import AttemptStep, GuardStep, Page, SpendRow, SpendTotal
 from switchgear.storage.tables import spend_daily, spend_log
 
 GroupBy = Literal["key", "user", "team", "org", "model", "tag", "day"]
@@ -113,6 +113,7 @@ def _row(row: Any) -> SpendRow:
     values = row._asdict()
     values["tags"] = tuple(values["tags"])
     values["path"] = tuple(AttemptStep(**step) for step in values["path"] or ())
+    values["guardrails"] = tuple(GuardStep(**step) for step in values["guardrails"] or ())
     return SpendRow(**values)
 
 

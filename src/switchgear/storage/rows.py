@@ -163,6 +163,18 @@ class AttemptStep:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardStep:
+    """One guardrail that ran on a request: what it did and what types it found (never values)."""
+
+    name: str
+    action: str  # "pass", "flag", "redact", "deny", "error"
+    direction: str  # "input", "output"
+    found: dict[str, int] = field(default_factory=dict)  # entity/rule type -> count
+    ms: float = 0.0
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SpendRow:
     """One finished request, as the spend log keeps it."""
 
@@ -192,6 +204,9 @@ class SpendRow:
     stream: bool = False
     attempts: int = 0
     path: tuple[AttemptStep, ...] = ()  # every attempt, when there was more than one
+    tier: str | None = None  # the tier a tiering policy chose
+    tier_reason: str | None = None  # why (a rule, a score and its threshold, an escalation)
+    guardrails: tuple[GuardStep, ...] = ()  # each guardrail that ran
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from switchgear.storage.database import Database
 from switchgear.storage.dialect import insert
-from switchgear.storage.rows import AttemptStep, SpendRow
+from switchgear.storage.rows import AttemptStep, GuardStep, SpendRow
 from switchgear.storage.spend_insert import SpendInsert
 from switchgear.storage.tables import spend_daily, spend_log
 
@@ -84,6 +84,20 @@ def _values(row: SpendRow) -> dict[str, Any]:
         "stream": row.stream,
         "attempts": row.attempts,
         "path": [_step(step) for step in row.path] if row.path else None,
+        "tier": _fit(row.tier, _L["tier"]),
+        "tier_reason": _fit(row.tier_reason, _L["tier_reason"]),
+        "guardrails": [_guard(step) for step in row.guardrails] if row.guardrails else None,
+    }
+
+
+def _guard(step: GuardStep) -> dict[str, Any]:
+    return {
+        "name": _fit(step.name, 128),
+        "action": step.action,
+        "direction": step.direction,
+        "found": {_text(kind, 64): count for kind, count in step.found.items()},
+        "ms": step.ms,
+        "score": step.score,
     }
 
 

@@ -218,6 +218,9 @@ spend_log = sa.Table(
     sa.Column("stream", sa.Boolean, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("path", JSON, nullable=True),  # [{deployment, status, ms, error}] when attempts > 1
+    sa.Column("tier", sa.String(64), nullable=True),  # the tier a tiering policy chose
+    sa.Column("tier_reason", sa.String(256), nullable=True),
+    sa.Column("guardrails", JSON, nullable=True),  # [{name, action, direction, found, ms, score}]
     sa.Index(None, "key_id", "created_at"),
     sa.Index(None, "team_id", "created_at"),
 )

@@ -16,7 +16,8 @@ from switchgear.observability.spend_buffer import SpendBuffer
 from switchgear.observability.spend_log import Backoff, SpendLog
 from switchgear.observability.spend_rows import describe_error, spend_row
 from switchgear.stages import Principal, RequestRecord
-from switchgear.storage import Database, SpendRow
+from switchgear.stages.context import GuardResult
+from switchgear.storage import Database, GuardStep, SpendRow
 from switchgear.storage.reports import query_requests
 from switchgear.storage.spend import record_spend
 
@@ -217,3 +218,18 @@ async def test_retention_deletes_old_raw_rows_at_start(db: Database) -> None:
             raise AssertionError("the old row was not deleted")
     finally:
         await stage.close()
+
+
+async def test_the_tier_and_guardrail_results_are_kept_without_values(db: Database) -> None:
+    guards = (
+        GuardResult("pii", "redact", "input", {"EMAIL": 2, "PHONE": 1}, 0.0123),
+        GuardResult("injection", "flag", "input", {}, 0.2, score=0.91),
+    )
+    row = spend_row(record("r-tier", tier="strong", tier_reason="classifier 0.71 >= 0.64", guards=guards))
+    assert row.tier == "strong" and row.guardrails[0] == GuardStep(
+        "pii", "redact", "input", {"EMAIL": 2, "PHONE": 1}, 0.012
+    )
+    await record_spend(db, [row, spend_row(record("r-plain"))])
+    rows = {row.request_id: row for row in (await query_requests(db)).rows}
+    assert rows["r-tier"] == row
+    assert (rows["r-plain"].tier, rows["r-plain"].tier_reason, rows["r-plain"].guardrails) == (None, None, ())
