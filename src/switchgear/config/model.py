@@ -518,9 +518,23 @@ class TracingSettings(_Model):
         return value
 
 
+class PayloadSettings(_Model):
+    """Prompts and answers kept beside the request log (docs/observability.md). Off by default;
+    needs governance (the database). A key or its team opts out with ``log_payloads: false`` in
+    its ``metadata``."""
+
+    enabled: bool = False
+    max_bytes: Size = 32 * 1000  # per side: a longer prompt or answer is cut (and marked truncated)
+    retention: Duration = 7 * 86400.0  # payloads older than this are deleted (hourly)
+    # each text passes the secret masking (configured provider keys, key shapes), then these hooks
+    # in order: "package.module:function", a function taking the text and returning it redacted
+    redact: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
+
+
 class ObservabilitySettings(_Model):
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
+    payloads: PayloadSettings = PayloadSettings()
 
 
 class Settings(_Model):

@@ -21,6 +21,7 @@ from switchgear.storage import (
     EndUser,
     Limits,
     Organization,
+    Payload,
     SpendRow,
     SpendTotal,
     Team,
@@ -294,6 +295,26 @@ class AttemptView(BaseModel):
     status: int | None  # the upstream's status; None: no answer (timeout, refused connection)
     ms: float
     error: str | None  # the error's code or type; None: it answered
+
+
+class PayloadView(BaseModel):
+    """A logged request's prompt and answer as the client sent and got them (secrets masked)."""
+
+    request_id: str
+    created_at: datetime
+    request: str | None
+    response: str | None  # None: no answer body reached the client (a failure, a cache hit)
+    truncated: bool
+
+    @classmethod
+    def of(cls, payload: Payload) -> PayloadView:
+        return cls(
+            request_id=payload.request_id,
+            created_at=payload.created_at,
+            request=payload.request,
+            response=payload.response,
+            truncated=payload.truncated,
+        )
 
 
 class GuardView(BaseModel):

@@ -252,4 +252,8 @@ class UiPages:
         page = await self._svc.reports.requests(ctx.actor, request_id=request_id, limit=1)
         if not page.data:
             raise NotFound("request not found: it is not in the request log (or not yours to see)")
-        return ctx.render("request.html", "requests", row=page.data[0])
+        try:
+            payload = await self._svc.reports.payload(ctx.actor, request_id)
+        except NotFound:
+            payload = None
+        return ctx.render("request.html", "requests", row=page.data[0], payload=payload)
