@@ -30,6 +30,7 @@ def _config(sim: SimulatorThread) -> dict[str, Any]:
         "circuit_breaker": {"failures": 3, "cooldown": "1s"},
         "max_retry_after": "3s",
         "backoff": "50ms",
+        "cooldown_on": [503],
     }
     config["models"] += [
         {

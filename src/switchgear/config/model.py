@@ -370,6 +370,9 @@ class RoutingSettings(_Model):
     max_backoff: Duration = 8.0
     max_retry_after: DurationOrZero = 30.0  # the longest Retry-After honoured (wait or cool-down)
     rate_limit_cooldown: DurationOrZero = 5.0  # a 429 without Retry-After cools its deployment this long
+    # besides 429: statuses whose Retry-After cools the deployment down for that long (e.g. [503]);
+    # they also count as breaker failures
+    cooldown_on: list[Annotated[int, Field(ge=500, le=599)]] = []
     deadline: Duration = 600.0  # no attempt or retry starts after this, counted from arrival
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     latency_decay: float = Field(default=0.3, gt=0, le=1)  # weight of a new sample in the average
