@@ -4,8 +4,8 @@ At the *attempt outcome* point (synchronous, a few counter updates, no I/O): a s
 half-open breaker and feeds the latency average (time to first event for streams); a 429 cools the
 deployment down for its ``Retry-After`` (capped at ``routing.max_retry_after``, else
 ``routing.rate_limit_cooldown``), and so does a status of ``routing.cooldown_on`` (e.g. 503) that
-carries one (besides counting as a failure); a failure worth failing over (``retry_on`` statuses, 5xx, timeouts,
-connection errors, garbage) counts towards the breaker; an error that is the request's fault (a
+carries one (besides counting as a failure); a failure worth failing over (``retry_on`` statuses,
+5xx, timeouts, connection errors, garbage) counts towards the breaker; an error that is the request's fault (a
 plain 400) proves the deployment is up.
 """
 
