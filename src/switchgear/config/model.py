@@ -373,6 +373,8 @@ class RoutingSettings(_Model):
     # besides 429: statuses whose Retry-After cools the deployment down for that long (e.g. [503]);
     # they also count as breaker failures
     cooldown_on: list[Annotated[int, Field(ge=500, le=599)]] = []
+    # with storage.redis_url: breaker openings and cool-downs are told to every worker and replica
+    share_health: bool = True
     deadline: Duration = 600.0  # no attempt or retry starts after this, counted from arrival
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     latency_decay: float = Field(default=0.3, gt=0, le=1)  # weight of a new sample in the average

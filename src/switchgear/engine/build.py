@@ -47,6 +47,7 @@ from switchgear.observability.spend_log import SpendLog
 from switchgear.observability.tracing import Tracing
 from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
+from switchgear.routing.shared import HealthFeed
 from switchgear.routing.stage import Learner
 from switchgear.stages.base import Stage
 from switchgear.storage import Database
@@ -119,7 +120,11 @@ def build_stages(
     if settings.cache.exact.enabled:
         stages.append(ExactCache.from_settings(settings))
     if router is not None:
-        stages.append(Learner(router))
+        redis_url = settings.storage.redis_url
+        feed = None
+        if redis_url is not None and settings.routing.share_health:
+            feed = HealthFeed.from_url(router, redis_url.get_secret_value())
+        stages.append(Learner(router, feed))
     if settings.server.access_log:
         stages.append(AccessLog())
     if governance is not None and settings.governance.spend_log.enabled:

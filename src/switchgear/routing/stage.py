@@ -15,6 +15,7 @@ from time import monotonic
 
 from switchgear.config.model import RoutingSettings
 from switchgear.routing.router import Router
+from switchgear.routing.shared import HealthFeed
 from switchgear.stages.base import Stage
 from switchgear.stages.context import Attempt, RequestContext
 
@@ -22,8 +23,9 @@ from switchgear.stages.context import Attempt, RequestContext
 class Learner(Stage):
     name = "routing"
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, feed: HealthFeed | None = None) -> None:
         self.router = router
+        self.feed = feed  # shares breaker openings and cool-downs with other workers (Redis)
         settings: RoutingSettings = router.settings
         self._cap = settings.max_retry_after
         self._default_cooldown = settings.rate_limit_cooldown
@@ -39,7 +41,9 @@ class Learner(Stage):
             health.succeeded(now, attempt.latency_ms, stream)
             if not stream and ctx.usage is not None:  # a whole answer's usage is known by now
                 health.produced(ctx.usage.completion_tokens, attempt.latency_ms)
-        elif attempt.status == 429:
+            return
+        opened, cooling = health.opened, health.cooldown_until
+        if attempt.status == 429:
             health.rate_limited(now, retry_after(error.headers, self._cap, self._default_cooldown))
         elif error.retryable or attempt.status in self._retry_on:
             if attempt.status in self._cooldown_on and _has_retry_after(error.headers):
@@ -47,6 +51,21 @@ class Learner(Stage):
             health.failed(now)
         else:
             health.answered(now)
+        feed = self.feed
+        if feed is not None:
+            label = attempt.deployment.label
+            if health.opened != opened:
+                feed.tell(label, "open", health.open_until - now)
+            if health.cooldown_until > cooling:
+                feed.tell(label, "cool", health.cooldown_until - now)
+
+    async def start(self) -> None:
+        if self.feed is not None:
+            await self.feed.start()
+
+    async def close(self) -> None:
+        if self.feed is not None:
+            await self.feed.close()
 
 
 def _has_retry_after(headers: tuple[tuple[str, str], ...]) -> bool:
