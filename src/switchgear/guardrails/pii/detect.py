@@ -1,0 +1,135 @@
+"""The structured PII tier: find typed spans in a text, and mask them with typed placeholders.
+
+``Detector(types).find(text)`` returns non-overlapping ``(start, end, type)`` spans, sorted; a
+``Masker`` replaces each span with ``<EMAIL_1>``-style placeholders (one number per distinct
+value and type, within one request) and can put the values back into that request's answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from switchgear.guardrails.pii.addresses import addresses
+from switchgear.guardrails.pii.patterns import FINDERS, Span, phones
+
+# each type and the short label of its placeholders
+LABELS = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "CREDIT_CARD": "CARD",
+    "IBAN_CODE": "IBAN",
+    "US_SSN": "SSN",
+    "IP_ADDRESS": "IP",
+    "DATE_TIME": "DATE",
+    "SECRET": "SECRET",
+    "URL_CREDENTIALS": "URL",
+    "STREET_ADDRESS": "ADDRESS",
+}
+TYPES = tuple(LABELS)
+STRUCTURED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS")
+_DIGIT = re.compile(r"\d")
+_NEEDS_DIGIT = frozenset(
+    {"CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "DATE_TIME", "PHONE_NUMBER", "STREET_ADDRESS"}
+)
+# placeholders as a Masker writes them (and as a model may echo them)
+PLACEHOLDER = re.compile(r"<([A-Z]+)_(\d+)>")
+
+
+class Detector:
+    """Finds spans of the given types. Order matters when spans overlap: secrets and URLs with
+    credentials first, then e-mails, IBANs, cards, SSNs, IPs, dates, addresses, phones."""
+
+    def __init__(self, types: Iterable[str] = TYPES) -> None:
+        wanted = set(types)
+        unknown = wanted - set(LABELS)
+        if unknown:
+            raise ValueError(f"unknown PII types: {', '.join(sorted(unknown))}")
+        order: tuple[str, ...] = (
+            "SECRET",
+            "URL_CREDENTIALS",
+            "EMAIL_ADDRESS",
+            "IBAN_CODE",
+            "CREDIT_CARD",
+            "US_SSN",
+            "IP_ADDRESS",
+        )
+        order += ("DATE_TIME",)
+        self._always: list[Callable[[str], Iterator[Span]]] = []
+        self._digits: list[Callable[[str], Iterator[Span]]] = []
+        for kind in order:
+            if kind in wanted:
+                (self._digits if kind in _NEEDS_DIGIT else self._always).append(FINDERS[kind])
+        self._addresses = "STREET_ADDRESS" in wanted
+        self._phones = "PHONE_NUMBER" in wanted
+        self.types = frozenset(wanted)
+
+    def find(self, text: str) -> list[Span]:
+        spans: list[Span] = []
+        for finder in self._always:
+            _add(spans, finder(text))
+        if _DIGIT.search(text) is None:
+            return sorted(spans)
+        for finder in self._digits:
+            _add(spans, finder(text))
+        places = list(addresses(text)) if self._addresses else []
+        if self._phones:  # a house number is not a phone number
+            _add(spans, phones(text, spans + places))
+        _add(spans, places)
+        spans.sort()
+        return spans
+
+
+def _add(spans: list[Span], found: Iterable[Span]) -> None:
+    """Keep the spans that overlap none already kept (earlier finders win)."""
+    for span in found:
+        start, end, _ = span
+        if not any(s < end and start < e for s, e, _ in spans):
+            spans.append(span)
+
+
+class Masker:
+    """One request's placeholders: ``<EMAIL_1>`` for the first distinct e-mail, and so on. The
+    values stay in this object (never logged, never stored) so that they can be put back in the
+    same request's answer when masking is reversible."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.values: dict[str, str] = {}  # placeholder -> value
+        self._placeholders: dict[tuple[str, str], str] = {}
+        self._counts: dict[str, int] = {}
+        self.found: dict[str, int] = {}  # type -> count of values masked
+
+    def placeholder(self, kind: str, value: str) -> str:
+        known = self._placeholders.get((kind, value))
+        if known is not None:
+            return known
+        label = LABELS[kind]
+        number = self._counts.get(label, 0) + 1
+        self._counts[label] = number
+        made = f"<{label}_{number}>"
+        self._placeholders[(kind, value)] = made
+        self.values[made] = value
+        return made
+
+    def mask(self, text: str, spans: list[Span] | None = None) -> str:
+        if spans is None:
+            spans = self.detector.find(text)
+        if not spans:
+            return text
+        out: list[str] = []
+        last = 0
+        for start, end, kind in spans:
+            out.append(text[last:start])
+            out.append(self.placeholder(kind, text[start:end]))
+            self.found[kind] = self.found.get(kind, 0) + 1
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
+    def restore(self, text: str) -> str:
+        """This request's placeholders replaced by their values (others left as they are)."""
+        if not self.values or "<" not in text:
+            return text
+        values = self.values
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(), m.group()), text)
