@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from switchgear.config.guardrails import GuardrailSettings
 from switchgear.core.units import parse_duration, parse_size
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -531,6 +532,7 @@ class Settings(_Model):
     storage: StorageSettings = StorageSettings()
     governance: GovernanceSettings = GovernanceSettings()
     cache: CacheSettings = CacheSettings()
+    guardrails: list[GuardrailSettings] = []  # named policies (docs/guardrails.md)
     routing: RoutingSettings = RoutingSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchgear.guardrails.pii.detect import STRUCTURED, Detector
+from switchgear.guardrails.pii.detect import STRUCTURED, Detector, Masker
 from switchgear.guardrails.pii.patterns import Span
+from switchgear.guardrails.pii.stream import HeldText
 
 # the data files' type names -> the detector's
 GOLD_TYPES = {"ADDRESS": "STREET_ADDRESS", "STREET_ADDRESS": "STREET_ADDRESS"}
@@ -103,6 +104,22 @@ def chunks(text: str, rng: random.Random) -> Iterator[str]:
         n = rng.randint(3, 8)
         yield text[i : i + n]
         i += n
+
+
+def streamed(detector: Detector, window: int, seed: int = 0) -> Callable[[str], list[Span]]:
+    """A ``find`` that sends the text through the stream redactor in 3-8 character chunks and
+    returns the spans it masked (in offsets of the whole text)."""
+    rng = random.Random(seed)
+
+    def find(text: str) -> list[Span]:
+        record: list[Span] = []
+        held = HeldText(Masker(detector), window, restore=False, record=record)
+        for piece in chunks(text, rng):
+            held.feed(piece)
+        held.finish()
+        return record
+
+    return find
 
 
 def pii_scores(

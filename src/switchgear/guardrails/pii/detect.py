@@ -32,6 +32,7 @@ _DIGIT = re.compile(r"\d")
 _NEEDS_DIGIT = frozenset(
     {"CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "DATE_TIME", "PHONE_NUMBER", "STREET_ADDRESS"}
 )
+RESTORE = "RESTORE"  # the span type of a placeholder whose value is put back
 # placeholders as a Masker writes them (and as a model may echo them)
 PLACEHOLDER = re.compile(r"<([A-Z]+)_(\d+)>")
 
@@ -112,17 +113,38 @@ class Masker:
         self.values[made] = value
         return made
 
-    def mask(self, text: str, spans: list[Span] | None = None) -> str:
-        if spans is None:
-            spans = self.detector.find(text)
+    def mask(self, text: str) -> str:
+        """``text`` with every value found replaced by its placeholder."""
+        return self.rewrite(text, self.detector.find(text))
+
+    def spans(self, text: str, restore: bool = False) -> list[Span]:
+        """The values to mask in ``text`` and, with ``restore``, this request's placeholders in it
+        (type ``RESTORE``) to put the values back in their place."""
+        spans = self.detector.find(text)
+        if restore and self.values and "<" in text:
+            for m in PLACEHOLDER.finditer(text):
+                if m.group() in self.values:
+                    start, end = m.span()
+                    if not any(s < end and start < e for s, e, _ in spans):
+                        spans.append((start, end, RESTORE))
+            spans.sort()
+        return spans
+
+    def rewrite(self, text: str, spans: list[Span]) -> str:
+        """``text`` with ``spans`` replaced: a value by its placeholder, a placeholder to restore
+        by its value (both in one pass, so a restored value is never masked again)."""
         if not spans:
             return text
         out: list[str] = []
         last = 0
         for start, end, kind in spans:
             out.append(text[last:start])
-            out.append(self.placeholder(kind, text[start:end]))
-            self.found[kind] = self.found.get(kind, 0) + 1
+            value = text[start:end]
+            if kind == RESTORE:
+                out.append(self.values.get(value, value))
+            else:
+                out.append(self.placeholder(kind, value))
+                self.found[kind] = self.found.get(kind, 0) + 1
             last = end
         out.append(text[last:])
         return "".join(out)
