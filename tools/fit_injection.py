@@ -56,7 +56,9 @@ def threshold(benign: np.ndarray, fpr: float) -> float:
     return float(np.nextafter(ordered[k], 1.0)) if k < len(ordered) else 0.0
 
 
-def cross_validate(x: np.ndarray, y: np.ndarray, fpr: float, folds: int = 5, seeds: int = 5) -> dict[str, Any]:
+def cross_validate(
+    x: np.ndarray, y: np.ndarray, fpr: float, folds: int = 5, seeds: int = 5
+) -> dict[str, Any]:
     tprs, fprs = [], []
     for seed in range(seeds):
         rng = np.random.default_rng(seed)

@@ -90,11 +90,13 @@ class GuardrailSettings(_Model):
 
     @model_validator(mode="after")
     def _kind_keys(self) -> GuardrailSettings:
-        mode, direction, modes = DEFAULTS[self.kind]
+        modes = DEFAULTS[self.kind][2]
         given = self.model_fields_set - _COMMON
         foreign = given - _OWN[self.kind]
         if foreign:
-            raise ValueError(f"guardrail {self.name!r} ({self.kind}) does not take {', '.join(sorted(foreign))}")
+            raise ValueError(
+                f"guardrail {self.name!r} ({self.kind}) does not take {', '.join(sorted(foreign))}"
+            )
         if self.mode is not None and self.mode not in modes:
             raise ValueError(f"guardrail {self.name!r}: a {self.kind} guardrail cannot {self.mode}")
         for pattern in self.patterns:

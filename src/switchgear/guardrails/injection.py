@@ -81,7 +81,7 @@ def features(text: str) -> list[float]:
     text = normalise(text)
     hidden = _decoded(text) if len(text) >= 24 else ""
     values: list[float] = []
-    for name, pattern in _COMPILED.items():
+    for pattern in _COMPILED.values():
         count = len(pattern.findall(text))
         if hidden:
             count += len(pattern.findall(hidden))
@@ -111,7 +111,9 @@ class Scorer:
 
     @classmethod
     def bundled(cls) -> Scorer:
-        data = json.loads(resources.files("switchgear.guardrails").joinpath("injection_weights.json").read_text())
+        data = json.loads(
+            resources.files("switchgear.guardrails").joinpath("injection_weights.json").read_text()
+        )
         return cls.from_data(data)
 
     @classmethod

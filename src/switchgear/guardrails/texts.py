@@ -60,7 +60,9 @@ def body_pieces(body: dict[str, Any], ctx: RequestContext) -> list[Piece]:
     return pieces
 
 
-def _body_setter(body: dict[str, Any], field: str, index: int | None, ctx: RequestContext) -> Callable[[str], None]:
+def _body_setter(
+    body: dict[str, Any], field: str, index: int | None, ctx: RequestContext
+) -> Callable[[str], None]:
     def put(text: str) -> None:
         if index is None:
             body[field] = text
