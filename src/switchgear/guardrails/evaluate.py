@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchgear.guardrails.pii.detect import STRUCTURED, Detector, Masker
+from switchgear.guardrails.injection import Scorer
+from switchgear.guardrails.pii.detect import STRUCTURED, TYPES, Detector, Masker
 from switchgear.guardrails.pii.patterns import Span
 from switchgear.guardrails.pii.stream import HeldText
 
@@ -192,3 +193,47 @@ def injection_block(positives: Sequence[float], negatives: Sequence[float]) -> d
 
 def is_indirect(row: dict[str, Any]) -> bool:
     return row.get("kind") in ("indirect_injection", "benign_context")
+
+
+def injection_scores(
+    rows: Sequence[dict[str, Any]], progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    """AUC and TPR at 1 % / 2 % FPR, pooled and split: direct attacks against benign prompts
+    (scored as user messages), indirect ones against benign documents (scored as tool results)."""
+    scorer = Scorer.bundled()
+    groups: dict[str, tuple[list[float], list[float]]] = {"direct": ([], []), "indirect": ([], [])}
+    for row in rows:
+        indirect = is_indirect(row)
+        score = scorer.score(row["text"], document=indirect)
+        attacks, benign = groups["indirect" if indirect else "direct"]
+        (attacks if row["label"] == "attack" else benign).append(score)
+        if progress is not None:
+            progress(1)
+    keys = ("auc", "tpr_at_1pct_fpr", "tpr_at_2pct_fpr")
+    pooled = injection_block(
+        groups["direct"][0] + groups["indirect"][0], groups["direct"][1] + groups["indirect"][1]
+    )
+    out: dict[str, Any] = {k: pooled[k] for k in keys}
+    for name, (attacks, benign) in groups.items():
+        block = injection_block(attacks, benign)
+        out[name] = {k: block[k] for k in keys}
+    return out
+
+
+def pii_report(
+    rows: Sequence[dict[str, Any]], progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    """Whole-text scores per data type, plus (for the text report) the streamed scores with a
+    32-character window, the share of addresses masked and the throughput of both tiers."""
+    detector = Detector()
+    types = frozenset(TYPES)
+    whole = pii_scores(rows, detector.find, types, progress)
+    stream = pii_scores(rows, streamed(detector, 32), types, progress)
+    return {
+        "whole": whole.report(),
+        "stream": stream.report(),
+        "addresses_masked": whole.masked_share(),
+        "addresses_masked_stream": stream.masked_share(),
+        "sentences_per_s": round(throughput(rows, Detector(STRUCTURED))),
+        "sentences_per_s_all_types": round(throughput(rows, detector)),
+    }

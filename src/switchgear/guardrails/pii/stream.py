@@ -12,19 +12,21 @@ from __future__ import annotations
 from switchgear.guardrails.pii.detect import Masker
 from switchgear.guardrails.pii.patterns import Span
 
+_CONTEXT = 48  # characters of already-sent text searched with the pending text
 _LONGEST_HOLD = 8192  # a private-key block may be held this long before its end arrives
 
 
 class HeldText:
     """One choice's pending text."""
 
-    __slots__ = ("masker", "pending", "record", "released", "restore", "window")
+    __slots__ = ("context", "masker", "pending", "record", "released", "restore", "window")
 
     def __init__(self, masker: Masker, window: int, restore: bool, record: list[Span] | None = None) -> None:
         self.masker = masker
         self.window = window
         self.restore = restore
         self.pending = ""
+        self.context = ""  # the end of the text already sent: a phone's "Phone:" may be there
         self.released = 0  # characters of the original text already sent on
         self.record = record  # the evaluation's list of spans masked, in offsets of the whole text
 
@@ -33,7 +35,7 @@ class HeldText:
         if len(buf) <= self.window:
             self.pending = buf
             return ""
-        spans = self.masker.spans(buf, self.restore)
+        spans = self._spans(buf)
         cut = len(buf) - self.window
         for start, end, _ in spans:
             if start < cut < end:
@@ -45,7 +47,17 @@ class HeldText:
         self.pending = buf[cut:]
         return self._release(buf[:cut], [(s, e, k) for s, e, k in spans if e <= cut])
 
+    def _spans(self, buf: str) -> list[Span]:
+        """Values in ``buf``, searched with the context before it (spans that began in the text
+        already sent are not ours to change any more)."""
+        shift = len(self.context)
+        if not shift:
+            return self.masker.spans(buf, self.restore)
+        found = self.masker.spans(self.context + buf, self.restore)
+        return [(s - shift, e - shift, k) for s, e, k in found if s >= shift]
+
     def _release(self, text: str, spans: list[Span]) -> str:
+        self.context = (self.context + text)[-_CONTEXT:]
         if self.record is not None:
             self.record.extend((self.released + s, self.released + e, k) for s, e, k in spans)
         self.released += len(text)
@@ -72,4 +84,4 @@ class HeldText:
 
     def finish(self) -> str:
         buf, self.pending = self.pending, ""
-        return self._release(buf, self.masker.spans(buf, self.restore)) if buf else ""
+        return self._release(buf, self._spans(buf)) if buf else ""
