@@ -72,9 +72,8 @@ def _print(console: Console, pii: dict[str, Any], injection: dict[str, Any]) -> 
     console.print(table)
     masked, streamed_masked = pii["addresses_masked"], pii["addresses_masked_stream"]
     console.print(f"street addresses masked: {masked:.1%} (streamed {streamed_masked:.1%})")
-    console.print(
-        f"structured tier {pii['sentences_per_s']:,} sentences/s; every type {pii['sentences_per_s_all_types']:,}/s"
-    )
+    structured, every = pii["sentences_per_s"], pii["sentences_per_s_all_types"]
+    console.print(f"structured tier {structured:,} sentences/s; every type {every:,}/s")
     table = Table(title="Prompt injection")
     for column in ("set", "AUC", "TPR @ 1 % FPR", "TPR @ 2 % FPR"):
         table.add_column(column)
