@@ -9,11 +9,16 @@ A partial placeholder (``<EMA``) is held too, when placeholders are being restor
 
 from __future__ import annotations
 
+import re
+
 from switchgear.guardrails.pii.detect import Masker
 from switchgear.guardrails.pii.patterns import Span
 
 _CONTEXT = 48  # characters of already-sent text searched with the pending text
-_LONGEST_HOLD = 8192  # a private-key block may be held this long before its end arrives
+_LONGEST_HOLD = 8192
+_KEY_END = re.compile(
+    r"-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----"
+)  # a private-key block may be held this long before its end arrives
 
 
 class HeldText:
@@ -41,6 +46,9 @@ class HeldText:
             if start < cut < end:
                 cut = start
         cut = self._word_start(buf, cut)
+        for start, end, _ in spans:  # the word start may fall inside a value: never cut through one
+            if start < cut < end:
+                cut = start
         if cut <= 0:
             self.pending = buf
             return ""
@@ -66,8 +74,8 @@ class HeldText:
     def _word_start(self, buf: str, cut: int) -> int:
         """Move the cut back to the start of the word it falls in (bounded), of an unfinished
         private-key block, or of a partial placeholder."""
-        begin = buf.rfind("-----BEGIN", 0, cut)
-        if begin >= 0 and "-----END" not in buf[begin:] and len(buf) - begin < _LONGEST_HOLD:
+        begin = buf.rfind("-----BEGIN", 0, cut + len("-----BEGIN"))
+        if 0 <= begin < cut and _KEY_END.search(buf, begin) is None and len(buf) - begin < _LONGEST_HOLD:
             return begin
         if self.restore:
             open_ = buf.rfind("<", max(0, cut - 24), cut)
