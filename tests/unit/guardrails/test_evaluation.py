@@ -95,4 +95,5 @@ def test_eval_guardrails_refuses_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["eval", "guardrails", "--pii", str(tmp_path / "x"), "--injection", str(tmp_path / "y")]
     )
-    assert result.exit_code == 2 and "no such file" in result.output
+    words = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "no such file" in words

@@ -88,7 +88,8 @@ def test_a_restored_value_is_not_masked_again_in_one_pass() -> None:
 
 TEXTS = [
     "Contact jane.roe@example.org or +1 415-555-0132 about card 4111-1111-1111-1111.",
-    "IBAN GB82 WEST 1234 5698 7654 32, token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijk done",
+    "IBAN GB82 WEST 1234 5698 7654 32, token "
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijk done",
     "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n"
     "-----END RSA PRIVATE KEY----- end",
 ]
