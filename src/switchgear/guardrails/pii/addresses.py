@@ -109,7 +109,7 @@ def _head(text: str, at: int) -> int:
 
 
 _MILITARY = re.compile(r",? Box \d{3,5}(?:\s+[AD]PO A[AEP] \d{5})?")
-_NUMBER = re.compile(r"(?<![\w/.,:$€£(-])\d{1,5}[A-Za-z]?(?!\w)")
+_NUMBER = re.compile(r"\d(?<![\w/.,:$€£(-]\d)\d{0,4}[A-Za-z]?(?!\w)")
 # a postcode or a line of an address block after a street line
 _TAIL = re.compile(
     r"(?:[ \t]*,?\s{0,3}>?(?:apt\.?|suite|unit) \d{1,5}"

@@ -8,6 +8,7 @@ value and type, within one request) and can put the values back into that reques
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
 from switchgear.guardrails.pii.addresses import addresses
@@ -28,10 +29,11 @@ LABELS = {
 }
 TYPES = tuple(LABELS)
 STRUCTURED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS")
-_DIGIT = re.compile(r"\d")
-_NEEDS_DIGIT = frozenset(
-    {"CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "DATE_TIME", "PHONE_NUMBER", "STREET_ADDRESS"}
-)
+# the fewest ASCII digits a text must hold for each type to be looked for
+_MIN_DIGITS = {"CREDIT_CARD": 12, "IBAN_CODE": 8, "US_SSN": 9, "IP_ADDRESS": 3, "DATE_TIME": 4}
+_NEEDS_DIGIT = frozenset(_MIN_DIGITS)
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_CLEAN_MAX = 65_536
 RESTORE = "RESTORE"  # the span type of a placeholder whose value is put back
 # placeholders as a Masker writes them (and as a model may echo them)
 PLACEHOLDER = re.compile(r"<([A-Z]+)_(\d+)>")
@@ -57,28 +59,82 @@ class Detector:
         )
         order += ("DATE_TIME",)
         self._always: list[Callable[[str], Iterator[Span]]] = []
-        self._digits: list[Callable[[str], Iterator[Span]]] = []
+        self._digits: list[tuple[int, Callable[[str], Iterator[Span]]]] = []
+        self._clean: set[int] = set()  # hashes of texts known to hold nothing (never the texts)
         for kind in order:
             if kind in wanted:
-                (self._digits if kind in _NEEDS_DIGIT else self._always).append(FINDERS[kind])
+                if kind in _NEEDS_DIGIT:
+                    self._digits.append((_MIN_DIGITS[kind], FINDERS[kind]))
+                else:
+                    self._always.append(FINDERS[kind])
         self._addresses = "STREET_ADDRESS" in wanted
         self._phones = "PHONE_NUMBER" in wanted
         self.types = frozenset(wanted)
 
     def find(self, text: str) -> list[Span]:
+        """The spans found in ``text``. A text found clean is remembered by its hash (a system
+        prompt, the earlier turns of a conversation sent again) and not searched again."""
+        key = hash(text)
+        if key in self._clean:
+            return []
+        spans = self.search(text)
+        if not spans:
+            if len(self._clean) >= _CLEAN_MAX:
+                self._clean.clear()
+            self._clean.add(key)
+        return spans
+
+    def search(self, text: str) -> list[Span]:
+        """The spans in ``text``, searched every time (what ``find`` does on a text not seen clean)."""
+        return self._find(text) if text.isascii() else self._find_folded(text)
+
+    def _find_folded(self, text: str) -> list[Span]:
+        """Non-ASCII text: searched with look-alike characters folded (NFKC: full-width digits and
+        letters) and zero-width characters left out, the spans mapped back to the original text
+        (so that a value written ``４１１１…`` or split by U+200B is still found whole)."""
+        folded, origin = fold(text)
+        if folded == text:
+            return self._find(text)
+        found = self._find(folded)
+        return [(origin[s], origin[e - 1] + 1, k) for s, e, k in found]
+
+    def _find(self, text: str) -> list[Span]:
         spans: list[Span] = []
         for finder in self._always:
             _add(spans, finder(text))
-        if _DIGIT.search(text) is None:
-            return sorted(spans)
-        for finder in self._digits:
-            _add(spans, finder(text))
+        digits = len(text) - len(text.translate(_NO_DIGITS))
+        if not digits:
+            spans.sort()
+            return spans
+        for least, finder in self._digits:
+            if digits >= least:
+                _add(spans, finder(text))
         places = list(addresses(text)) if self._addresses else []
-        if self._phones:  # a house number is not a phone number
+        if self._phones and digits >= 6:  # a house number is not a phone number
             _add(spans, phones(text, spans + places))
         _add(spans, places)
         spans.sort()
         return spans
+
+
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """``text`` with each character NFKC-folded where it folds to one character and invisible
+    characters dropped, and for each character of the result its offset in ``text``."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _INVISIBLE:
+            continue
+        if not ch.isascii():
+            folded = unicodedata.normalize("NFKC", ch)
+            if len(folded) == 1:
+                ch = folded
+        out.append(ch)
+        origin.append(i)
+    return "".join(out), origin
 
 
 def _add(spans: list[Span], found: Iterable[Span]) -> None:
