@@ -91,7 +91,7 @@ class Detector:
     def _find_folded(self, text: str) -> list[Span]:
         """Non-ASCII text: searched with look-alike characters folded (NFKC: full-width digits and
         letters) and zero-width characters left out, the spans mapped back to the original text
-        (so that a value written ``４１１１…`` or split by U+200B is still found whole)."""
+        (so that a value written in full-width digits or split by U+200B is still found whole)."""
         folded, origin = fold(text)
         if folded == text:
             return self._find(text)
@@ -128,11 +128,8 @@ def fold(text: str) -> tuple[str, list[int]]:
     for i, ch in enumerate(text):
         if ch in _INVISIBLE:
             continue
-        if not ch.isascii():
-            folded = unicodedata.normalize("NFKC", ch)
-            if len(folded) == 1:
-                ch = folded
-        out.append(ch)
+        folded = ch if ch.isascii() else unicodedata.normalize("NFKC", ch)
+        out.append(folded if len(folded) == 1 else ch)
         origin.append(i)
     return "".join(out), origin
 
