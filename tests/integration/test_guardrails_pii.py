@@ -68,9 +68,16 @@ def test_obfuscated_values_are_still_found(masked: GatewayThread, sim: Simulator
     """NFKC-variant digits and zero-width characters are not an easy way around the check."""
     with _oa(masked) as client:
         client.chat.completions.create(
-            model="fast", messages=[{"role": "user", "content": "ssn 078-05-1120 ok"}]
+            model="fast",
+            messages=[
+                {
+                    "role": "user",
+                    "content": "ssn \uff10\uff17\uff18-05-1120, mail jane\u200b.roe@exam\u200bple.org",
+                }
+            ],
         )
-    assert "078-05-1120" not in _sent_upstream(sim)
+    sent = _sent_upstream(sim)
+    assert "<SSN_1>" in sent and "<EMAIL_1>" in sent and "1120" not in sent and "roe" not in sent
 
 
 @pytest.mark.parametrize("model", ["sim/sim-small", "s-anthropic/claude-sim"])

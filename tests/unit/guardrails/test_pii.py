@@ -123,3 +123,8 @@ def test_only_the_configured_types_are_looked_for() -> None:
     assert Detector(["EMAIL_ADDRESS"]).find("a@x.io 078-05-1120") == [(0, 6, "EMAIL_ADDRESS")]
     with pytest.raises(ValueError, match="unknown PII types"):
         Detector(["NAME"])
+
+
+def test_look_alike_digits_and_invisible_characters_are_folded() -> None:
+    text = "card \uff14\uff11\uff11\uff11 1111 1111 1111 and j\u200bane@exa\u200bmple.org"
+    assert Masker(DETECTOR).mask(text) == "card <CARD_1> and <EMAIL_1>"
