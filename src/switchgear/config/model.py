@@ -532,12 +532,12 @@ class Settings(_Model):
     storage: StorageSettings = StorageSettings()
     governance: GovernanceSettings = GovernanceSettings()
     cache: CacheSettings = CacheSettings()
-    guardrails: list[GuardrailSettings] = []  # named policies (docs/guardrails.md)
     routing: RoutingSettings = RoutingSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
+    guardrails: list[GuardrailSettings] = []  # named policies (docs/guardrails.md)
 
     @field_validator("providers")
     @classmethod
