@@ -16,6 +16,7 @@ from switchgear.cache import ExactCache
 from switchgear.simulator.server import SimulatorThread
 from switchgear.storage import Database
 from switchgear.storage.hierarchy import create_team
+from switchgear.storage.reports import query_requests
 from tests.fakes.governance import MASTER_KEY, GovernedGateway, Stores, make_key, with_db
 
 EMAIL = "kim.lee@example.net"
@@ -104,3 +105,26 @@ def test_tenants_with_the_same_masked_prompt_get_separate_cache_entries(
     assert len(sim.requests) - before == 2
     assert _ask(gateway, a_key, prompt).headers["x-switchgear-cache"] == "HIT"
     assert all(EMAIL not in r.body.decode() for r in sim.requests[before:])
+
+
+def test_the_spend_log_stores_what_was_found_never_the_values(gateway: GovernedGateway) -> None:
+    guarded = _admin(gateway, "POST", "/admin/keys", name="g", metadata={"guardrails": ["pii-by-key"]})
+    raw = _ask(gateway, guarded["key"], f"mail {EMAIL} or call +1 415-555-0132")
+    request_id = raw.headers["x-request-id"]
+    url = gateway.stores.database_url  # type: ignore[attr-defined]
+
+    def row() -> Any:
+        async def read(db: Database) -> Any:
+            page = await query_requests(db, limit=100)
+            return next((r for r in page.rows if r.request_id == request_id), None)
+
+        return with_db(url, read)
+
+    _eventually(lambda: row() is not None)
+    stored = row()
+    assert stored.guardrails is not None
+    text = repr(stored.guardrails)
+    assert EMAIL not in text and "415-555-0132" not in text
+    inputs = [g for g in stored.guardrails if g.direction == "input"]
+    assert len(inputs) == 1 and inputs[0].action == "redact" and inputs[0].name == "pii-by-key"
+    assert inputs[0].found == {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}
