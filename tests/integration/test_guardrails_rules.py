@@ -6,6 +6,7 @@ a webhook to a disallowed address is refused before anything is sent, prompt inj
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -234,5 +235,48 @@ def test_a_policy_scoped_to_a_model_applies_there_only(sim: SimulatorThread) -> 
         assert "a.b@example.com" in sim.last().body.decode()
         _ask(gateway, "mail me at a.b@example.com", model="priced")
         assert "a.b@example.com" not in sim.last().body.decode()
+    finally:
+        gateway.stop()
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+    "required": ["city", "population"],
+}
+
+
+def test_structured_output_is_checked_against_a_json_schema(sim: SimulatorThread) -> None:
+    gateway = _gateway(sim, [{"name": "shape", "kind": "json_schema", "json_schema": SCHEMA}])
+    fmt = {"type": "json_schema", "json_schema": {"name": "city", "schema": SCHEMA}}
+    try:
+        with openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0) as client:
+            good = client.chat.completions.create(
+                model="fast", messages=[{"role": "user", "content": "a city"}], response_format=fmt
+            )
+            assert set(json.loads(good.choices[0].message.content or "")) == {"city", "population"}
+            for content, what in [("not%20json", "NOT_JSON"), ("%7B%22city%22%3A%201%7D", "SCHEMA_INVALID")]:
+                with pytest.raises(openai.BadRequestError, match=what):
+                    client.chat.completions.create(
+                        model=f"sim/sim-small;content={content}",
+                        messages=[{"role": "user", "content": "a city"}],
+                    )
+            stream = client.chat.completions.create(
+                model="fast",
+                messages=[{"role": "user", "content": "a city"}],
+                response_format=fmt,
+                stream=True,
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+            assert set(json.loads(text)) == {"city", "population"}
+            seen: list[str] = []
+            with pytest.raises(openai.APIError):
+                bad = client.chat.completions.create(
+                    model="sim/sim-small;content=%7B%22city%22%3A%201%7D;chunks=5",
+                    messages=[{"role": "user", "content": "a city"}],
+                    stream=True,
+                )
+                seen.extend(c.choices[0].delta.content or "" for c in bad if c.choices)
+            assert "".join(seen) == ""  # held back whole: nothing invalid was sent
     finally:
         gateway.stop()

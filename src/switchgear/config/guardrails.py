@@ -27,7 +27,7 @@ DEFAULTS: dict[str, tuple[str, str, frozenset[str]]] = {
     "injection": ("flag", "input", frozenset({"deny", "flag"})),
     "content": ("deny", "both", frozenset({"deny", "flag"})),
     "webhook": ("deny", "input", frozenset({"deny", "flag"})),
-    "json_schema": ("deny", "output", frozenset({"deny", "flag"})),
+    "json_schema": ("deny", "output", frozenset({"deny", "flag"})),  # answers only
 }
 # the keys each kind takes besides the common ones
 _OWN: dict[str, frozenset[str]] = {
@@ -35,7 +35,7 @@ _OWN: dict[str, frozenset[str]] = {
     "injection": frozenset({"threshold", "document_threshold"}),
     "content": frozenset({"deny_words", "patterns", "topics", "allowed_topics", "max_prompt_chars"}),
     "webhook": frozenset({"url", "timeout", "allow_hosts", "allow_private"}),
-    "json_schema": frozenset({"json_schema", "on_invalid"}),
+    "json_schema": frozenset({"json_schema"}),
 }
 _COMMON = frozenset({"name", "kind", "mode", "direction", "scope", "on_error"})
 
@@ -85,8 +85,7 @@ class GuardrailSettings(_Model):
     allow_hosts: list[str] = []  # host names (or IP literals) the url may point to
     allow_private: bool = False  # let the url resolve to private, loopback or link-local addresses
     # json_schema
-    json_schema: dict[str, Any] | None = None
-    on_invalid: Literal["deny", "retry"] = "deny"  # retry: ask the model once more, then deny
+    json_schema: dict[str, Any] | None = None  # answers must be JSON valid against it
 
     @model_validator(mode="after")
     def _kind_keys(self) -> GuardrailSettings:
@@ -108,6 +107,8 @@ class GuardrailSettings(_Model):
             raise ValueError(f"guardrail {self.name!r}: a webhook guardrail needs a url")
         if self.kind == "json_schema" and self.json_schema is None:
             raise ValueError(f"guardrail {self.name!r}: a json_schema guardrail needs json_schema")
+        if self.kind == "json_schema" and self.direction not in (None, "output"):
+            raise ValueError(f"guardrail {self.name!r}: a json_schema guardrail checks answers only")
         if self.kind == "content" and not (
             self.deny_words or self.patterns or self.topics or self.allowed_topics or self.max_prompt_chars
         ):

@@ -28,6 +28,7 @@ from switchgear.guardrails.checks import (
     TextCheck,
 )
 from switchgear.guardrails.errors import denied, failed
+from switchgear.guardrails.schema import JsonSchemaGuard
 from switchgear.guardrails.texts import answer_pieces, request_pieces
 from switchgear.guardrails.webhook import WebhookGuard
 from switchgear.stages.base import Slot, Stage, StreamTransform
@@ -40,6 +41,7 @@ _KINDS: dict[str, type[Guard]] = {
     "injection": InjectionGuard,
     "content": ContentGuard,
     "webhook": WebhookGuard,
+    "json_schema": JsonSchemaGuard,
 }
 # request fields and headers a client might use to switch guardrails off (all ignored)
 _CONTROL_FIELDS = ("guardrails", "disable_guardrails", "guardrail", "no_guardrails")
