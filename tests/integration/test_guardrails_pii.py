@@ -207,3 +207,18 @@ def test_deny_mode_refuses_up_front_and_mid_stream(sim: SimulatorThread) -> None
         assert EMAIL not in "".join(seen) and "jane" not in "".join(seen)
     finally:
         gateway.stop()
+
+
+def test_anthropic_clients_prompts_and_system_prompts_are_masked(
+    masked: GatewayThread, sim: SimulatorThread
+) -> None:
+    with anthropic.Anthropic(base_url=masked.url, api_key="k", max_retries=0) as client:
+        message = client.messages.create(
+            model="s-anthropic/claude-sim",
+            max_tokens=50,
+            system=f"The operator's address is {EMAIL}.",
+            messages=[{"role": "user", "content": f"card {CARD}"}],
+        )
+    sent = _sent_upstream(sim)
+    assert EMAIL not in sent and CARD not in sent and "<EMAIL_1>" in sent and "<CARD_1>" in sent
+    assert CARD not in message.content[0].text  # type: ignore[union-attr]

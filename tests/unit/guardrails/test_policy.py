@@ -122,3 +122,12 @@ def test_encoded_and_zero_width_payloads_are_decoded() -> None:
     override = NAMES.index("override")
     assert plain[override] > 0 and hidden[override] > 0 and split[override] > 0
     assert hidden[NAMES.index("base64")] == 1.0
+
+
+def test_json_schema_policies_check_answers_only_and_need_a_valid_schema() -> None:
+    with pytest.raises(ValidationError, match="answers only"):
+        settings(name="s", kind="json_schema", json_schema={"type": "object"}, direction="input")
+    with pytest.raises(ConfigError, match="not a valid schema"):
+        Policies([settings(name="s", kind="json_schema", json_schema={"type": 12})])
+    [stage] = build([settings(name="s", kind="json_schema", json_schema={"type": "object"})])
+    assert stage.name == "guardrails.output"
