@@ -222,3 +222,10 @@ def test_anthropic_clients_prompts_and_system_prompts_are_masked(
     sent = _sent_upstream(sim)
     assert EMAIL not in sent and CARD not in sent and "<EMAIL_1>" in sent and "<CARD_1>" in sent
     assert CARD not in message.content[0].text  # type: ignore[union-attr]
+
+
+def test_embeddings_inputs_are_masked_too(masked: GatewayThread, sim: SimulatorThread) -> None:
+    with _oa(masked) as client:
+        client.embeddings.create(model="embed", input=[f"mail {EMAIL}", "plain text"])
+    sent = _sent_upstream(sim)
+    assert EMAIL not in sent and "<EMAIL_1>" in sent and "plain text" in sent
