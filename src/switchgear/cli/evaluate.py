@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from switchgear.guardrails.evaluate import injection_scores, pii_report, read_jsonl
+from switchgear.guardrails.evaluate import injection_scores, per_source, pii_report, read_jsonl
 
 eval_app = typer.Typer(
     help="Measure switchgear's features on labelled data (offline).",
@@ -60,6 +60,12 @@ def guardrails(
         typer.echo(json.dumps(result, indent=1))
         return
     _print(Console(), pii_part, injection_part)
+    table = Table(title="Prompt injection per source, at the shipped thresholds")
+    for column in ("source", "label", "rows", "flagged"):
+        table.add_column(column)
+    for source, (label, rows, share) in per_source(injection_rows).items():
+        table.add_row(source, label, str(rows), f"{share:.1%}")
+    Console().print(table)
 
 
 def _print(console: Console, pii: dict[str, Any], injection: dict[str, Any]) -> None:

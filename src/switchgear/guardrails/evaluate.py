@@ -238,3 +238,21 @@ def pii_report(
         "sentences_per_s": round(throughput(rows, Detector(STRUCTURED))),
         "sentences_per_s_all_types": round(throughput(rows, detector)),
     }
+
+
+def per_source(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[str, int, float]]:
+    """Per source: its label, its rows and the share flagged at the shipped thresholds (the TPR of
+    an attack source, the FPR of a benign one)."""
+    scorer = Scorer.bundled()
+    counts: dict[str, list[int]] = {}
+    labels: dict[str, str] = {}
+    for row in rows:
+        indirect = is_indirect(row)
+        model = scorer.document if indirect else scorer.direct
+        flagged = scorer.score(row["text"], document=indirect) >= model.threshold
+        source = str(row.get("source", row.get("kind", "?")))
+        seen = counts.setdefault(source, [0, 0])
+        seen[0] += flagged
+        seen[1] += 1
+        labels[source] = row["label"]
+    return {s: (labels[s], n, round(k / n, 4)) for s, (k, n) in sorted(counts.items())}
