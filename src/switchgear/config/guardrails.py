@@ -32,7 +32,7 @@ DEFAULTS: dict[str, tuple[str, str, frozenset[str]]] = {
 # the keys each kind takes besides the common ones
 _OWN: dict[str, frozenset[str]] = {
     "pii": frozenset({"entities", "restore", "window"}),
-    "injection": frozenset({"threshold", "document_threshold"}),
+    "injection": frozenset({"threshold", "document_threshold", "classifier"}),
     "content": frozenset({"deny_words", "patterns", "topics", "allowed_topics", "max_prompt_chars"}),
     "webhook": frozenset({"url", "timeout", "allow_hosts", "allow_private"}),
     "json_schema": frozenset({"json_schema"}),
@@ -59,6 +59,16 @@ class GuardrailScope(_Model):
     opt_in: bool = False  # only where a list or a key's metadata names it
 
 
+class ClassifierSettings(_Model):
+    """An operator's ONNX text classifier for prompt injection (the guardrails-onnx extra)."""
+
+    model: str  # path of the .onnx file
+    tokenizer: str  # path of its tokenizer.json
+    threshold: float = Field(default=0.5, ge=0, le=1)  # probability at or above: a finding
+    label: int = Field(default=1, ge=0)  # index of the injection class in the model's output
+    max_tokens: int = Field(default=512, ge=8, le=8192)
+
+
 class GuardrailSettings(_Model):
     name: Annotated[str, Field(pattern=_NAME)]
     kind: Kind
@@ -73,6 +83,7 @@ class GuardrailSettings(_Model):
     # injection
     threshold: float | None = Field(default=None, ge=0, le=1)  # deny at or above (None: built-in)
     document_threshold: float | None = Field(default=None, ge=0, le=1)  # tool results, documents
+    classifier: ClassifierSettings | None = None  # also ask an ONNX classifier (user messages, tools)
     # content
     deny_words: list[str] = []  # words or phrases (case-insensitive, whole words)
     patterns: list[str] = []  # regular expressions

@@ -8,10 +8,12 @@ text, or None when the guard has nothing to do on streams).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 
 from switchgear.config.guardrails import GuardrailSettings
+from switchgear.guardrails.classifier import ClassifierUnavailable, OnnxClassifier
 from switchgear.guardrails.injection import Scorer
 from switchgear.guardrails.pii.detect import Detector, Masker
 from switchgear.guardrails.pii.stream import HeldText
@@ -221,6 +223,17 @@ class InjectionGuard(Guard):
         document = settings.document_threshold
         self.document_threshold = document if document is not None else self.scorer.document.threshold
         self.output = False
+        self.classifier: OnnxClassifier | None = None
+        self.classifier_threshold = 1.0
+        if settings.classifier is not None:
+            model = settings.classifier
+            try:
+                self.classifier = OnnxClassifier(
+                    model.model, model.tokenizer, label=model.label, max_tokens=model.max_tokens
+                )
+            except ClassifierUnavailable as exc:
+                raise ValueError(f"guardrail {self.name!r}: {exc}") from None
+            self.classifier_threshold = model.threshold
 
     async def check_input(self, pieces: Sequence[Piece], state: GuardState) -> Finding:
         found: dict[str, int] = {}
@@ -233,8 +246,13 @@ class InjectionGuard(Guard):
                 limit, kind = self.document_threshold, "INDIRECT_INJECTION"
             else:
                 continue
+            hit = score >= limit
+            if self.classifier is not None and not hit:
+                probability = await asyncio.to_thread(self.classifier.probability, piece.text)
+                hit = probability >= self.classifier_threshold
+                score = max(score, probability)
             best = max(best, score)
-            if score >= limit:
+            if hit:
                 found[kind] = found.get(kind, 0) + 1
         return Finding(found, round(best, 4))
 
