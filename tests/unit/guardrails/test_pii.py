@@ -39,6 +39,7 @@ def kinds(text: str) -> list[tuple[str, str]]:
         ("Phone: 020 7946 0958", "020 7946 0958", "PHONE_NUMBER"),
         ("call +44 20 7946 0958 now", "+44 20 7946 0958", "PHONE_NUMBER"),
         ("ship to 221 Baker Street, London", "221 Baker Street, London", "STREET_ADDRESS"),
+        ("please ship it to 20789 Allika 46", "20789 Allika 46", "STREET_ADDRESS"),
     ],
 )
 def test_each_type_is_found(text: str, value: str, kind: str) -> None:
@@ -54,6 +55,9 @@ def test_each_type_is_found(text: str, value: str, kind: str) -> None:
         "It takes 2 hours to drive 4 miles at 5 PM.",
         "What is 12 * 34? The answer is 408.",
         "Run at 12:30:45 on port 8080",
+        "Read Chapter 5 Section 2 before Monday.",
+        "In 2020 Microsoft Teams grew 70 percent.",
+        "It costs 12 Euros per 100 grams",
     ],
 )
 def test_near_misses_are_left_alone(text: str) -> None:

@@ -38,11 +38,18 @@ _FORWARD = re.compile(
     rf"(?:{_NAME} ){{1,3}}(?i:{_SUFFIXES})\.?(?!\w)(?: (?:North|South|East|West))?"
     rf"|(?:(?i:rue|ul\.|avda\.|ctra\.|av\.)|{_PREFIX}) (?:{_WORD} ?){{1,4}}"
     rf"|{_WORD}(?i:{_ENDINGS}) {_NUM}"
-    # a house-number line of a block: "20789 Allika 46", "17693 Király u. 15."
-    rf"|[A-ZÀ-ÞŁŚŻ][^\W\d_A-Z][\w'\u2019-]+"
-    rf"(?: (?!(?:and|or|to|of|the|in|on|at|for|with|from|by)\b)[\w'\u2019-]+\.?){{0,2}}"
-    rf" {_NUM}\.?"
     r")"
+)
+# a house-number line of a block ("20789 Allika 46", "17693 Király u. 15."): only at the start of a
+# line or after a word that announces an address, since "Chapter 5 Section 2" has the same shape
+_BLOCK_LINE = re.compile(
+    rf"{_NUM}(?: {_NUM})?[ \t]+[A-ZÀ-ÞŁŚŻ][^\W\d_A-Z][\w'\u2019-]+"
+    rf"(?: (?!(?:and|or|to|of|the|in|on|at|for|with|from|by|per)\b)[\w'\u2019-]+\.?){{0,2}} {_NUM}\.?"
+)
+_CUE = re.compile(
+    r"(?:address|ship|send|sent|deliver|live|lives|located|reside|moving|move|mail|post|visit|following|"
+    r"return|taxi|meet|corner|is)\W{0,3}(?:\w+\W{1,3}){0,2}$|(?:^|\n)[ \t>]*$",
+    re.IGNORECASE,
 )
 # forms that end with the number, read word by word backwards from it
 _UNITS = frozenset(
@@ -135,6 +142,8 @@ def addresses(text: str) -> Iterator[Span]:
                 if box is not None:
                     end = box.end()
         forward = _FORWARD.match(text, at)
+        if forward is None and _CUE.search(text, max(0, at - 30), at) is not None:
+            forward = _BLOCK_LINE.match(text, at)
         if forward is not None and forward.end() > end:
             start = at if start < 0 else start
             end = forward.end()
