@@ -87,6 +87,7 @@ class GovernedGateway:
         *,
         cache: dict[str, Any] | None = None,
         guardrails: list[dict[str, Any]] | None = None,
+        observability: dict[str, Any] | None = None,
         **governance: Any,
     ) -> None:
         config = base_config(sim, master_key=MASTER_KEY)
@@ -94,6 +95,8 @@ class GovernedGateway:
             config["cache"] = cache
         if guardrails is not None:
             config["guardrails"] = guardrails
+        if observability is not None:
+            config["observability"] = observability
         config["models"] = [*config["models"], *GOVERNED_MODELS, *extra_models]
         config["storage"] = {"database_url": stores.database_url}
         if stores.redis_url:

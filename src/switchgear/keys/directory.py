@@ -176,6 +176,18 @@ class KeyDirectory:
         parallel = (entry.concurrency,) if entry.concurrency is not None else ()
         return Plan(tuple(budgets), tuple(rates), parallel, tuple(allow))
 
+    def logs_payloads(self, key_id: str | None) -> bool:
+        """Whether a request of this key may have its prompt and answer logged: not when the key's
+        or its team's ``metadata`` says ``log_payloads: false`` (nor for a key no longer known)."""
+        if key_id is None:  # the master key
+            return True
+        rows = self._rows
+        key = rows.keys.get(key_id)
+        if key is None or key.metadata.get("log_payloads") is False:
+            return False
+        team = rows.teams.get(key.team_id) if key.team_id is not None else None
+        return team is None or team.metadata.get("log_payloads") is not False
+
     def all_budgets(self) -> list[Budget]:
         """Every budget the directory knows (to seed the state backend's counters)."""
         found = [entry.limits.budget for entry in self.by_id.values()]

@@ -3,8 +3,9 @@
 At the *attempt outcome* point (synchronous, a few counter updates, no I/O): a success closes a
 half-open breaker and feeds the latency average (time to first event for streams); a 429 cools the
 deployment down for its ``Retry-After`` (capped at ``routing.max_retry_after``, else
-``routing.rate_limit_cooldown``); a failure worth failing over (``retry_on`` statuses, 5xx, timeouts,
-connection errors, garbage) counts towards the breaker; an error that is the request's fault (a
+``routing.rate_limit_cooldown``), and so does a status of ``routing.cooldown_on`` (e.g. 503) that
+carries one (besides counting as a failure); a failure worth failing over (``retry_on`` statuses,
+5xx, timeouts, connection errors, garbage) counts towards the breaker; an error that is the request's fault (a
 plain 400) proves the deployment is up.
 """
 
@@ -27,6 +28,7 @@ class Learner(Stage):
         self._cap = settings.max_retry_after
         self._default_cooldown = settings.rate_limit_cooldown
         self._retry_on = frozenset(settings.retry_on)
+        self._cooldown_on = frozenset(settings.cooldown_on)
 
     def attempt_outcome(self, ctx: RequestContext, attempt: Attempt) -> None:
         health = self.router.health_of(attempt.deployment)
@@ -40,9 +42,15 @@ class Learner(Stage):
         elif attempt.status == 429:
             health.rate_limited(now, retry_after(error.headers, self._cap, self._default_cooldown))
         elif error.retryable or attempt.status in self._retry_on:
+            if attempt.status in self._cooldown_on and _has_retry_after(error.headers):
+                health.rate_limited(now, retry_after(error.headers, self._cap, self._default_cooldown))
             health.failed(now)
         else:
             health.answered(now)
+
+
+def _has_retry_after(headers: tuple[tuple[str, str], ...]) -> bool:
+    return any(name == "retry-after" for name, _ in headers)
 
 
 def retry_after(headers: tuple[tuple[str, str], ...], cap: float, default: float) -> float:
