@@ -128,3 +128,28 @@ def test_the_spend_log_stores_what_was_found_never_the_values(gateway: GovernedG
     inputs = [g for g in stored.guardrails if g.direction == "input"]
     assert len(inputs) == 1 and inputs[0].action == "redact" and inputs[0].name == "pii-by-key"
     assert inputs[0].found == {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}
+
+
+def test_the_payload_log_keeps_prompts_masked_with_the_pii_hook(sim: SimulatorThread, tmp_path: Path) -> None:
+    stores = Stores(f"sqlite:///{tmp_path}/p.db", None)
+    payloads = {"enabled": True, "redact": ["switchgear.guardrails.pii:redact_text"]}
+    gw = GovernedGateway(sim, stores, guardrails=POLICIES, observability={"payloads": payloads}).start()
+    try:
+        guarded = _admin(gw, "POST", "/admin/keys", name="g", metadata={"guardrails": ["pii-by-key"]})
+        raw = _ask(gw, guarded["key"], f"mail {EMAIL}")
+        request_id = raw.headers["x-request-id"]
+        assert EMAIL not in sim.last().body.decode()
+
+        def stored() -> str | None:
+            response = httpx.get(
+                f"{gw.url}/admin/requests/{request_id}/payload",
+                headers={"authorization": f"Bearer {MASTER_KEY}"},
+                timeout=10,
+            )
+            return response.text if response.status_code == 200 else None
+
+        _eventually(lambda: stored() is not None)
+        text = stored() or ""
+        assert EMAIL not in text and "<EMAIL_1>" in text
+    finally:
+        gw.stop()
