@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from switchgear.config.guardrails import GuardrailSettings
 from switchgear.core.units import parse_duration, parse_size
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -555,6 +556,7 @@ class Settings(_Model):
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
+    guardrails: list[GuardrailSettings] = []  # named policies (docs/guardrails.md)
 
     @field_validator("providers")
     @classmethod

@@ -36,6 +36,7 @@ from switchgear.config.secrets import build_redactor
 from switchgear.core.redact import Redactor
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
+from switchgear.guardrails.stage import build as build_guardrails
 from switchgear.keys.admit import Governance
 from switchgear.keys.changes import ChangeFeed
 from switchgear.keys.setup import build_governance
@@ -117,6 +118,8 @@ def build_stages(
 ) -> list[Stage]:
     """The stages of this configuration, in the documented order."""
     stages: list[Stage] = [governance] if governance is not None else []
+    guardrails = build_guardrails(settings.guardrails)  # input at admit, output as transforms
+    stages.extend(guardrails)
     if settings.cache.exact.enabled:
         stages.append(ExactCache.from_settings(settings))
     if router is not None:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from switchgear.config.model import GovernanceSettings
 from switchgear.core.errors import AuthenticationFailed
@@ -269,7 +269,13 @@ class KeyDirectory:
         return KeyEntry(
             id=key.id,
             digest=bytes.fromhex(key.key_hash),
-            principal=Principal(key_id=key.id, user_id=key.user_id, team_id=team_id, org_id=org_id),
+            principal=Principal(
+                key_id=key.id,
+                user_id=key.user_id,
+                team_id=team_id,
+                org_id=org_id,
+                guardrails=_guardrail_names(key.metadata),
+            ),
             limits=scope_limits("key", key.id, key.limits, key.models, fail_open=self.fail_open),
             concurrency=Concurrency(scope, max(0, parallel), self.fail_open)
             if parallel is not None
@@ -377,3 +383,13 @@ async def _pages(read: Callable[[int, int], Awaitable[list[T]]]) -> list[T]:
         found.extend(page)
         if len(page) < _PAGE:
             return found
+
+
+def _guardrail_names(metadata: dict[str, Any] | None) -> tuple[str, ...]:
+    """The guardrail names a key's metadata attaches (``{"guardrails": ["pii", ...]}``)."""
+    names = (metadata or {}).get("guardrails")
+    if isinstance(names, str):
+        return (names,)
+    if isinstance(names, list):
+        return tuple(n for n in names if isinstance(n, str))
+    return ()

@@ -33,6 +33,9 @@ class Principal:
     team_id: str | None = None
     org_id: str | None = None
     is_admin: bool = False
+    guardrails: tuple[
+        str, ...
+    ] = ()  # guardrails the key's metadata attaches (an admin's, never the client's)
 
 
 ANONYMOUS = Principal()
