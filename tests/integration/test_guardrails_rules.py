@@ -280,3 +280,70 @@ def test_structured_output_is_checked_against_a_json_schema(sim: SimulatorThread
             assert "".join(seen) == ""  # held back whole: nothing invalid was sent
     finally:
         gateway.stop()
+
+
+VALID = "%7B%22city%22%3A%20%22Oslo%22%2C%20%22population%22%3A%20709000%7D"  # URL-encoded JSON
+USAGE = "prompt_tokens=10;completion_tokens=100"
+
+
+def test_an_invalid_structured_answer_is_asked_again_and_both_are_billed(sim: SimulatorThread) -> None:
+    policy = {"name": "shape", "kind": "json_schema", "json_schema": SCHEMA, "retry": True}
+    config = {**base_config(sim), "guardrails": [policy]}
+    pricing = {"input": "1", "output": "2"}
+    config["models"] = [
+        *config["models"],
+        {
+            "name": "shaped",
+            "routing": "ordered",
+            "pricing": pricing,
+            "deployments": [
+                {"provider": "sim", "model": f"shape-bad;content=not%20json;{USAGE}"},
+                {"provider": "sim2", "model": f"shape-good;content={VALID};{USAGE}"},
+            ],
+        },
+        {
+            "name": "always-bad",
+            "pricing": pricing,
+            "deployments": [{"provider": "sim", "model": f"always-bad;content=not%20json;{USAGE}"}],
+        },
+        {
+            "name": "good",
+            "pricing": pricing,
+            "deployments": [{"provider": "sim2", "model": f"g;content={VALID};{USAGE}"}],
+        },
+    ]
+    gateway = GatewayThread(config).start()
+
+    def calls(marker: str) -> int:
+        return sum(
+            1 for r in sim.requests if r.json and str(r.json.get("model", "")).startswith(marker + ";")
+        )
+
+    try:
+        with openai.OpenAI(base_url=gateway.url + "/v1", api_key="k", max_retries=0) as client:
+            ask = [{"role": "user", "content": "a city"}]
+            one = client.chat.completions.with_raw_response.create(model="good", messages=ask)
+            raw = client.chat.completions.with_raw_response.create(model="shaped", messages=ask)
+            assert json.loads(raw.parse().choices[0].message.content or "")["city"] == "Oslo"
+            assert (
+                raw.headers["x-switchgear-attempts"] == "2" and raw.headers["x-switchgear-provider"] == "sim2"
+            )
+            # the refused answer was paid for: the request costs both answers
+            assert float(raw.headers["x-switchgear-cost"]) == 2 * float(one.headers["x-switchgear-cost"])
+            before = calls("always-bad")
+            with pytest.raises(openai.BadRequestError, match="NOT_JSON"):
+                client.chat.completions.create(model="always-bad", messages=ask)
+            assert calls("always-bad") - before == 2  # asked again once, of the same deployment
+        health = {
+            d["deployment"]: d["state"] for m in gateway_health(gateway).values() for d in m["deployments"]
+        }
+        assert health["sim/" + f"shape-bad;content=not%20json;{USAGE}"] == "closed"  # not a failure
+    finally:
+        gateway.stop()
+
+
+def gateway_health(gw: GatewayThread) -> dict[str, Any]:
+    import httpx
+
+    view: dict[str, Any] = httpx.get(gw.url + "/health/deployments", timeout=5).json()["models"]
+    return view

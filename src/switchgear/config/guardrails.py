@@ -35,7 +35,7 @@ _OWN: dict[str, frozenset[str]] = {
     "injection": frozenset({"threshold", "document_threshold", "classifier"}),
     "content": frozenset({"deny_words", "patterns", "topics", "allowed_topics", "max_prompt_chars"}),
     "webhook": frozenset({"url", "timeout", "allow_hosts", "allow_private"}),
-    "json_schema": frozenset({"json_schema"}),
+    "json_schema": frozenset({"json_schema", "retry"}),
 }
 _COMMON = frozenset({"name", "kind", "mode", "direction", "scope", "on_error"})
 
@@ -97,6 +97,9 @@ class GuardrailSettings(_Model):
     allow_private: bool = False  # let the url resolve to private, loopback or link-local addresses
     # json_schema
     json_schema: dict[str, Any] | None = None  # answers must be JSON valid against it
+    # deny mode: an invalid whole answer is asked again once — of the next candidate (another
+    # deployment, a fallback model), else of the same deployment — before the request is refused
+    retry: bool = False
 
     @model_validator(mode="after")
     def _kind_keys(self) -> GuardrailSettings:

@@ -64,10 +64,11 @@ class Finding:
 class GuardState:
     """A guard's per-request state (the PII masker, so that placeholders restore in the answer)."""
 
-    __slots__ = ("masker",)
+    __slots__ = ("asked_again", "masker")
 
     def __init__(self) -> None:
         self.masker: Masker | None = None
+        self.asked_again = False  # json_schema ``retry``: the request already asked for another answer
 
 
 class TextCheck:

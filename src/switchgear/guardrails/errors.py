@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchgear.core.errors import ClientError, GatewayError
+from switchgear.core.errors import AnswerRejected, ClientError, GatewayError
 
 
 class GuardrailDenied(ClientError):
@@ -29,3 +29,9 @@ def denied(name: str, direction: str, found: dict[str, int]) -> GuardrailDenied:
 
 def failed(name: str, reason: str) -> GuardrailFailed:
     return GuardrailFailed(f"guardrail {name!r} could not check the request ({reason}); it fails closed")
+
+
+def asked_again(name: str, found: dict[str, int]) -> AnswerRejected:
+    """An answer refused once by a ``retry`` policy: the engine asks for another one."""
+    what = ", ".join(sorted(found)) or "a match"
+    return AnswerRejected(f"guardrail {name!r} refused the answer ({what}); asking for another")

@@ -27,7 +27,7 @@ from switchgear.guardrails.checks import (
     PiiGuard,
     TextCheck,
 )
-from switchgear.guardrails.errors import denied, failed
+from switchgear.guardrails.errors import asked_again, denied, failed
 from switchgear.guardrails.schema import JsonSchemaGuard
 from switchgear.guardrails.texts import answer_pieces, request_pieces
 from switchgear.guardrails.webhook import WebhookGuard
@@ -215,6 +215,13 @@ class OutputGuardrails(Stage):
             except Exception as exc:
                 _errored(ctx, guard, "output", exc, began)
                 continue
+            if finding.hit and guard.mode == "deny" and guard.settings.retry:
+                state = _state(ctx, guard)
+                if not state.asked_again:
+                    state.asked_again = True
+                    ms = round((time.perf_counter() - began) * 1000, 3)
+                    _record(ctx, GuardResult(guard.name, "retry", "output", dict(finding.found), ms))
+                    raise asked_again(guard.name, finding.found)
             if _settle_finding(ctx, guard, "output", finding, began) == "flag":
                 flagged.append(guard.name)
         if flagged:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from time import monotonic
 
 from switchgear.config.model import RoutingSettings
+from switchgear.core.errors import AnswerRejected
 from switchgear.routing.router import Router
 from switchgear.routing.shared import HealthFeed
 from switchgear.stages.base import Stage
@@ -43,7 +44,9 @@ class Learner(Stage):
                 health.produced(ctx.usage.completion_tokens, attempt.latency_ms)
             return
         opened, cooling = health.opened, health.cooldown_until
-        if attempt.status == 429:
+        if isinstance(error, AnswerRejected):  # it answered; a stage did not like the answer
+            health.answered(now)
+        elif attempt.status == 429:
             health.rate_limited(now, retry_after(error.headers, self._cap, self._default_cooldown))
         elif error.retryable or attempt.status in self._retry_on:
             if attempt.status in self._cooldown_on and _has_retry_after(error.headers):
