@@ -19,7 +19,8 @@ import contextlib
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -38,6 +39,7 @@ OTHER = "other"
 # the classic text format (what generate_latest writes), understood by every Prometheus version
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 REFRESH_EVERY = 1.0  # seconds between two readings of the gauges in a worker
+PUSH_EVERY = 0.25  # at most this long between a settled request and its series (other workers' scrapes)
 _STATES = ("closed", "open", "half_open", "cooling_down")
 _RATE_LIMITED = frozenset({"rate_limit_exceeded", "too_many_parallel_requests", "request_exceeds_limit"})
 _BUDGET = "budget_exceeded"
@@ -116,6 +118,21 @@ class Children:
 
 
 @dataclass(slots=True)
+class _Pending:
+    """Per-label sums of the counters, folded from settled records until the next push."""
+
+    requests: dict[tuple[str, ...], int] = field(default_factory=dict)
+    errors: dict[tuple[str, ...], int] = field(default_factory=dict)
+    tokens: dict[tuple[str, ...], int] = field(default_factory=dict)
+    cost: dict[tuple[str, ...], int] = field(default_factory=dict)
+    attempts: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    fallbacks: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+    cache: dict[tuple[str, str], int] = field(default_factory=dict)
+    savings: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Sources:
     """Where the gauges are read: the engine's in-flight count, the settle queues, the spend log."""
 
@@ -144,6 +161,8 @@ class Metrics(Stage):
         self._tenanted = labels.key or labels.team
         self._deployments: dict[tuple[str, str | None], str] = {}
         self._children = Children()
+        self._pending = _Pending()
+        self._pushed = monotonic()
         self._duration = FoldedHistogram(self.set.duration, DURATION_BUCKETS)
         self._ttft = FoldedHistogram(self.set.ttft, DURATION_BUCKETS)
         self._overhead = FoldedHistogram(self.set.overhead, OVERHEAD_BUCKETS)
@@ -162,18 +181,15 @@ class Metrics(Stage):
 
     async def settle(self, records: Sequence[RequestRecord]) -> None:
         self.count(records)
+        if monotonic() - self._pushed >= PUSH_EVERY:
+            self.push()
 
     def count(self, records: Sequence[RequestRecord]) -> None:
-        """Fold a batch into per-label sums, then add each sum to its series once."""
-        requests: dict[tuple[str, ...], int] = {}
-        errors: dict[tuple[str, ...], int] = {}
-        tokens: dict[tuple[str, ...], int] = {}
-        cost: dict[tuple[str, ...], int] = {}
-        attempts: dict[tuple[str, str, str], int] = {}
-        fallbacks: dict[str, int] = {}
-        rejections: dict[str, int] = {}
-        cache: dict[tuple[str, str], int] = {}
-        savings: dict[str, int] = {}
+        """Fold a batch into the per-label sums held until the next ``push``."""
+        p = self._pending
+        requests, errors, tokens, cost = p.requests, p.errors, p.tokens, p.cost
+        attempts, fallbacks, rejections = p.attempts, p.fallbacks, p.rejections
+        cache, savings = p.cache, p.savings
         duration, ttft, overhead, upstream = self._duration, self._ttft, self._overhead, self._upstream
         model_of, error_of, deployment_of = self._model, self._error, self._deployment_of
         tenancy: tuple[str, ...] = ()
@@ -221,6 +237,15 @@ class Metrics(Stage):
                 saved = SAVED.get(r)  # a hit: what the answer would have cost
                 if saved:
                     savings[model] = savings.get(model, 0) + saved
+
+    def push(self) -> None:
+        """Add each held sum to its series once (at most every ``PUSH_EVERY`` seconds, and before
+        every scrape of this worker: a scrape sees every request settled so far)."""
+        self._pushed = monotonic()
+        p, self._pending = self._pending, _Pending()
+        requests, errors, tokens, cost = p.requests, p.errors, p.tokens, p.cost
+        attempts, fallbacks, rejections = p.attempts, p.fallbacks, p.rejections
+        cache, savings = p.cache, p.savings
         s, child = self.set, self._children
         for labels, n in requests.items():
             child(s.requests, labels).inc(n)
@@ -241,7 +266,7 @@ class Metrics(Stage):
             child(s.cache, labels).inc(n)
         for model, nanousd in savings.items():
             child(s.cache_savings, (model,)).inc(nanousd / 1e9)
-        for folded in (duration, ttft, overhead, upstream):
+        for folded in (self._duration, self._ttft, self._overhead, self._upstream):
             folded.flush()
 
     def _deployment_of(self, provider: str, model: str | None) -> str:
@@ -267,7 +292,9 @@ class Metrics(Stage):
     # -- gauges --------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read the gauges' sources now (and turn their running totals into counter increments)."""
+        """Add the held sums, read the gauges' sources now (and turn their running totals into
+        counter increments)."""
+        self.push()
         s, sources = self.set, self.sources
         if sources.in_flight is not None:
             s.in_flight.set(sources.in_flight())
@@ -301,6 +328,7 @@ class Metrics(Stage):
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def close(self) -> None:
+        self.push()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
