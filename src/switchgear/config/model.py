@@ -153,6 +153,9 @@ class SettleSettings(_Model):
     queue_size: int = Field(default=10_000, ge=1)  # records waiting per consumer
     overflow: Literal["drop_new", "drop_old"] = "drop_new"  # what a full queue drops (counted)
     batch_size: int = Field(default=256, ge=1)  # records handed to a consumer at once
+    # how long a woken consumer waits for more records before taking its batch: one wake-up per
+    # few requests instead of one per request at low concurrency (0: take at once)
+    linger: DurationOrZero = 0.005
 
 
 class CorsSettings(_Model):

@@ -45,7 +45,13 @@ class StageChain:
         self.wrap: tuple[WrapRelay, ...] = tuple(s.wrap_relay for s in hooks("wrap_relay"))
         self.body: tuple[BodyTransform, ...] = tuple(s.body_transform for s in hooks("body_transform"))
         self.queues = tuple(
-            SettleQueue(s, size=settle.queue_size, overflow=settle.overflow, batch=settle.batch_size)
+            SettleQueue(
+                s,
+                size=settle.queue_size,
+                overflow=settle.overflow,
+                batch=settle.batch_size,
+                linger=settle.linger,
+            )
             for s in hooks("settle")
         )
         self.reads_request = any(s.reads_request for s in self.stages)

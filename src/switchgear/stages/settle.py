@@ -3,7 +3,8 @@
 One bounded queue per settle consumer, drained in batches by a background task of the worker's
 event loop, so a slow consumer delays nobody else and a failing one fails no request. The request
 path only queues the finished context (O(1), never waits); its record is built in the background,
-once for all consumers. When the queue is full the configured overflow policy drops the
+once for all consumers. A woken consumer lingers (``server.settle.linger``, 5 ms) for more
+records before it takes its batch. When the queue is full the configured overflow policy drops the
 new record (``drop_new``) or the oldest one (``drop_old``), and counts it. Depth, drops and
 failures are visible (``stats``) on the operations routes.
 """
@@ -39,8 +40,11 @@ class SettleStats:
 
 
 class SettleQueue:
-    def __init__(self, stage: Stage, *, size: int, overflow: Overflow, batch: int) -> None:
+    def __init__(
+        self, stage: Stage, *, size: int, overflow: Overflow, batch: int, linger: float = 0.0
+    ) -> None:
         self.stage = stage
+        self.linger = linger
         self.size = size
         self.overflow = overflow
         self.batch = batch
@@ -107,7 +111,8 @@ class SettleQueue:
                 self._idle = True
                 wake.clear()
                 await wake.wait()
-                await asyncio.sleep(0)  # let the requests of this loop turn add to the batch
+                # let the requests of this loop turn (and of ``linger``) add to the batch
+                await asyncio.sleep(self.linger)
             count = min(len(items), self.batch)
             batch = [RequestRecord.of(items.popleft()) for _ in range(count)]
             try:
