@@ -42,10 +42,10 @@ def test_vetoes_refuse_other_numbers_and_swapped_names_only() -> None:
     assert not vetoes.refuses(
         features("What is the capital of France?"), features("Tell me France's capital.")
     )
-    assert not vetoes.refuses(features("Is it hard to learn?"), features("Is Python hard to learn?"))
-    assert Vetoes(entities=False, strict_entities=True).refuses(
-        features("Is it hard to learn?"), features("Is Python hard to learn?")
-    )
+    assert vetoes.refuses(features("Is it hard to learn?"), features("Is Python hard to learn?"))
+    swap = Vetoes(entities="swap")  # only a name swapped for another
+    assert not swap.refuses(features("Is it hard to learn?"), features("Is Python hard to learn?"))
+    assert swap.refuses(features("Is Java hard to learn?"), features("Is Python hard to learn?"))
     assert not NO_VETOES.refuses(features("1"), features("2"))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from switchgear.cache.semantic.embedder import MODEL_DIR, BuiltinEmbedder, Embedder, Vectors, manifest
+from switchgear.cache.semantic.guard import NO_VETOES, Vetoes
 from switchgear.cache.semantic.index import VectorIndex
 from switchgear.cache.semantic.lookup import SemanticLookup
 from switchgear.config.load import ConfigError
@@ -38,6 +39,12 @@ def centroids(data: dict[str, Any]) -> Vectors:
     return loaded
 
 
+def shipped_vetoes(data: dict[str, Any]) -> Vetoes:
+    """The veto rules the calibration chose (and the veto threshold was fitted with)."""
+    chosen = data["vetoes"]
+    return Vetoes(digits=bool(chosen["digits"]), entities=chosen["entities"])
+
+
 def default_threshold(data: dict[str, Any], vetoes: bool) -> float:
     return float(data["threshold_vetoes" if vetoes else "threshold_cosine"])
 
@@ -54,6 +61,7 @@ def build_semantic(settings: Settings, embedder: Embedder | None = None) -> Sema
         data = calibration()
         index = VectorIndex(centroids(data), semantic.probes, semantic.max_entries)
         threshold = default_threshold(data, semantic.vetoes)
+        vetoes = shipped_vetoes(data) if semantic.vetoes else NO_VETOES
     else:
         unset = [
             m.name for m in settings.models if m.cache and m.cache.semantic and not m.cache.semantic.threshold
@@ -65,5 +73,6 @@ def build_semantic(settings: Settings, embedder: Embedder | None = None) -> Sema
             )
         index = VectorIndex(None, 1, semantic.max_entries)
         threshold = semantic.threshold or 1.0
+        vetoes = Vetoes() if semantic.vetoes else NO_VETOES
     rules = SemanticLookup.rules_of(settings, threshold)
-    return SemanticLookup(semantic, rules, embedder, index, threshold)
+    return SemanticLookup(semantic, rules, embedder, index, default_threshold=threshold, vetoes=vetoes)

@@ -3,7 +3,8 @@
 ``BuiltinEmbedder``: all-MiniLM-L6-v2 as an int8 ONNX model (``model/``, made by
 ``tools/export_embedder.py``) on onnxruntime + tokenizers, from the optional extra
 ``switchgear[semantic]``. Both files are checked against the sha256 in ``model/manifest.json``
-when loaded; nothing is downloaded. Each batch runs in a bounded thread pool, off the event loop.
+when loaded; nothing is downloaded. Each batch runs in a bounded thread pool, off the event loop,
+behind a bounded queue.
 
 ``Embedder`` is what the cache needs of any embedder; ``engine`` supplies one that calls an
 embeddings model served through the gateway's own providers.
@@ -85,6 +86,9 @@ class BuiltinEmbedder:
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="switchgear-embed")
+        self._waiting = 0
+        self._max_waiting = 32 * threads
+        self.shed = 0  # batches refused because the pool was full
 
     def embed_now(self, texts: Sequence[str]) -> Vectors | None:
         """On the calling thread: the vectors, or None if a text is longer than ``max_tokens``."""
@@ -122,7 +126,16 @@ class BuiltinEmbedder:
         return out
 
     async def embed(self, texts: Sequence[str]) -> Vectors | None:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self.embed_now, texts)
+        """Off the event loop; None (the request goes on without a semantic lookup) when the pool
+        already has ``32 x threads`` batches waiting: an overloaded embedder sheds, never queues."""
+        if self._waiting >= self._max_waiting:
+            self.shed += 1
+            return None
+        self._waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self.embed_now, texts)
+        finally:
+            self._waiting -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

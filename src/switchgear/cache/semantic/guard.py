@@ -5,15 +5,18 @@ in a number ("... in 2016" / "... in 2017") or a named thing ("... in Java" / ".
 So a hit is refused when
 
 - ``digits``: the sets of numbers in the two texts differ;
-- ``entities``: each text has a capitalised word (not at a sentence's start, not "I") that the
-  other lacks in any case — a name swapped for another. A name only added or dropped is left to
-  the cosine (``strict_entities`` refuses that too).
+- ``entities``: ``"any"`` (the default): either text has a capitalised word (not at a sentence's
+  start, not "I") that the other lacks in any case; ``"swap"``: both have one (a name swapped for
+  another; one only added or dropped is left to the cosine); ``"off"``.
+
+Which set ships is chosen by cross-validation (``tools/calibrate_semantic.py``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
@@ -52,20 +55,19 @@ def _starts_sentence(text: str, at: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class Vetoes:
     digits: bool = True
-    entities: bool = True
-    strict_entities: bool = False
+    entities: Literal["any", "swap", "off"] = "any"
 
     def refuses(self, a: Features, b: Features) -> bool:
         """Whether a hit between these two texts is refused whatever their cosine."""
         if self.digits and a.numbers != b.numbers:
             return True
-        if self.entities or self.strict_entities:
-            a_only = a.entities - b.words
-            b_only = b.entities - a.words
-            if self.strict_entities:
-                return bool(a_only or b_only)
-            return bool(a_only and b_only)
-        return False
+        if self.entities == "off":
+            return False
+        a_only = a.entities - b.words
+        b_only = b.entities - a.words
+        if self.entities == "any":
+            return bool(a_only or b_only)
+        return bool(a_only and b_only)
 
 
-NO_VETOES = Vetoes(digits=False, entities=False)
+NO_VETOES = Vetoes(digits=False, entities="off")

@@ -20,7 +20,7 @@ from typing import Any
 
 from switchgear.cache.backends import Backend
 from switchgear.cache.semantic.embedder import Embedder, Vectors
-from switchgear.cache.semantic.guard import NO_VETOES, Features, Vetoes, features
+from switchgear.cache.semantic.guard import Features, Vetoes, features
 from switchgear.cache.semantic.index import Found, IndexEntry, VectorIndex
 from switchgear.cache.semantic.persist import load_index, save_index
 from switchgear.cache.semantic.text import partition_of, question_of
@@ -56,14 +56,16 @@ class SemanticLookup:
         rules: dict[str, Rule],
         embedder: Embedder,
         index: VectorIndex,
+        *,
         default_threshold: float,
+        vetoes: Vetoes,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.index = index
         self.default = Rule(settings.enabled, settings.threshold or default_threshold, settings.ttl)
         self.rules = rules
-        self.vetoes = Vetoes() if settings.vetoes else NO_VETOES
+        self.vetoes = vetoes
         self.embed_ms = 0.0  # the last embedding's wall time (for the eval and logs)
 
     @staticmethod
