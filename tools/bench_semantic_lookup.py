@@ -44,8 +44,8 @@ def main() -> None:
         rows = [json.loads(line) for line in lines]
     texts = [r["a"] for r in rows] + [r["b"] for r in rows]
     name = embedder.name.replace(":", "-")
-    if args.vectors is not None and (args.vectors / f"{name}-qqp-a.npy").exists():
-        vectors = np.concatenate([np.load(args.vectors / f"{name}-qqp-{side}.npy") for side in "ab"])
+    if args.vectors is not None and (args.vectors / f"{name}-qqp-a-b1.npy").exists():
+        vectors = np.concatenate([np.load(args.vectors / f"{name}-qqp-{side}-b1.npy") for side in "ab"])
     else:
         vectors = embedder.embed_many(texts)
 

@@ -16,8 +16,10 @@ from switchgear.cache.controls import read_controls
 from switchgear.cache.semantic.embedder import MODEL_DIR, manifest
 from switchgear.cache.semantic.guard import NO_VETOES, Vetoes, features
 from switchgear.cache.semantic.index import IndexEntry, VectorIndex
+from switchgear.cache.semantic.lookup import SemanticLookup
 from switchgear.cache.semantic.persist import load_index, save_index
 from switchgear.cache.semantic.text import partition_of, question_of
+from switchgear.config.model import Settings
 from switchgear.core.errors import InvalidRequest
 
 
@@ -145,3 +147,54 @@ def test_the_shipped_model_files_match_their_pins_and_the_calibration_its_build(
     assert 0.8 < calibration["threshold_vetoes"] <= calibration["threshold_cosine"] < 1
     centroids = (MODEL_DIR / calibration["centroids"]).read_bytes()
     assert hashlib.sha256(centroids).hexdigest() == calibration["centroids_sha256"]
+
+
+class _NamedOnly:
+    """Enough of an embedder for planning (which never embeds)."""
+
+    name = "test"
+    max_tokens = 10
+
+    async def embed(self, texts: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _lookup(requests: bool) -> SemanticLookup:
+    settings = Settings.model_validate(
+        {
+            "providers": {"p": {"type": "openai", "api_key": "k"}},
+            "models": [
+                {
+                    "name": "on",
+                    "deployments": [{"provider": "p", "model": "x"}],
+                    "cache": {"semantic": {"enabled": True, "threshold": 0.9}},
+                },
+                {"name": "off", "deployments": [{"provider": "p", "model": "x"}]},
+            ],
+            "cache": {"exact": {"enabled": True}, "semantic": {"requests": requests}},
+        }
+    )
+    rules = SemanticLookup.rules_of(settings, 0.95)
+    index = VectorIndex(None, 1, 10)
+    return SemanticLookup(
+        settings.cache.semantic, rules, _NamedOnly(), index, default_threshold=0.95, vetoes=Vetoes()
+    )
+
+
+def test_where_the_lookup_applies() -> None:
+    body = {"messages": [{"role": "user", "content": "Q?"}]}
+    closed, open_ = _lookup(requests=False), _lookup(requests=True)
+    planned = closed.plan("chat", "on", body, scope="s", namespace="", asked=None)
+    assert planned is not None and planned[1] == 0.9  # the model's own threshold
+    assert (
+        closed.plan("chat", "on", body, scope="s", namespace="", asked=False) is None
+    )  # the request refuses
+    assert closed.plan("chat", "off", body, scope="s", namespace="", asked=None) is None
+    assert (
+        closed.plan("chat", "off", body, scope="s", namespace="", asked=True) is None
+    )  # requests may not choose
+    asked = open_.plan("chat", "off", body, scope="s", namespace="", asked=True)
+    assert asked is not None and asked[1] == 0.95

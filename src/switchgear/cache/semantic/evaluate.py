@@ -20,7 +20,7 @@ from switchgear.cache.semantic.guard import features
 from switchgear.cache.semantic.index import IndexEntry
 from switchgear.cache.semantic.lookup import SemanticLookup
 
-_BATCH = 32
+_BATCH = 32  # pairs between two progress updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +48,9 @@ def read_pairs(path: Path) -> list[Pair]:
 
 
 async def _vectors(lookup: SemanticLookup, texts: Sequence[str]) -> list[object]:
-    """Each text's vector, or None for a text the gateway would not embed (too long)."""
-    found = await lookup.embedder.embed(texts)
-    if found is not None:
-        return list(found)
+    """Each text's vector, or None for a text the gateway would not embed (too long). One text at a
+    time, as the gateway embeds them: the int8 model quantizes its activations per batch, so a
+    text's vector moves a little with the texts batched beside it."""
     out: list[object] = []
     for text in texts:
         one = await lookup.embedder.embed([text])
@@ -64,23 +63,25 @@ async def score_pairs(
 ) -> list[float | None]:
     """The score each pair's ``b`` reaches against its ``a`` (None: no hit at any threshold)."""
     index = lookup.index
-    scores: list[float | None] = []
-    for start in range(0, len(pairs), _BATCH):
-        chunk = pairs[start : start + _BATCH]
+    scores: dict[int, float | None] = {}
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].a) + len(pairs[i].b))  # little padding
+    for start in range(0, len(order), _BATCH):
+        rows = order[start : start + _BATCH]
+        chunk = [pairs[i] for i in rows]
         stored = await _vectors(lookup, [p.a for p in chunk])
         asked = await _vectors(lookup, [p.b for p in chunk])
-        for pair, va, vb in zip(chunk, stored, asked, strict=True):
+        for row, pair, va, vb in zip(rows, chunk, stored, asked, strict=True):
             if va is None or vb is None:
-                scores.append(None)
+                scores[row] = None
                 continue
             partition = "eval:" + pair.id
             index.add(IndexEntry(pair.id, partition, pair.a, features(pair.a), math.inf, va))  # type: ignore[arg-type]
             found = index.search(partition, vb, -1.0, lookup.vetoes, features(pair.b))  # type: ignore[arg-type]
             index.remove(pair.id)
-            scores.append(None if found is None else found.score)
+            scores[row] = None if found is None else found.score
         if progress is not None:
             progress(len(chunk))
-    return scores
+    return [scores[i] for i in range(len(pairs))]
 
 
 def summary(

@@ -89,7 +89,8 @@ class SemanticLookup:
         """What this request would look up and store, and its threshold; None when it does not
         apply (off for the model and not asked for, or a last turn that is not plain text)."""
         rule = self.rules.get(model, self.default)
-        if not (rule.enabled if asked is None else asked):
+        # a request may turn it off; on only where the model has it or requests may choose
+        if not (rule.enabled if asked is None else asked and (rule.enabled or self.settings.requests)):
             return None
         found = question_of(api, body)
         if found is None:
