@@ -4,6 +4,8 @@ too long to embed whole refused, and the work done off the event loop."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -56,3 +58,17 @@ def test_a_model_file_that_does_not_match_its_pin_is_refused(tmp_path: Path) -> 
     tokenizer.write_bytes(tokenizer.read_bytes().replace(b'"[UNK]"', b'"[UNKNOWN]"', 1))
     with pytest.raises(ConfigError, match="sha256"):
         BuiltinEmbedder(directory=copy)
+
+
+def test_the_exact_cache_alone_loads_nothing_of_the_semantic_extra() -> None:
+    code = (
+        "import sys\n"
+        "from switchgear.config.model import Settings\n"
+        "from switchgear.engine.build import build_stages\n"
+        "build_stages(Settings.model_validate({'cache': {'exact': {'enabled': True}}}))\n"
+        "print(sorted(m for m in ('numpy', 'onnxruntime', 'tokenizers') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
