@@ -11,6 +11,10 @@ Entries are the embeddings of Quora questions (``cache/qqp.dev``, both sides) to
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the gateway runs it (cache/semantic/__init__.py)
+
 import argparse
 import gzip
 import json
