@@ -1,7 +1,7 @@
-"""Micro-time the semantic cache offline: one embedding (built-in int8 model, one thread) and one
-index lookup among 100,000 entries of a single partition (the worst case: a tenant's whole cache
-in one partition), as the gateway makes them (``SemanticLookup``'s index, shipped centroids,
-veto features).
+"""Micro-time the semantic cache offline: one embedding (built-in int8 model, one thread), the
+question / partition / veto features of a request, and one index lookup among 100,000 entries of
+a single partition (the worst case: a tenant's whole cache in one partition), as the gateway
+makes them (``SemanticLookup``'s index, shipped centroids, veto features).
 
 Entries are the embeddings of Quora questions (``cache/qqp.dev``, both sides) topped up to
 100,000 with slightly perturbed copies; queries are other questions. Prints p50 / p99 in ms.
@@ -27,6 +27,7 @@ from switchgear.cache.semantic.build import calibration, centroids, default_thre
 from switchgear.cache.semantic.embedder import BuiltinEmbedder
 from switchgear.cache.semantic.guard import features
 from switchgear.cache.semantic.index import IndexEntry, VectorIndex
+from switchgear.cache.semantic.text import partition_of, question_of
 
 
 def percentiles(samples: list[float]) -> str:
@@ -59,6 +60,24 @@ def main() -> None:
         embedder.embed_now([text])
         timings.append(time.perf_counter() - started)
     print(f"embedding, one text: {percentiles(timings)}")
+
+    body = {
+        "model": "support-bot",
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant. " * 10},
+            {"role": "user", "content": texts[0]},
+        ],
+        "temperature": 0,
+        "max_tokens": 512,
+    }
+    timings = []
+    for _ in range(2000):
+        started = time.perf_counter()
+        text, rest = question_of("chat", body)  # type: ignore[misc]
+        partition_of("chat", rest, "team:t", "", embedder.name)
+        features(text)
+        timings.append(time.perf_counter() - started)
+    print(f"question, partition key and veto features of a chat body: {percentiles(timings)}")
 
     data = calibration()
     index = VectorIndex(centroids(data), args.probes, args.entries)
