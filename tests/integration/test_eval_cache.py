@@ -88,3 +88,7 @@ def test_the_semantic_cache_needs_the_exact_cache() -> None:
     }
     with pytest.raises(ValueError, match=r"cache.semantic needs cache.exact.enabled"):
         Settings.model_validate({"providers": {"p": {"type": "openai", "api_key": "k"}}, "models": [model]})
+    with pytest.raises(ValueError, match=r"cache.semantic.embedder: 'nope' is neither"):
+        Settings.model_validate(
+            {"cache": {"exact": {"enabled": True}, "semantic": {"enabled": True, "embedder": "nope"}}}
+        )

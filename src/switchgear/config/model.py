@@ -591,6 +591,11 @@ class Settings(_Model):
             problems.append(
                 "cache.semantic needs cache.exact.enabled (it looks up after it and keeps its answers)"
             )
+        embedder = self.cache.semantic.embedder
+        if self.semantic_cache_on and embedder != "builtin" and embedder not in {m.name for m in self.models}:
+            problems.append(
+                f"cache.semantic.embedder: {embedder!r} is neither 'builtin' nor a model in models"
+            )
         if self.observability.metrics.require_key and self.server.master_key is None:
             problems.append("observability.metrics.require_key: protecting /metrics needs server.master_key")
         if problems:
