@@ -1,6 +1,7 @@
-"""``switchgear eval cache --pairs FILE``: replay labelled pairs through the semantic cache as
-configured (store ``a``, look up ``b``: ``cache.semantic.evaluate``) and print recall, false-hit
-rate and precision at each threshold; ``--json``: one object for the configured threshold."""
+"""``switchgear eval cache --pairs FILE`` (in the ``eval`` group of ``cli.evaluate``): replay
+labelled pairs through the semantic cache as configured (store ``a``, look up ``b``:
+``cache.semantic.evaluate``) and print recall, false-hit rate and precision at each threshold;
+``--json``: one object for the configured threshold."""
 
 from __future__ import annotations
 
@@ -19,15 +20,9 @@ if TYPE_CHECKING:
     from switchgear.cache.semantic.evaluate import Pair
     from switchgear.cache.semantic.lookup import SemanticLookup
 
-eval_app = typer.Typer(
-    help="Measure features offline on labelled data.",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 GRID = [round(0.80 + 0.01 * i, 2) for i in range(20)]
 
 
-@eval_app.command("cache")
 def cache(
     pairs: Annotated[Path, typer.Option("--pairs", help="JSON Lines {a, b, duplicate} (.gz read as gzip)")],
     config: Annotated[
