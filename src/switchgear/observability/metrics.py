@@ -19,7 +19,9 @@ import contextlib
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from time import monotonic
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -37,6 +39,7 @@ OTHER = "other"
 # the classic text format (what generate_latest writes), understood by every Prometheus version
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 REFRESH_EVERY = 1.0  # seconds between two readings of the gauges in a worker
+PUSH_EVERY = 0.25  # at most this long between a settled request and its series (other workers' scrapes)
 _STATES = ("closed", "open", "half_open", "cooling_down")
 _RATE_LIMITED = frozenset({"rate_limit_exceeded", "too_many_parallel_requests", "request_exceeds_limit"})
 _BUDGET = "budget_exceeded"
@@ -68,12 +71,13 @@ class FoldedHistogram:
     search per value and a few additions per label set, not a lock and a label lookup per value.
     Adds to the series' bucket and sum values directly: prometheus-client has no bulk observe."""
 
-    __slots__ = ("bounds", "folded", "histogram")
+    __slots__ = ("bounds", "children", "folded", "histogram")
 
     def __init__(self, histogram: Histogram, buckets: Sequence[float]) -> None:
         self.histogram = histogram
         self.bounds = (*buckets, math.inf)
         self.folded: dict[tuple[str, ...], list[float]] = {}
+        self.children = Children()
 
     def add(self, labels: tuple[str, ...], value: float) -> None:
         sums = self.folded.get(labels)
@@ -84,12 +88,48 @@ class FoldedHistogram:
 
     def flush(self) -> None:
         for labels, sums in self.folded.items():
-            child = self.histogram.labels(*labels)
+            child = self.children(self.histogram, labels)
             child._sum.inc(sums[0])
             for bucket, count in zip(child._buckets, sums[1:], strict=True):
                 if count:
                     bucket.inc(count)
         self.folded.clear()
+
+
+class Children:
+    """Each series' child per label values, found once: prometheus-client's ``labels()`` checks
+    and locks on every call, and a batch touches a child per series and label set (ten
+    deployments: ten times as many). Bounded (label values are): cleared past ``limit``."""
+
+    __slots__ = ("found", "limit")
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.found: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self.limit = limit
+
+    def __call__(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        key = (id(metric), labels)
+        child = self.found.get(key)
+        if child is None:
+            if len(self.found) >= self.limit:
+                self.found.clear()
+            child = self.found[key] = metric.labels(*labels)
+        return child
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Per-label sums of the counters, folded from settled records until the next push."""
+
+    requests: dict[tuple[str, ...], int] = field(default_factory=dict)
+    errors: dict[tuple[str, ...], int] = field(default_factory=dict)
+    tokens: dict[tuple[str, ...], int] = field(default_factory=dict)
+    cost: dict[tuple[str, ...], int] = field(default_factory=dict)
+    attempts: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    fallbacks: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+    cache: dict[tuple[str, str], int] = field(default_factory=dict)
+    savings: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -120,6 +160,9 @@ class Metrics(Stage):
         self._tenant = Bounded(limit)
         self._tenanted = labels.key or labels.team
         self._deployments: dict[tuple[str, str | None], str] = {}
+        self._children = Children()
+        self._pending = _Pending()
+        self._pushed = monotonic()
         self._duration = FoldedHistogram(self.set.duration, DURATION_BUCKETS)
         self._ttft = FoldedHistogram(self.set.ttft, DURATION_BUCKETS)
         self._overhead = FoldedHistogram(self.set.overhead, OVERHEAD_BUCKETS)
@@ -138,18 +181,15 @@ class Metrics(Stage):
 
     async def settle(self, records: Sequence[RequestRecord]) -> None:
         self.count(records)
+        if monotonic() - self._pushed >= PUSH_EVERY:
+            self.push()
 
     def count(self, records: Sequence[RequestRecord]) -> None:
-        """Fold a batch into per-label sums, then add each sum to its series once."""
-        requests: dict[tuple[str, ...], int] = {}
-        errors: dict[tuple[str, ...], int] = {}
-        tokens: dict[tuple[str, ...], int] = {}
-        cost: dict[tuple[str, ...], int] = {}
-        attempts: dict[tuple[str, str, str], int] = {}
-        fallbacks: dict[str, int] = {}
-        rejections: dict[str, int] = {}
-        cache: dict[tuple[str, str], int] = {}
-        savings: dict[str, int] = {}
+        """Fold a batch into the per-label sums held until the next ``push``."""
+        p = self._pending
+        requests, errors, tokens, cost = p.requests, p.errors, p.tokens, p.cost
+        attempts, fallbacks, rejections = p.attempts, p.fallbacks, p.rejections
+        cache, savings = p.cache, p.savings
         duration, ttft, overhead, upstream = self._duration, self._ttft, self._overhead, self._upstream
         model_of, error_of, deployment_of = self._model, self._error, self._deployment_of
         tenancy: tuple[str, ...] = ()
@@ -197,27 +237,36 @@ class Metrics(Stage):
                 saved = SAVED.get(r)  # a hit: what the answer would have cost
                 if saved:
                     savings[model] = savings.get(model, 0) + saved
-        s = self.set
+
+    def push(self) -> None:
+        """Add each held sum to its series once (at most every ``PUSH_EVERY`` seconds, and before
+        every scrape of this worker: a scrape sees every request settled so far)."""
+        self._pushed = monotonic()
+        p, self._pending = self._pending, _Pending()
+        requests, errors, tokens, cost = p.requests, p.errors, p.tokens, p.cost
+        attempts, fallbacks, rejections = p.attempts, p.fallbacks, p.rejections
+        cache, savings = p.cache, p.savings
+        s, child = self.set, self._children
         for labels, n in requests.items():
-            s.requests.labels(*labels).inc(n)
+            child(s.requests, labels).inc(n)
         for labels, n in errors.items():
-            s.errors.labels(*labels).inc(n)
+            child(s.errors, labels).inc(n)
         for labels, n in tokens.items():
             if n:
-                s.tokens.labels(*labels).inc(n)
+                child(s.tokens, labels).inc(n)
         for labels, nanousd in cost.items():
-            s.cost.labels(*labels).inc(nanousd / 1e9)
+            child(s.cost, labels).inc(nanousd / 1e9)
         for labels, n in attempts.items():
-            s.attempts.labels(*labels).inc(n)
+            child(s.attempts, labels).inc(n)
         for model, n in fallbacks.items():
-            s.fallbacks.labels(model).inc(n)
+            child(s.fallbacks, (model,)).inc(n)
         for reason, n in rejections.items():
-            s.rejections.labels(reason).inc(n)
+            child(s.rejections, (reason,)).inc(n)
         for labels, n in cache.items():
-            s.cache.labels(*labels).inc(n)
+            child(s.cache, labels).inc(n)
         for model, nanousd in savings.items():
-            s.cache_savings.labels(model).inc(nanousd / 1e9)
-        for folded in (duration, ttft, overhead, upstream):
+            child(s.cache_savings, (model,)).inc(nanousd / 1e9)
+        for folded in (self._duration, self._ttft, self._overhead, self._upstream):
             folded.flush()
 
     def _deployment_of(self, provider: str, model: str | None) -> str:
@@ -243,7 +292,9 @@ class Metrics(Stage):
     # -- gauges --------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read the gauges' sources now (and turn their running totals into counter increments)."""
+        """Add the held sums, read the gauges' sources now (and turn their running totals into
+        counter increments)."""
+        self.push()
         s, sources = self.set, self.sources
         if sources.in_flight is not None:
             s.in_flight.set(sources.in_flight())
@@ -277,6 +328,7 @@ class Metrics(Stage):
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def close(self) -> None:
+        self.push()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
