@@ -4,8 +4,10 @@ Headers: ``Cache-Control: no-cache`` (do not answer from the cache; the fresh an
 ``no-store`` (neither read nor store), ``max-age=N`` (accept only an answer at most N seconds
 old); ``x-switchgear-cache: refresh`` (like no-cache); ``x-switchgear-cache-ttl`` (how long this
 answer is kept: seconds or a duration like "10m"); ``x-switchgear-cache-namespace`` (a separate
-space within the tenant's). Body: ``cache: {ttl, no_cache, no_store, namespace, max_age}`` with
-the same meanings (LiteLLM's names). A control that cannot be read is refused with a 400.
+space within the tenant's); ``x-switchgear-cache-semantic: on | off`` (the semantic lookup for this
+request, where ``cache.semantic`` lets requests choose). Body: ``cache: {ttl, no_cache, no_store,
+namespace, max_age, semantic}`` with the same meanings (LiteLLM's names). A control that cannot be
+read is refused with a 400.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from switchgear.core.units import parse_duration
 
 _NAMESPACE = re.compile(r"[\x21-\x7e]{1,128}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
 @dataclass(slots=True)
@@ -28,6 +31,7 @@ class Controls:
     ttl: float | None = None  # seconds to keep this answer (None: the configured default)
     max_age: float | None = None  # accept only an answer at most this old
     namespace: str = ""
+    semantic: bool | None = None  # the request's own choice of a semantic lookup (None: the model's)
 
 
 DEFAULT = Controls()
@@ -68,6 +72,12 @@ def _headers(controls: Controls, headers: dict[bytes, bytes]) -> None:
     namespace = headers.get(b"x-switchgear-cache-namespace")
     if namespace is not None:
         controls.namespace = _namespace(namespace.decode("latin-1").strip(), "x-switchgear-cache-namespace")
+    semantic = headers.get(b"x-switchgear-cache-semantic")
+    if semantic is not None:
+        choice = semantic.decode("latin-1").strip().lower()
+        if choice not in _SWITCH:
+            raise InvalidRequest(f"x-switchgear-cache-semantic: expected 'on' or 'off', got {choice[:40]!r}")
+        controls.semantic = _SWITCH[choice]
 
 
 def _body(controls: Controls, body: Any) -> None:
@@ -87,13 +97,17 @@ def _body(controls: Controls, body: Any) -> None:
                 controls.ttl = seconds
             else:
                 controls.max_age = seconds
+        elif name == "semantic":
+            if not isinstance(value, bool):
+                raise InvalidRequest(f"{param}: must be true or false", param=param)
+            controls.semantic = value
         elif name == "namespace":
             if not isinstance(value, str):
                 raise InvalidRequest(f"{param}: must be a string", param=param)
             controls.namespace = _namespace(value, param)
         else:
             raise InvalidRequest(
-                f"{param}: unknown cache control (use ttl, no_cache, no_store, namespace, max_age)",
+                f"{param}: unknown cache control (use ttl, no_cache, no_store, namespace, max_age, semantic)",
                 param=param,
             )
 

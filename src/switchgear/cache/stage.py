@@ -11,8 +11,10 @@ Off the path (``settle``): a successful, complete answer is read back into canon
 (``fill``), stored with what it cost, and hits are counted with the cost they avoided
 (``stats``; each hit's record carries it in ``SAVED``).
 
-A semantic cache would be another stage after this one (it would look up only when this one
-missed, and fill in its own settle).
+The semantic lookup (``semantic``, when configured) comes after an exact miss: the request's
+last user turn is embedded and searched among stored questions of the same partition; a close
+enough one answers (``SEMANTIC-HIT``, and ``x-switchgear-cache-similarity``). Its entries point at
+the exact cache's stored answers and are added in settle, when the answer is stored.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from switchgear.cache.backends import Backend, MemoryBackend, RedisBackend
 from switchgear.cache.capture import CapturingRelay
@@ -35,6 +38,11 @@ from switchgear.stages.base import EarlyAnswer, Slot, Stage
 from switchgear.stages.context import RequestContext
 from switchgear.stages.record import RequestRecord
 
+if TYPE_CHECKING:  # the semantic part needs the ``semantic`` extra (numpy): imported when configured
+    from switchgear.cache.semantic.embedder import Embedder
+    from switchgear.cache.semantic.lookup import Pending, SemanticLookup
+    from switchgear.cache.semantic.shared import SemanticShare
+
 log = logging.getLogger("switchgear.cache")
 _CAPTURE_FACTOR = 8  # client bytes kept per stored byte allowed (SSE and JSON compress well)
 
@@ -47,6 +55,7 @@ class Fill:
     ttl: float
     body: bytes | None = None  # a whole answer, as the client got it
     chunks: list[bytes] | None = None  # a stream, as the client got it (None: not kept)
+    semantic: Pending | None = None  # the question, for the semantic index
 
 
 @dataclass(slots=True)
@@ -57,7 +66,10 @@ class CacheStats:
     stored: int = 0
     too_large: int = 0
     unreadable: int = 0  # answers that could not be read back (never stored)
-    saved_nanousd: int = 0  # what the hits would have cost
+    saved_nanousd: int = 0  # what the hits would have cost (exact and semantic)
+    semantic_hits: int = 0
+    semantic_misses: int = 0  # looked up semantically (after an exact miss), not found
+    semantic_skipped: int = 0  # semantic on, but the question could not be embedded whole
 
 
 FILL: Slot[Fill] = Slot("cache.fill")
@@ -67,15 +79,24 @@ SAVED: Slot[int] = Slot("cache.saved_nanousd")  # on a hit: the cost it avoided 
 class ExactCache(Stage):
     name = "cache"
 
-    def __init__(self, settings: ExactCacheSettings, backend: Backend) -> None:
+    def __init__(
+        self,
+        settings: ExactCacheSettings,
+        backend: Backend,
+        semantic: SemanticLookup | None = None,
+        share: SemanticShare | None = None,
+    ) -> None:
         self.settings = settings
         self.backend = backend
+        self.semantic = semantic
+        self.share = share
         self.models = frozenset(settings.models)
         self.stats = CacheStats()
         self._capture = settings.max_entry_bytes * _CAPTURE_FACTOR
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ExactCache:
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> ExactCache:
+        """``embedder``: the one the semantic lookup uses when it is not the built-in model."""
         exact = settings.cache.exact
         url = settings.storage.redis_url
         backend: Backend
@@ -83,7 +104,16 @@ class ExactCache(Stage):
             backend = RedisBackend(url.get_secret_value(), exact.prefix, exact.timeout)
         else:
             backend = MemoryBackend(exact.max_bytes)
-        return cls(exact, backend)
+        if not settings.semantic_cache_on:
+            return cls(exact, backend)
+        from switchgear.cache.semantic.build import build_semantic
+        from switchgear.cache.semantic.shared import SemanticShare
+
+        semantic = build_semantic(settings, embedder)
+        share = None
+        if exact.backend == "redis" and url is not None:
+            share = SemanticShare(url.get_secret_value(), exact.prefix, semantic.index)
+        return cls(exact, backend, semantic, share)
 
     # on the request path ---------------------------------------------------------------------
     async def answer_early(self, ctx: RequestContext) -> EarlyAnswer | None:
@@ -106,13 +136,26 @@ class ExactCache(Stage):
         if controls.lookup:
             blob = await self.backend.get(key)
             entry = load_entry(blob) if blob is not None else None
-            if entry is not None:
-                age = max(0.0, time.time() - entry.stored_at)
-                if controls.max_age is None or age <= controls.max_age:
-                    self.stats.hits += 1
-                    SAVED.set(ctx, entry.cost_nanousd or 0)
-                    ctx.add_header("age", str(int(age)))
-                    return EarlyAnswer(response=entry.response, cache="HIT")
+            if entry is not None and _fresh(entry, controls.max_age):
+                return self._hit(ctx, entry, "HIT")
+        pending: Pending | None = None
+        if self.semantic is not None:
+            scope = scope_of(ctx.principal)
+            planned = self.semantic.plan(
+                request.api,
+                request.model,
+                request.body,
+                scope=scope,
+                namespace=controls.namespace,
+                asked=controls.semantic,
+            )
+            if planned is not None:
+                pending, threshold = planned
+                if controls.lookup:
+                    found = await self._semantic(ctx, pending, threshold, controls.max_age)
+                    if found is not None:
+                        return found
+        if controls.lookup:
             self.stats.misses += 1
             ctx.cache = "MISS"
         else:
@@ -120,7 +163,36 @@ class ExactCache(Stage):
             ctx.cache = "BYPASS"
         if controls.store:
             ttl = min(controls.ttl or settings.ttl, settings.max_ttl)
-            FILL.set(ctx, Fill(key, ttl))
+            FILL.set(ctx, Fill(key, ttl, semantic=pending))
+        return None
+
+    def _hit(self, ctx: RequestContext, entry: Entry, kind: str) -> EarlyAnswer:
+        if kind == "HIT":
+            self.stats.hits += 1
+        else:
+            self.stats.semantic_hits += 1
+        SAVED.set(ctx, entry.cost_nanousd or 0)
+        ctx.add_header("age", str(int(max(0.0, time.time() - entry.stored_at))))
+        return EarlyAnswer(response=entry.response, cache=kind)
+
+    async def _semantic(
+        self, ctx: RequestContext, pending: Pending, threshold: float, max_age: float | None
+    ) -> EarlyAnswer | None:
+        """A stored answer to a question close enough to this one, or None (after an exact miss)."""
+        assert self.semantic is not None
+        if await self.semantic.embed(pending) is None:
+            self.stats.semantic_skipped += 1
+            return None
+        found = self.semantic.search(pending, threshold)
+        if found is not None:
+            blob = await self.backend.get(found.entry.id)
+            entry = load_entry(blob) if blob is not None else None
+            if entry is None:  # the answer is gone (expired, evicted): so is its entry
+                self.semantic.forget(found.entry.id)
+            elif _fresh(entry, max_age):
+                ctx.add_header("x-switchgear-cache-similarity", f"{found.score:.4f}")
+                return self._hit(ctx, entry, "SEMANTIC-HIT")
+        self.stats.semantic_misses += 1
         return None
 
     def _bypass(self, ctx: RequestContext) -> EarlyAnswer | None:
@@ -174,9 +246,39 @@ class ExactCache(Stage):
             return
         await self.backend.put(fill.key, blob, fill.ttl)
         self.stats.stored += 1
+        if fill.semantic is not None and self.semantic is not None:
+            await self._index(fill.semantic, fill.key, fill.ttl)
+
+    async def _index(self, pending: Pending, key: str, ttl: float) -> None:
+        """The stored answer's question into the semantic index (and to the other replicas)."""
+        assert self.semantic is not None
+        if pending.vector is None and await self.semantic.embed(pending) is None:
+            return
+        entry = self.semantic.entry(pending, key, time.time(), ttl)
+        if entry is None:
+            return
+        self.semantic.add(entry)
+        if self.share is not None:
+            await self.share.publish(entry)
+
+    async def start(self) -> None:
+        if self.share is not None:  # Redis: the shared stream is the index's persisted form
+            await self.share.start()
+        elif self.semantic is not None:
+            await self.semantic.load(self.backend)
 
     async def close(self) -> None:
+        if self.share is not None:
+            await self.share.close()
+        elif self.semantic is not None:
+            await self.semantic.save(self.backend)
+        if self.semantic is not None:
+            self.semantic.embedder.close()
         await self.backend.close()
+
+
+def _fresh(entry: Entry, max_age: float | None) -> bool:
+    return max_age is None or time.time() - entry.stored_at <= max_age
 
 
 def _answered_well(record: RequestRecord) -> bool:

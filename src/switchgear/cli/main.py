@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from switchgear import __version__
 from switchgear.cli.db import db_app
+from switchgear.cli.eval_cache import cache as eval_cache
 from switchgear.cli.evaluate import eval_app
 from switchgear.cli.keys import keys_app, spend
 from switchgear.cli.live import logs, status
@@ -42,6 +43,7 @@ config_app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+eval_app.command("cache")(eval_cache)
 app.add_typer(eval_app, name="eval")
 app.command("spend")(spend)
 app.command("status")(status)

@@ -321,6 +321,18 @@ class HedgeSettings(_Model):
         return value
 
 
+class ModelSemanticSettings(_Model):
+    """A model's own semantic-cache settings (unset: ``cache.semantic``'s)."""
+
+    enabled: bool | None = None
+    threshold: float | None = Field(default=None, gt=0, le=1)
+    ttl: Duration | None = None
+
+
+class ModelCacheSettings(_Model):
+    semantic: ModelSemanticSettings | None = None
+
+
 class ModelSettings(_Model):
     """A public model name and the deployments that serve it, tried in order."""
 
@@ -340,6 +352,7 @@ class ModelSettings(_Model):
     retries: int = Field(default=0, ge=0, le=10)  # extra rounds over the pool, with backoff
     timeouts: PartialTimeouts | None = None  # over the provider's and upstream.timeouts
     hedge: HedgeSettings | None = None  # off unless set
+    cache: ModelCacheSettings | None = None  # e.g. {semantic: {enabled: true, threshold: 0.92}}
 
 
 class BreakerSettings(_Model):
@@ -476,9 +489,23 @@ class ExactCacheSettings(_Model):
 
 
 class SemanticCacheSettings(_Model):
-    """Reserved for the semantic cache (not built yet): only ``enabled: false`` is accepted."""
+    """The semantic cache (``docs/caching.md``): after an exact miss, a request whose last user
+    turn is close in meaning to a stored one (same tenant, model, system prompt, tools and
+    parameters) gets that answer. Needs ``cache.exact`` (it looks up first and holds the answers)."""
 
-    enabled: Literal[False] = False
+    enabled: bool = False  # for every model (a model's ``cache.semantic`` overrides)
+    # "builtin" (all-MiniLM-L6-v2 int8 ONNX, the ``semantic`` extra) or an embeddings model in ``models``
+    embedder: str = Field(default="builtin", min_length=1)
+    # cosine at or above which a stored question answers (None: the built-in model's calibrated value)
+    threshold: float | None = Field(default=None, gt=0, le=1)
+    ttl: Duration = 3600.0  # at most as long as the exact cache keeps the answer
+    vetoes: bool = True  # refuse a hit when the numbers differ or a name is swapped for another
+    requests: bool = False  # requests may turn it on (cache.semantic / header) where it is off
+    max_entries: int = Field(default=100_000, ge=1)  # per worker, oldest first out
+    probes: int = Field(default=16, ge=1)  # index cells searched per lookup
+    threads: int = Field(default=1, ge=1, le=64)  # embedding threads (each one core)
+    # memory backend: the index (with its answers) is written here on stop and read back on start
+    path: str | None = None
 
 
 class CacheSettings(_Model):
@@ -584,11 +611,28 @@ class Settings(_Model):
         exact = self.cache.exact
         if exact.enabled and exact.backend == "redis" and self.storage.redis_url is None:
             problems.append("cache.exact.backend: redis needs storage.redis_url")
+        if self.semantic_cache_on and not exact.enabled:
+            problems.append(
+                "cache.semantic needs cache.exact.enabled (it looks up after it and keeps its answers)"
+            )
+        embedder = self.cache.semantic.embedder
+        if self.semantic_cache_on and embedder != "builtin" and embedder not in {m.name for m in self.models}:
+            problems.append(
+                f"cache.semantic.embedder: {embedder!r} is neither 'builtin' nor a model in models"
+            )
         if self.observability.metrics.require_key and self.server.master_key is None:
             problems.append("observability.metrics.require_key: protecting /metrics needs server.master_key")
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def semantic_cache_on(self) -> bool:
+        """The semantic cache is on for some model, or requests may turn it on."""
+        semantic = self.cache.semantic
+        if semantic.enabled or semantic.requests:
+            return True
+        return any(m.cache and m.cache.semantic and m.cache.semantic.enabled for m in self.models)
 
     @property
     def governance_on(self) -> bool:

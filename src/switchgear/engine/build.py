@@ -26,6 +26,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from time import monotonic
+from typing import TYPE_CHECKING
 
 from switchgear.apis.registry import codecs
 from switchgear.cache import ExactCache
@@ -53,6 +54,9 @@ from switchgear.routing.stage import Learner
 from switchgear.stages.base import Stage
 from switchgear.storage import Database
 from switchgear.transport.client import HttpClient
+
+if TYPE_CHECKING:
+    from switchgear.cache.semantic.embedder import Embedder
 
 
 @dataclass(slots=True)
@@ -121,7 +125,7 @@ def build_stages(
     guardrails = build_guardrails(settings.guardrails)  # input at admit, output as transforms
     stages.extend(guardrails)
     if settings.cache.exact.enabled:
-        stages.append(ExactCache.from_settings(settings))
+        stages.append(ExactCache.from_settings(settings, semantic_embedder(settings)))
     if router is not None:
         redis_url = settings.storage.redis_url
         feed = None
@@ -185,6 +189,30 @@ def load_stage(path: str, settings: Settings) -> Stage:
     return stage
 
 
+def semantic_embedder(settings: Settings) -> Embedder | None:
+    """The semantic cache's embedder when it is an embeddings model served here (None: built-in)."""
+    semantic = settings.cache.semantic
+    if not settings.semantic_cache_on or semantic.embedder == "builtin":
+        return None
+    if semantic.embedder not in {m.name for m in settings.models}:
+        raise ConfigError(
+            f"cache.semantic.embedder: {semantic.embedder!r} is neither 'builtin' nor a model in models"
+        )
+    from switchgear.engine.embedder import GatewayEmbedder
+
+    return GatewayEmbedder(semantic.embedder)
+
+
+def bind_embedder(engine: Engine) -> None:
+    """A semantic cache embedding through this engine gets the engine (it was made before it)."""
+    for stage in engine.chain.stages:
+        if isinstance(stage, ExactCache) and stage.semantic is not None:
+            from switchgear.engine.embedder import GatewayEmbedder
+
+            if isinstance(stage.semantic.embedder, GatewayEmbedder):
+                stage.semantic.embedder.engine = engine
+
+
 def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Runtime:
     router = build_router(settings)
     networks = {p.name: p.network for p in router.providers.values() if p.network is not None}
@@ -203,6 +231,7 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         redactor=redactor,
         propagation=tracing.propagation if tracing is not None else None,
     )
+    bind_embedder(engine)
     metrics = next((s for s in engine.chain.stages if isinstance(s, Metrics)), None)
     if metrics is not None:
         spend = next((s for s in engine.chain.stages if isinstance(s, SpendLog)), None)

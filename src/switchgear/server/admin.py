@@ -60,6 +60,10 @@ class CacheStatus(BaseModel):
     saved_nanousd: int
     entries: int | None
     bytes: int | None
+    # the semantic lookup (None when it is off): hits, lookups that found nothing, entries held
+    semantic_hits: int | None = None
+    semantic_misses: int | None = None
+    semantic_entries: int | None = None
 
 
 class Status(BaseModel):
@@ -86,6 +90,9 @@ def cache_status(stages: Sequence[object]) -> CacheStatus | None:
         saved_nanousd=stats.saved_nanousd,
         entries=len(memory) if memory is not None else None,
         bytes=memory.bytes if memory is not None else None,
+        semantic_hits=stats.semantic_hits if stage.semantic is not None else None,
+        semantic_misses=stats.semantic_misses if stage.semantic is not None else None,
+        semantic_entries=len(stage.semantic.index) if stage.semantic is not None else None,
     )
 
 

@@ -90,7 +90,13 @@ async def _read_request(runtime: Runtime, ctx: RequestContext, scope: Scope, rec
 
 
 _CACHE_HEADERS = frozenset(
-    (b"cache-control", b"x-switchgear-cache", b"x-switchgear-cache-ttl", b"x-switchgear-cache-namespace")
+    (
+        b"cache-control",
+        b"x-switchgear-cache",
+        b"x-switchgear-cache-ttl",
+        b"x-switchgear-cache-namespace",
+        b"x-switchgear-cache-semantic",
+    )
 )
 
 
