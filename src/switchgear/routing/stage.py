@@ -14,6 +14,7 @@ from time import monotonic
 
 from switchgear.config.model import RoutingSettings
 from switchgear.routing.router import Router
+from switchgear.routing.tiering.cascade import Escalated
 from switchgear.stages.base import Stage
 from switchgear.stages.context import Attempt, RequestContext
 
@@ -32,7 +33,7 @@ class Learner(Stage):
         health = self.router.health_of(attempt.deployment)
         now = monotonic()
         error = attempt.error
-        if error is None:
+        if error is None or isinstance(error, Escalated):  # a tier's answer the cascade passed on
             stream = ctx.request is not None and ctx.request.stream
             health.succeeded(now, attempt.latency_ms, stream)
             if not stream and ctx.usage is not None:  # a whole answer's usage is known by now
