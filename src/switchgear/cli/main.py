@@ -1,5 +1,5 @@
 """The ``switchgear`` command (typer): ``serve``, ``config check``, ``db``, ``keys``, ``spend``,
-``status``, ``logs``, ``eval router``, ``simulate``, ``version``.
+``status``, ``logs``, ``eval router``, ``replay``, ``simulate``, ``version``.
 
 Exit statuses: 0 success (for ``serve``: stopped and drained cleanly), 1 a failure while running,
 2 a usage or configuration error, 3 the server failed to start, 4 ``serve`` stopped but its drain
@@ -21,6 +21,7 @@ from switchgear.cli.db import db_app
 from switchgear.cli.evaluate import eval_app
 from switchgear.cli.keys import keys_app, spend
 from switchgear.cli.live import logs, status
+from switchgear.cli.replay import replay_command
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
@@ -46,6 +47,7 @@ app.add_typer(eval_app, name="eval")
 app.command("spend")(spend)
 app.command("status")(status)
 app.command("logs")(logs)
+app.command("replay")(replay_command)
 
 ConfigOption = Annotated[
     Path | None,
