@@ -4,6 +4,7 @@ Usage (from the repository root; scikit-learn comes with the ``test`` extra)::
 
     PYTHONPATH=src python tools/train_tiering.py --data ../shared/data/routing \
         [--out src/switchgear/routing/tiering/classifier.json] [--cv-only] [--seeds 3]
+    PYTHONPATH=src python tools/train_tiering.py --cascade-only   # the GSM8K cascade, out of fold
 
 What it does:
 1. reads ``mmlu.dev`` and ``gsm8k.dev`` (the ``shared/data/routing`` schema; the router sees
@@ -19,7 +20,8 @@ What it does:
    the strong share at 95 % of strong quality per fold, with mean and spread (in CV, each
    scorer's percentile is taken within the test fold: the threshold tracks the traffic's own
    score quantiles, as the shipped quantiles stand in for at run time);
-4. unless ``--cv-only``: fits the final scorers on all rows and writes the model with its
+4. draws the held-out (by subject) cost-quality curve of MMLU to ``--png`` (docs/tiering-curve.png);
+5. unless ``--cv-only``: fits the final scorers on all rows and writes the model with its
    calibration — quantiles of out-of-fold scores (random 5-fold over all rows) and the
    out-of-fold quality curve by subject (the conservative one) — so that a user's goal
    (``target_strong_share`` or ``quality_target``) becomes a threshold without a magic number.
@@ -43,9 +45,13 @@ from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
+from switchgear.config.tiering import CascadeChecks
 from switchgear.routing.tiering import metrics
+from switchgear.routing.tiering.checks import failure
+from switchgear.routing.tiering.evaluate import read_rows
 from switchgear.routing.tiering.features import RULE_NAMES, ngrams, rule_features
 from switchgear.routing.tiering.model import percentile
+from switchgear.routing.tiering.png import curve_png
 
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 STRONG = "gpt-4-1106-preview"
@@ -181,6 +187,31 @@ def out_of_fold(
     return folds, oof
 
 
+def cascade_cv(args: argparse.Namespace) -> dict[str, Any]:
+    """The GSM8K cascade, out of fold: the weak model's recorded answer is checked
+    (``checks.failure`` with ``math_marker``); failed rows escalate first, the rest follow in the
+    order of a classifier trained on MMLU and the other GSM8K folds (random 5-fold, ``--seeds``)."""
+    both = load(args.data, ["mmlu", "gsm8k"])
+    answers = read_rows(args.data / "gsm8k.dev.jsonl.gz")
+    checks = CascadeChecks(math_marker=True)
+    failed = np.array([1.0 if failure(r.weak_answer or "", finish_reason=None, json_asked=False,
+                                      prompt=r.prompt, checks=checks) else 0.0 for r in answers])  # fmt: skip
+    first = len(both.prompts) - len(answers)
+    mmlu_idx = np.arange(first)
+    folds = []
+    for seed in range(args.seeds):
+        for train_g, test_g in KFold(n_splits=5, shuffle=True, random_state=seed).split(failed):
+            train_idx, test_idx = np.concatenate([mmlu_idx, first + train_g]), first + test_g
+            gains = [
+                gain(both, test_idx, fit_scorer(kind, both, train_idx, args)) for kind in ("rules", "text")
+            ]
+            w = args.rules_weight
+            order = failed[test_g] + (w * ranks(gains[0]) + (1 - w) * ranks(gains[1])) / 2
+            c = metrics.curve(order.tolist(), both.weak[test_idx].tolist(), both.strong[test_idx].tolist())
+            folds.append(metrics.summary(c))
+    return report("gsm8k_cascade_check_then_classifier", folds, [])
+
+
 def spread(values: list[float]) -> str:
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.3f} ± {sd:.3f} [{min(values):.3f}, {max(values):.3f}]"
@@ -256,7 +287,12 @@ def main() -> int:
     )
     parser.add_argument("--min-df", type=int, default=3)
     parser.add_argument("--max-terms", type=int, default=12000)
+    parser.add_argument("--png", type=Path, default=Path("docs/tiering-curve.png"), help="the held-out curve")
+    parser.add_argument("--cascade-only", action="store_true", help="only the GSM8K cascade's CV")
     args = parser.parse_args()
+    if args.cascade_only:
+        cascade_cv(args)
+        return 0
 
     mmlu = load(args.data, ["mmlu"])
     results: dict[str, Any] = {}
@@ -274,13 +310,25 @@ def main() -> int:
             if by_subject and seed == 0:
                 oof_subject = oof["final"]
         results[name] = report(name, folds, pooled)
+    assert oof_subject is not None
+    held_out = metrics.curve(oof_subject.tolist(), mmlu.weak.tolist(), mmlu.strong.tolist())
+    oracle = metrics.curve((mmlu.strong - mmlu.weak).tolist(), mmlu.weak.tolist(), mmlu.strong.tolist())
+    shares, quality = held_out.shares, held_out.quality
+    curve_png(
+        args.png,
+        shares=shares,
+        quality=quality,
+        oracle=oracle.quality,
+        weak=held_out.weak,
+        strong=held_out.strong,
+    )
+    print(f"\nwrote {args.png} (MMLU, by subject, out of fold, first shuffle)")
     if args.cv_only:
         return 0
 
     everything = load(args.data, ["mmlu", "gsm8k"])
     _, oof_all = out_of_fold(everything, args, False, 0)
-    assert oof_subject is not None
-    c = metrics.curve(oof_subject.tolist(), mmlu.weak.tolist(), mmlu.strong.tolist())
+    c = held_out
     step = max(1, len(c.shares) // 200)
     quality_curve = [[round(s, 4), round(q / c.strong, 5)] for s, q in zip(c.shares, c.quality, strict=True)][
         ::step

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
@@ -177,3 +178,14 @@ def test_untiered_models_carry_no_tier(client: openai.OpenAI, gw: GatewayThread)
     raw = ask(client, "cheap")
     assert "x-switchgear-tier" not in raw.headers
     assert record(gw, raw.headers["x-request-id"]).tier is None
+
+
+def test_anthropic_messages_are_tiered_too(gw: GatewayThread) -> None:
+    with anthropic.Anthropic(base_url=gw.url, api_key="x", max_retries=0, timeout=10) as claude:
+        raw = claude.messages.with_raw_response.create(
+            model="auto-rules",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "Must we indemnify them?"}],
+        )
+    assert raw.headers["x-switchgear-tier"] == "strong"
+    assert raw.headers["x-switchgear-tier-reason"] == "rule legal"

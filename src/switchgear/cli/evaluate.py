@@ -60,13 +60,16 @@ def router(
     model: Annotated[
         Path | None, typer.Option(help="another classifier file (default: the shipped one)")
     ] = None,
+    then: Annotated[
+        str, typer.Option(help="cascade: what orders the rows it does not escalate (rules | classifier)")
+    ] = "rules",
     price_ratio: Annotated[
         float, typer.Option(help="strong price / weak price, for the relative cost at 95 %")
     ] = 20.0,
 ) -> None:
     """Replay labelled prompts through a tiering policy and report RouteLLM's figures."""
-    if policy not in POLICIES:
-        typer.echo(f"error: unknown policy {policy!r} (one of {', '.join(POLICIES)})", err=True)
+    if policy not in POLICIES or then not in ("rules", "classifier"):
+        typer.echo(f"error: --policy is one of {', '.join(POLICIES)}; --then rules or classifier", err=True)
         raise typer.Exit(2)
     try:
         rows = read_rows(data)
@@ -75,7 +78,7 @@ def router(
         made: list[float] = []
         with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task(f"scoring ({policy})", total=len(rows))
-            for value in scores(rows, policy, classifier):
+            for value in scores(rows, policy, classifier, then):
                 made.append(value)
                 progress.advance(task)
     except (EvalError, OSError, ValueError) as exc:

@@ -67,6 +67,9 @@ class CascadeChecks(_Model):
     refusal: bool = True  # "I can't help with that" and the like
     empty: bool = True  # empty answer, or cut off by the token limit
     math: bool = True  # a final number missing, not an integer, or arithmetic that does not hold
+    # math answers must give their final answer after a marker ("####", "answer is", "answer:"):
+    # on when the prompts ask for one (GSM8K-style), else an unmarked answer would escalate
+    math_marker: bool = False
 
 
 class TieringSettings(_Model):

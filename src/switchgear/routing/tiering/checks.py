@@ -21,8 +21,25 @@ _REFUSAL = re.compile(
 _NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
 _FINAL = re.compile(r"(?:####|answer is|answer:)\s*\$?\s*(" + _NUMBER + r")", re.IGNORECASE)
 _ANY_NUMBER = re.compile(_NUMBER)
+_OPS = r"+*/x\u00d7\u00f7-"
+# exactly "a op b = c": not the tail of a longer chain ("5 * 10 * 1.2 = 60", "(1 - 0.3) * 100")
+# nor the head of one ("= 12 * 3")
 _EQUATION = re.compile(
-    r"(" + _NUMBER + r")\s*([-+*/x\u00d7\u00f7])\s*(" + _NUMBER + r")\s*=\s*\$?\s*(" + _NUMBER + r")(?![\d.])"
+    r"(?<![\w.,)("
+    + _OPS
+    + r"])(?<![)("
+    + _OPS
+    + r"] )\$?("
+    + _NUMBER
+    + r")\s*(["
+    + _OPS
+    + r"])\s*\$?("
+    + _NUMBER
+    + r")\s*=\s*\$?\s*("
+    + _NUMBER
+    + r")(?![\d.])(?!\s*[("
+    + _OPS
+    + r"]\s*\$?\d)"
 )
 _MATHY = re.compile(r"\b(?:how many|how much|calculate|compute|total|percent|cost)\b", re.IGNORECASE)
 
@@ -43,8 +60,10 @@ def final_answer(text: str) -> str | None:
     return str(numbers[-1]) if numbers else None
 
 
-def math_failure(text: str) -> str | None:
-    """Why a worked math answer looks wrong, or None."""
+def math_failure(text: str, *, marker: bool = False) -> str | None:
+    """Why a worked math answer looks wrong, or None (``marker``: it must mark its final answer)."""
+    if marker and not _FINAL.search(text):
+        return "no final-answer marker"
     final = final_answer(text)
     if final is None:
         return "no final number"
@@ -89,7 +108,7 @@ def failure(
     if checks.refusal and _REFUSAL.search(text[:300]):
         return "refusal"
     if checks.math and _MATHY.search(prompt) and _ANY_NUMBER.search(prompt):
-        reason = math_failure(text)
+        reason = math_failure(text, marker=checks.math_marker)
         if reason is not None:
             return reason
     return None

@@ -8,7 +8,8 @@ need of the strong tier) and ``metrics`` turns the scores into RouteLLM's figure
 - ``classifier``: the shipped model's score of the prompt;
 - ``rules``: the prompt-length rule (characters), the rule that needs no training;
 - ``cascade``: the weak model's recorded answer first — rows whose answer fails the cascade's
-  checks (``checks.failure``) escalate first, the others after them in classifier order. Needs
+  checks (``checks.failure``, with ``math_marker``: GSM8K asks for "#### <answer>") escalate
+  first, the others after them in ``--then`` order (the length rule, or the classifier). Needs
   recorded weak answers.
 """
 
@@ -79,13 +80,14 @@ def to_rows(raw: Iterable[Any], where: str) -> list[Row]:
         ) from None
 
 
-def scores(rows: list[Row], policy: str, model: TieringModel) -> Iterator[float]:
-    """Each row's score under ``policy``, lazily (the caller shows progress)."""
+def scores(rows: list[Row], policy: str, model: TieringModel, then: str = "rules") -> Iterator[float]:
+    """Each row's score under ``policy``, lazily (the caller shows progress); ``then``: what
+    orders the rows a cascade does not escalate ("rules" or "classifier")."""
     if policy not in POLICIES:
         raise EvalError(f"unknown policy {policy!r} (one of {', '.join(POLICIES)})")
     if policy == "cascade" and any(r.weak_answer is None for r in rows):
         raise EvalError("the cascade is evaluated from recorded weak answers: these rows have none")
-    checks = CascadeChecks()
+    checks = CascadeChecks(math_marker=True)  # the labelled math data asks for "#### <answer>"
     for row in rows:
         if policy == "rules":
             yield float(len(row.prompt))
@@ -95,7 +97,8 @@ def scores(rows: list[Row], policy: str, model: TieringModel) -> Iterator[float]
             failed = failure(
                 row.weak_answer or "", finish_reason=None, json_asked=False, prompt=row.prompt, checks=checks
             )
-            yield (1.0 if failed else 0.0) + model.score(row.prompt)
+            rest = model.score(row.prompt) if then == "classifier" else min(len(row.prompt) / 1e6, 0.5)
+            yield (1.0 if failed else 0.0) + rest
 
 
 @dataclass(frozen=True, slots=True)

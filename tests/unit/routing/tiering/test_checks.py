@@ -38,6 +38,21 @@ def test_checks_can_be_switched_off() -> None:
     assert failure(text, finish_reason="stop", json_asked=True, prompt="x", checks=off) is None
 
 
+def test_a_marker_is_required_only_when_asked() -> None:
+    marked = CascadeChecks(math_marker=True)
+    text = "So he has 3 x 4 = 12 apples."
+    assert failure(text, finish_reason="stop", json_asked=False, prompt=MATH, checks=CHECKS) is None
+    reason = failure(text, finish_reason="stop", json_asked=False, prompt=MATH, checks=marked)
+    assert reason == "no final-answer marker"
+
+
+def test_only_a_lone_equation_is_checked() -> None:
+    assert math_failure("5 * 10 * 1.2 = 60, so #### 60") is None  # a chain, not "10 * 1.2 = 60"
+    assert math_failure("(1 - 0.3) * 100 = 70 people. #### 70") is None
+    assert math_failure("It takes 3 * 12 = 36 hours. #### 36") is None
+    assert math_failure("It takes 3 * 12 = 38 hours. #### 38") == "arithmetic does not hold"
+
+
 def test_final_answer_prefers_the_marker() -> None:
     assert final_answer("3 + 4 = 7, so 7 then 9. #### 1,200") == "1,200"
     assert final_answer("The answer is 42 (not 41).") == "42"
