@@ -47,7 +47,7 @@ from sklearn.model_selection import GroupKFold, KFold
 
 from switchgear.config.tiering import CascadeChecks
 from switchgear.routing.tiering import metrics
-from switchgear.routing.tiering.checks import failure
+from switchgear.routing.tiering.checks import failure, final_answer
 from switchgear.routing.tiering.evaluate import read_rows
 from switchgear.routing.tiering.features import RULE_NAMES, ngrams, rule_features
 from switchgear.routing.tiering.model import percentile
@@ -209,7 +209,47 @@ def cascade_cv(args: argparse.Namespace) -> dict[str, Any]:
             order = failed[test_g] + (w * ranks(gains[0]) + (1 - w) * ranks(gains[1])) / 2
             c = metrics.curve(order.tolist(), both.weak[test_idx].tolist(), both.strong[test_idx].tolist())
             folds.append(metrics.summary(c))
-    return report("gsm8k_cascade_check_then_classifier", folds, [])
+    report("gsm8k_cascade_check_then_classifier", folds, [])
+    return learned_cascade_cv(args, answers, checks)
+
+
+def answer_features(row: Any, checks: CascadeChecks) -> list[float]:
+    """What a learned cascade would read: the checks' verdicts, the answer's shape, the prompt's rules."""
+    text = row.weak_answer or ""
+    reason = failure(text, finish_reason=None, json_asked=False, prompt=row.prompt, checks=checks)
+    final = final_answer(text) or ""
+    shape = [
+        reason == "no final-answer marker",
+        reason == "final answer not an integer",
+        reason == "arithmetic does not hold",
+        np.log1p(len(text)),
+        np.log1p(sum(ch.isdigit() for ch in text)),
+        np.log1p(text.count("=")),
+        np.log1p(len(final)),
+        "." in final,
+        np.log1p(text.count("\n")),
+    ]
+    return [float(v) for v in shape] + rule_features(row.prompt)
+
+
+def learned_cascade_cv(args: argparse.Namespace, answers: list[Any], checks: CascadeChecks) -> dict[str, Any]:
+    """Not shipped, measured: two logistic heads (gain) over ``answer_features``, random 5-fold on
+    GSM8K — what a cascade that learns from its checks would reach."""
+    x = np.array([answer_features(r, checks) for r in answers])
+    weak = np.array([r.weak for r in answers])
+    strong = np.array([r.strong for r in answers])
+    folds = []
+    for seed in range(args.seeds):
+        for train, test in KFold(n_splits=5, shuffle=True, random_state=seed).split(x):
+            mean, scale = x[train].mean(axis=0), x[train].std(axis=0)
+            scale[scale == 0] = 1.0
+            z = (x - mean) / scale
+            heads = [LogisticRegression(C=1.0, max_iter=2000).fit(z[train], y[train]) for y in (strong, weak)]
+            score = heads[0].predict_proba(z[test])[:, 1] - heads[1].predict_proba(z[test])[:, 1]
+            folds.append(
+                metrics.summary(metrics.curve(score.tolist(), weak[test].tolist(), strong[test].tolist()))
+            )
+    return report("gsm8k_cascade_learned_not_shipped", folds, [])
 
 
 def spread(values: list[float]) -> str:
