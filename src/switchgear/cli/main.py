@@ -28,6 +28,7 @@ from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
 from switchgear.observability.tracing import tracing_problem
 from switchgear.providers import PROVIDER_SETTINGS, describe_credentials, discover_from_env
+from switchgear.routing.tiering.setup import tiering_stages
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
@@ -106,6 +107,7 @@ def _summary(settings: Settings) -> list[str]:
     if problem is not None:
         raise ConfigError(problem)
     router = build_router(settings)
+    tiering_stages(settings, router)  # loads each tiered model's classifier: a bad file fails here
     lines = [f"providers ({len(router.providers)}):"]
     for provider in router.providers.values():
         where = mask_url(provider.base_url)  # no user:password@ nor ?key=... on a terminal or in a log
@@ -113,7 +115,7 @@ def _summary(settings: Settings) -> list[str]:
         lines.append(f"  {provider.name}: {provider.profile.title} at {where} ({credentials})")
     lines.append(f"models ({len(router.groups)}):")
     for name, pool in router.pools.items():
-        targets = ", ".join(d.label for d in pool.deployments)
+        targets = ", ".join(d.label for d in pool.deployments) or "tiered"
         how = f" ({pool.routing})" if len(pool.deployments) > 1 else ""
         then = f"; then {', '.join(pool.fallbacks)}" if pool.fallbacks else ""
         lines.append(f"  {name} -> {targets}{how}{then}")

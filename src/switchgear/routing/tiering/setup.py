@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
 from switchgear.config.tiering import TieringSettings
 from switchgear.routing.router import Router
@@ -24,7 +25,11 @@ def tiering_stages(settings: Settings, router: Router) -> list[Stage]:
         if conf.policy != "classifier":
             return Policy(name, conf)
         if conf.model_path not in models:
-            models[conf.model_path] = load_model(conf)
+            try:
+                models[conf.model_path] = load_model(conf)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                where = conf.model_path or "the shipped classifier"
+                raise ConfigError(f"models {name!r}: tiering: cannot load {where}: {exc}") from None
         return Policy(name, conf, models[conf.model_path])
 
     stages: list[Stage] = [Tiering(router, {name: policy(name, conf) for name, conf in tiered.items()})]

@@ -65,3 +65,12 @@ def test_a_tiered_model_has_no_deployments() -> None:
                   "deployments": [{"provider": "p", "model": "x"}]})  # fmt: skip
     with pytest.raises(ConfigError, match="no deployments of its own"):
         parse_settings(raw, {}, PROVIDER_SETTINGS)
+
+
+def test_a_classifier_file_that_cannot_be_read_is_a_configuration_error(tmp_path: Any) -> None:
+    bad = tmp_path / "model.json"
+    bad.write_text("{}")
+    tiering = {"policy": "classifier", "tiers": ["cheap", "strong"], "target_strong_share": 0.3}
+    for path in (str(bad), str(tmp_path / "missing.json")):
+        with pytest.raises(ConfigError, match="tiering: cannot load"):
+            stages(config({"name": "auto", "tiering": {**tiering, "model_path": path}}))
