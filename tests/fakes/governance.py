@@ -86,11 +86,17 @@ class GovernedGateway:
         extra_models: Sequence[dict[str, Any]] = (),
         *,
         cache: dict[str, Any] | None = None,
+        guardrails: list[dict[str, Any]] | None = None,
+        observability: dict[str, Any] | None = None,
         **governance: Any,
     ) -> None:
         config = base_config(sim, master_key=MASTER_KEY)
         if cache is not None:
             config["cache"] = cache
+        if guardrails is not None:
+            config["guardrails"] = guardrails
+        if observability is not None:
+            config["observability"] = observability
         config["models"] = [*config["models"], *GOVERNED_MODELS, *extra_models]
         config["storage"] = {"database_url": stores.database_url}
         if stores.redis_url:

@@ -26,7 +26,7 @@ HOT_BODIES: dict[str, dict[str, Any]] = {
 }
 # Routes that answer without a key by design (load balancers probe them).
 PUBLIC = {"/health", "/health/live", "/health/ready"}
-PATH_PARAMS = ("key_id", "org_id", "team_id", "user_id", "end_user_id", "scope_id", "kind")
+PATH_PARAMS = ("key_id", "org_id", "team_id", "user_id", "end_user_id", "scope_id", "kind", "request_id")
 
 
 class ScriptedGateway(GovernedGateway):

@@ -30,6 +30,7 @@ def _config(sim: SimulatorThread) -> dict[str, Any]:
         "circuit_breaker": {"failures": 3, "cooldown": "1s"},
         "max_retry_after": "3s",
         "backoff": "50ms",
+        "cooldown_on": [503],
     }
     config["models"] += [
         {
@@ -57,6 +58,14 @@ def _config(sim: SimulatorThread) -> dict[str, Any]:
             "deployments": [
                 {"provider": "sim", "model": "lpool-a;status=429;retry_after=2"},
                 {"provider": "sim2", "model": "lpool-b"},
+            ],
+        },
+        {
+            "name": "overloaded-pool",
+            "routing": "ordered",
+            "deployments": [
+                {"provider": "sim", "model": "opool-a;status=503;retry_after=2"},
+                {"provider": "sim2", "model": "opool-b"},
             ],
         },
         {
@@ -164,6 +173,16 @@ def test_f1_429_fails_over_and_cools_the_deployment_down(gw: GatewayThread, sim:
     time.sleep(2.05)
     assert post(gw, "limited-pool").headers["x-switchgear-attempts"] == "2"  # tried again, limited again
     assert len(upstream_calls(sim, "lpool-a")) == 2
+
+
+def test_a_503_with_retry_after_cools_the_deployment_down(gw: GatewayThread, sim: SimulatorThread) -> None:
+    first = post(gw, "overloaded-pool")
+    assert first.status_code == 200 and first.headers["x-switchgear-attempts"] == "2"
+    second = post(gw, "overloaded-pool")
+    assert second.headers["x-switchgear-attempts"] == "1"  # unavailable for 2 s, as it said: not tried
+    assert second.headers["x-switchgear-provider"] == "sim2"
+    assert len(upstream_calls(sim, "opool-a")) == 1
+    assert deployment_health(gw, "overloaded-pool")["state"] == "cooling_down"
 
 
 def test_f1_429_attempts_are_capped(gw: GatewayThread, sim: SimulatorThread) -> None:

@@ -1,125 +1,92 @@
-"""``switchgear eval router``: a tiering policy replayed on labelled prompts, no model called.
+"""``switchgear eval guardrails``: measure the guardrails on labelled files (offline, one core).
 
-Prints (with a progress bar) APGR, CPT(50/80/95 %), the strong-call share and cost at 95 % of
-the strong model's quality, beside the random and oracle routers on the same rows, a table of
-the cost-quality curve, and writes the curve as a PNG. ``--json`` prints one JSON object instead:
-``{"rows", "apgr", "cpt50", "cpt80", "cpt95", "strong_share_at_95"}`` (shares as fractions).
-Exit status 2 on unreadable data or a bad option.
+PII: span-level precision, recall and F1 per entity type (whole text, and through the stream
+redactor), the share of street addresses masked and the structured tier's throughput. Prompt
+injection: ROC AUC and the true-positive rate at 1 % and 2 % false positives, pooled and split by
+direct and indirect attacks. Files in the ``shared/data/guardrails`` schema (JSON Lines, gzip or
+not). With ``--json``, one JSON object on stdout (no progress bar).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from switchgear.routing.tiering import metrics
-from switchgear.routing.tiering import model as model_file
-from switchgear.routing.tiering.evaluate import (
-    POLICIES,
-    EvalError,
-    Result,
-    evaluate,
-    random_figures,
-    read_rows,
-    scores,
-)
-from switchgear.routing.tiering.png import curve_png
+from switchgear.guardrails.evaluate import injection_scores, per_source, pii_report, read_jsonl
 
 eval_app = typer.Typer(
-    help="Measure a policy offline on labelled data.",
+    help="Measure switchgear's features on labelled data (offline).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FIGURES = (
-    ("apgr", "APGR"),
-    ("cpt50", "CPT(50%)"),
-    ("cpt80", "CPT(80%)"),
-    ("cpt95", "CPT(95%)"),
-    ("strong_share_at_95", "strong calls at 95% quality"),
-)
 
-
-@eval_app.command("router")
-def router(
-    *,
-    data: Annotated[
-        Path, typer.Option("--data", help="labelled prompts (.jsonl.gz, shared/data/routing schema)")
-    ],
-    policy: Annotated[str, typer.Option(help="classifier | rules | cascade")] = "classifier",
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout, nothing else")] = False,
-    png: Annotated[
-        Path | None, typer.Option(help="where to write the curve (default: DATA stem + .png)")
-    ] = None,
-    model: Annotated[
-        Path | None, typer.Option(help="another classifier file (default: the shipped one)")
-    ] = None,
-    then: Annotated[
-        str, typer.Option(help="cascade: what orders the rows it does not escalate (rules | classifier)")
-    ] = "rules",
-    price_ratio: Annotated[
-        float, typer.Option(help="strong price / weak price, for the relative cost at 95 %")
-    ] = 20.0,
+@eval_app.command("guardrails")
+def guardrails(
+    pii: Annotated[Path, typer.Option("--pii", help="PII sentences with labelled spans (.jsonl[.gz])")],
+    injection: Annotated[Path, typer.Option("--injection", help="attacks and benign prompts (.jsonl[.gz])")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Replay labelled prompts through a tiering policy and report RouteLLM's figures."""
-    if policy not in POLICIES or then not in ("rules", "classifier"):
-        typer.echo(f"error: --policy is one of {', '.join(POLICIES)}; --then rules or classifier", err=True)
-        raise typer.Exit(2)
+    """Precision/recall/F1 per PII type, injection AUC and TPR at 1 %/2 % FPR, sentences/s."""
+    for path in (pii, injection):
+        if not path.is_file():
+            raise typer.BadParameter(f"{path}: no such file")
     try:
-        rows = read_rows(data)
-        classifier = model_file.load(model)
-        console = Console(stderr=True)
-        made: list[float] = []
-        with Progress(console=console, transient=True, disable=as_json) as progress:
-            task = progress.add_task(f"scoring ({policy})", total=len(rows))
-            for value in scores(rows, policy, classifier, then):
-                made.append(value)
-                progress.advance(task)
-    except (EvalError, OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    result = evaluate(rows, made)
+        pii_rows, injection_rows = read_jsonl(pii), read_jsonl(injection)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"cannot read the data: {exc}") from None
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("guardrails", total=2 * len(pii_rows) + len(injection_rows))
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        pii_part = pii_report(pii_rows, advance)
+        injection_part = injection_scores(injection_rows, advance)
+    types = {k: v for k, v in pii_part["whole"].items() if k != "STRUCTURED"}
+    result: dict[str, Any] = {
+        "pii": types,
+        "injection": injection_part,
+        "sentences_per_s": pii_part["sentences_per_s"],
+    }
     if as_json:
-        typer.echo(json.dumps(result.as_json()))
+        typer.echo(json.dumps(result, indent=1))
         return
-    out = png or data.with_name(data.name.split(".")[0] + f".{policy}.png")
-    c = result.curve
-    curve_png(
-        out, shares=c.shares, quality=c.quality, oracle=result.oracle.quality, weak=c.weak, strong=c.strong
-    )
-    _print(Console(), result, policy, price_ratio, out)
+    _print(Console(), pii_part, injection_part)
+    table = Table(title="Prompt injection per source, at the shipped thresholds")
+    for column in ("source", "label", "rows", "flagged"):
+        table.add_column(column)
+    for source, (label, rows, share) in per_source(injection_rows).items():
+        table.add_row(source, label, str(rows), f"{share:.1%}")
+    Console().print(table)
 
 
-def _print(console: Console, result: Result, policy: str, price_ratio: float, out: Path) -> None:
-    oracle = metrics.summary(result.oracle)
-    rand = random_figures(result)
-    c = result.curve
-    table = Table(title=f"{policy} on {result.rows} rows (weak {c.weak:.3f}, strong {c.strong:.3f})")
-    table.add_column("figure")
-    for name in (policy, "random", "oracle"):
-        table.add_column(name, justify="right")
-    for key, label in FIGURES:
-        cells = [result.figures[key], rand[key], oracle[key]]
-        table.add_row(label, *(f"{v:.3f}" if key == "apgr" else f"{v:.1%}" for v in cells))
-    share = result.figures["strong_share_at_95"]
-    cost = (share * price_ratio + (1 - share)) / price_ratio
-    table.add_row("cost at 95% vs all-strong", f"{cost:.1%}", "", "")
+def _print(console: Console, pii: dict[str, Any], injection: dict[str, Any]) -> None:
+    table = Table(title="PII (span found: >= 50 % of its characters masked as its type)")
+    for column in ("type", "precision", "recall", "F1", "F1 streamed (32-char window)"):
+        table.add_column(column)
+    for kind, scores in pii["whole"].items():
+        streamed = pii["stream"].get(kind, {}).get("f1", "")
+        table.add_row(kind, *(f"{scores[k]:.4f}" for k in ("precision", "recall", "f1")), f"{streamed}")
     console.print(table)
-    curve = Table(title="cost-quality curve")
-    for column in ("strong calls", "quality", "PGR"):
-        curve.add_column(column, justify="right")
-    pgr = c.pgr()
-    n = len(c.shares) - 1
-    for tenth in range(11):
-        k = round(n * tenth / 10)
-        curve.add_row(f"{c.shares[k]:.0%}", f"{c.quality[k]:.3f}", f"{pgr[k]:.3f}")
-    console.print(curve)
-    console.print(
-        f"curve written to {out} (blue: {policy}, grey: random, green: oracle, red: 95 % of strong)"
-    )
+    masked, streamed_masked = pii["addresses_masked"], pii["addresses_masked_stream"]
+    console.print(f"street addresses masked: {masked:.1%} (streamed {streamed_masked:.1%})")
+    structured, every = pii["sentences_per_s"], pii["sentences_per_s_all_types"]
+    console.print(f"structured tier {structured:,} sentences/s; every type {every:,}/s")
+    table = Table(title="Prompt injection")
+    for column in ("set", "AUC", "TPR @ 1 % FPR", "TPR @ 2 % FPR"):
+        table.add_column(column)
+    for name, block in (
+        ("pooled", injection),
+        ("direct", injection["direct"]),
+        ("indirect", injection["indirect"]),
+    ):
+        table.add_row(name, *(f"{block[k]:.4f}" for k in ("auc", "tpr_at_1pct_fpr", "tpr_at_2pct_fpr")))
+    console.print(table)

@@ -1,5 +1,5 @@
 """The ``switchgear`` command (typer): ``serve``, ``config check``, ``db``, ``keys``, ``spend``,
-``status``, ``logs``, ``eval router``, ``replay``, ``simulate``, ``version``.
+``status``, ``logs``, ``replay``, ``simulate``, ``eval`` (``guardrails``, ``router``), ``version``.
 
 Exit statuses: 0 success (for ``serve``: stopped and drained cleanly), 1 a failure while running,
 2 a usage or configuration error, 3 the server failed to start, 4 ``serve`` stopped but its drain
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from switchgear import __version__
 from switchgear.cli.db import db_app
+from switchgear.cli.eval_router import router as eval_router
 from switchgear.cli.evaluate import eval_app
 from switchgear.cli.keys import keys_app, spend
 from switchgear.cli.live import logs, status
@@ -45,6 +46,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(eval_app, name="eval")
+eval_app.command("router")(eval_router)
 app.command("spend")(spend)
 app.command("status")(status)
 app.command("logs")(logs)

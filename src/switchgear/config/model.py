@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from switchgear.config.guardrails import GuardrailSettings
 from switchgear.config.tiering import TieringSettings
 from switchgear.core.units import parse_duration, parse_size
 
@@ -383,6 +384,11 @@ class RoutingSettings(_Model):
     max_backoff: Duration = 8.0
     max_retry_after: DurationOrZero = 30.0  # the longest Retry-After honoured (wait or cool-down)
     rate_limit_cooldown: DurationOrZero = 5.0  # a 429 without Retry-After cools its deployment this long
+    # besides 429: statuses whose Retry-After cools the deployment down for that long (e.g. [503]);
+    # they also count as breaker failures
+    cooldown_on: list[Annotated[int, Field(ge=500, le=599)]] = []
+    # with storage.redis_url: breaker openings and cool-downs are told to every worker and replica
+    share_health: bool = True
     deadline: Duration = 600.0  # no attempt or retry starts after this, counted from arrival
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     latency_decay: float = Field(default=0.3, gt=0, le=1)  # weight of a new sample in the average
@@ -531,9 +537,23 @@ class TracingSettings(_Model):
         return value
 
 
+class PayloadSettings(_Model):
+    """Prompts and answers kept beside the request log (docs/observability.md). Off by default;
+    needs governance (the database). A key or its team opts out with ``log_payloads: false`` in
+    its ``metadata``."""
+
+    enabled: bool = False
+    max_bytes: Size = 32 * 1000  # per side: a longer prompt or answer is cut (and marked truncated)
+    retention: Duration = 7 * 86400.0  # payloads older than this are deleted (hourly)
+    # each text passes the secret masking (configured provider keys, key shapes), then these hooks
+    # in order: "package.module:function", a function taking the text and returning it redacted
+    redact: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
+
+
 class ObservabilitySettings(_Model):
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
+    payloads: PayloadSettings = PayloadSettings()
 
 
 class Settings(_Model):
@@ -549,6 +569,7 @@ class Settings(_Model):
     # Extra stages, as "package.module:factory" (a Stage subclass or a function returning a Stage,
     # called with the settings); they run after the built-in stages, in this order.
     stages: list[Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]] = []
+    guardrails: list[GuardrailSettings] = []  # named policies (docs/guardrails.md)
 
     @field_validator("providers")
     @classmethod

@@ -145,6 +145,15 @@ class UpstreamError(GatewayError):
         self.provider = provider
 
 
+class AnswerRejected(UpstreamError):
+    """A stage refused an upstream's whole answer and asks for another one: from the next candidate
+    (another deployment, a fallback model) or, when none is left, from the same deployment again.
+    The answer was paid for: the engine bills it with the request. Not a deployment failure."""
+
+    code = "answer_rejected"
+    upstream_status = 200
+
+
 class UpstreamUnreachable(UpstreamError):
     code = "upstream_unreachable"
 

@@ -10,7 +10,8 @@ Stages are composed once, in this fixed order (each capability takes its place a
    ``routing.stage.Learner`` learns each deployment's health at the attempt outcome), guardrails on
    the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
-   governance is on and ``governance.spend_log.enabled``), the metrics
+   governance is on and ``governance.spend_log.enabled``), the payload log
+   (``observability.payloads.enabled``; it also keeps references at admit and the transforms), the metrics
    (``observability.metrics.enabled``), the traces (``observability.tracing.enabled``);
 2. the configuration's own ``stages:`` (``package.module:factory``), in the order listed;
 3. stages given by the embedding program (``build_runtime(..., extra_stages=...)``; tests).
@@ -37,16 +38,19 @@ from switchgear.config.secrets import build_redactor
 from switchgear.core.redact import Redactor
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
+from switchgear.guardrails.stage import build as build_guardrails
 from switchgear.keys.admit import Governance
 from switchgear.keys.changes import ChangeFeed
 from switchgear.keys.setup import build_governance
 from switchgear.observability.access_log import AccessLog
 from switchgear.observability.metrics import Metrics, Sources
 from switchgear.observability.multiprocess import shared_directory
+from switchgear.observability.payload_log import PayloadLog, Redact
 from switchgear.observability.spend_log import SpendLog
 from switchgear.observability.tracing import Tracing
 from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
+from switchgear.routing.shared import HealthFeed
 from switchgear.routing.stage import Learner
 from switchgear.routing.tiering.setup import tiering_stages
 from switchgear.stages.base import Stage
@@ -114,20 +118,39 @@ def build_stages(
     extra: Sequence[Stage] = (),
     governance: Governance | None = None,
     router: Router | None = None,
+    redactor: Redactor | None = None,
 ) -> list[Stage]:
     """The stages of this configuration, in the documented order."""
     stages: list[Stage] = [governance] if governance is not None else []
+    guardrails = build_guardrails(settings.guardrails)  # input at admit, output as transforms
+    stages.extend(guardrails)
     if settings.cache.exact.enabled:
         stages.append(ExactCache.from_settings(settings))
     if router is not None:
         stages.extend(tiering_stages(settings, router))  # tiered models only (docs/tiering.md)
-        stages.append(Learner(router))
+        redis_url = settings.storage.redis_url
+        feed = None
+        if redis_url is not None and settings.routing.share_health:
+            feed = HealthFeed.from_url(router, redis_url.get_secret_value())
+        stages.append(Learner(router, feed))
     if settings.server.access_log:
         stages.append(AccessLog())
     if governance is not None and settings.governance.spend_log.enabled:
         # the governance stage (first) opens and migrates the database; the runtime closes it
         stages.append(SpendLog(governance.database, settings, owns_database=False))
     observability = settings.observability
+    if observability.payloads.enabled:
+        if governance is None:
+            raise ConfigError(
+                "observability.payloads.enabled needs governance (server.master_key set): the "
+                "payloads are kept in its database"
+            )
+        hooks: list[Redact] = [redactor or Redactor()]
+        hooks.extend(
+            load_callable(path, "observability.payloads.redact") for path in observability.payloads.redact
+        )
+        directory = governance.directory
+        stages.append(PayloadLog(governance.database, observability.payloads, hooks, directory.logs_payloads))
     if observability.metrics.enabled:
         stages.append(Metrics(observability.metrics, shared_directory()))
     if observability.tracing.enabled:
@@ -135,6 +158,18 @@ def build_stages(
     stages.extend(load_stage(path, settings) for path in settings.stages)
     stages.extend(extra)
     return stages
+
+
+def load_callable(path: str, where: str) -> Redact:
+    """A configured ``package.module:function`` taking a text and returning it (a redaction hook)."""
+    module_name, _, attribute = path.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{where}: cannot load {path!r}: {exc}") from None
+    if not callable(function):
+        raise ConfigError(f"{where}: {path!r} is not a function")
+    return function  # type: ignore[no-any-return]
 
 
 def load_stage(path: str, settings: Settings) -> Stage:
@@ -162,7 +197,7 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
     master = settings.server.master_key
     redactor = build_redactor(settings, os.environ)
     governance = build_governance(settings, os.environ, router.reachable) if settings.governance_on else None
-    stages = build_stages(settings, extra_stages, governance, router)
+    stages = build_stages(settings, extra_stages, governance, router, redactor)
     tracing = next((s for s in stages if isinstance(s, Tracing)), None)
     engine = Engine(
         router,

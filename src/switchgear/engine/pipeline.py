@@ -30,6 +30,7 @@ from switchgear.catalog.costs import fixed
 from switchgear.config.model import SettleSettings
 from switchgear.core.assemble import events_of, response_of
 from switchgear.core.errors import (
+    AnswerRejected,
     GatewayError,
     InvalidRequest,
     UpstreamError,
@@ -53,6 +54,8 @@ from switchgear.stages.context import Attempt, RequestContext
 from switchgear.stages.request import Prepared
 from switchgear.transport.client import HttpClient, HttpRequest, UpstreamResponse
 
+_COST_HEADER_TEXT = "x-switchgear-cost"
+_COST_HEADER = _COST_HEADER_TEXT.encode()
 _ERROR_BODY_LIMIT = 1024 * 1024
 _OPENAI_ONLY = frozenset({"completions", "embeddings"})
 
@@ -320,6 +323,11 @@ class Engine:
             health.end()
             if response is not None:
                 response.close()
+            if isinstance(exc, AnswerRejected):  # paid for, then refused: billed with the request
+                ctx.rejected_nanousd += ctx.fixed_cost_nanousd or 0
+                ctx.fixed_cost_nanousd = None
+                if ctx.response_headers:  # the next answer's x-switchgear-cost will say the total
+                    ctx.response_headers = [h for h in ctx.response_headers if h[0] != _COST_HEADER]
             self._outcome(
                 ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
             )
@@ -456,9 +464,10 @@ class Engine:
     def _price(self, ctx: RequestContext) -> int | None:
         """A whole answer's cost, priced once (kept for settle) and sent as ``x-switchgear-cost``;
         None when the serving deployment has no price (then neither header nor ``usage.cost``)."""
-        cost = ctx.fixed_cost_nanousd = ctx.cost_nanousd
+        ctx.fixed_cost_nanousd = ctx.answer_cost_nanousd()
+        cost = ctx.cost_nanousd
         if cost is not None:
-            ctx.add_header("x-switchgear-cost", usd_text(cost))
+            ctx.add_header(_COST_HEADER_TEXT, usd_text(cost))
         return cost
 
     def _final_error(self, ctx: RequestContext, exc: UpstreamError) -> UpstreamError:

@@ -17,6 +17,7 @@ from switchgear.keys.views import (
     BudgetView,
     CounterView,
     LimitsView,
+    PayloadView,
     RequestPage,
     RequestView,
     SpendGroup,
@@ -28,6 +29,7 @@ from switchgear.storage import hierarchy as tree
 from switchgear.storage.audit import list_audit
 from switchgear.storage.budgets import list_counters
 from switchgear.storage.keys import get_key
+from switchgear.storage.payloads import get_payload
 from switchgear.storage.reports import GroupBy, query_requests, spend_report
 
 BudgetKind = Literal["key", "user", "team", "org", "end_user"]
@@ -142,6 +144,15 @@ class ReportAdmin:
         except ValueError as exc:
             raise InvalidRequest(str(exc), param="cursor" if "cursor" in str(exc) else "limit") from None
         return RequestPage(data=[RequestView.of(r) for r in page.rows], next_cursor=page.next_cursor)
+
+    async def payload(self, actor: Actor, request_id: str) -> PayloadView:
+        """A logged request's prompt and answer (``observability.payloads``), when the caller may
+        see the request; 404 when it may not, or when no payload was logged for it."""
+        page = await self.requests(actor, request_id=request_id, limit=1)
+        found = await get_payload(self._db, request_id) if page.data else None
+        if found is None:
+            raise not_found("payload", request_id)
+        return PayloadView.of(found)
 
     async def budget(self, actor: Actor, kind: BudgetKind, scope_id: str) -> BudgetView:
         """A scope's limits and its budget counters, one per period recorded."""

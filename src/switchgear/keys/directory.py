@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from switchgear.config.model import GovernanceSettings
 from switchgear.core.errors import AuthenticationFailed
@@ -176,6 +176,18 @@ class KeyDirectory:
         parallel = (entry.concurrency,) if entry.concurrency is not None else ()
         return Plan(tuple(budgets), tuple(rates), parallel, tuple(allow))
 
+    def logs_payloads(self, key_id: str | None) -> bool:
+        """Whether a request of this key may have its prompt and answer logged: not when the key's
+        or its team's ``metadata`` says ``log_payloads: false`` (nor for a key no longer known)."""
+        if key_id is None:  # the master key
+            return True
+        rows = self._rows
+        key = rows.keys.get(key_id)
+        if key is None or key.metadata.get("log_payloads") is False:
+            return False
+        team = rows.teams.get(key.team_id) if key.team_id is not None else None
+        return team is None or team.metadata.get("log_payloads") is not False
+
     def all_budgets(self) -> list[Budget]:
         """Every budget the directory knows (to seed the state backend's counters)."""
         found = [entry.limits.budget for entry in self.by_id.values()]
@@ -257,7 +269,13 @@ class KeyDirectory:
         return KeyEntry(
             id=key.id,
             digest=bytes.fromhex(key.key_hash),
-            principal=Principal(key_id=key.id, user_id=key.user_id, team_id=team_id, org_id=org_id),
+            principal=Principal(
+                key_id=key.id,
+                user_id=key.user_id,
+                team_id=team_id,
+                org_id=org_id,
+                guardrails=_guardrail_names(key.metadata),
+            ),
             limits=scope_limits("key", key.id, key.limits, key.models, fail_open=self.fail_open),
             concurrency=Concurrency(scope, max(0, parallel), self.fail_open)
             if parallel is not None
@@ -365,3 +383,13 @@ async def _pages(read: Callable[[int, int], Awaitable[list[T]]]) -> list[T]:
         found.extend(page)
         if len(page) < _PAGE:
             return found
+
+
+def _guardrail_names(metadata: dict[str, Any] | None) -> tuple[str, ...]:
+    """The guardrail names a key's metadata attaches (``{"guardrails": ["pii", ...]}``)."""
+    names = (metadata or {}).get("guardrails")
+    if isinstance(names, str):
+        return (names,)
+    if isinstance(names, list):
+        return tuple(n for n in names if isinstance(n, str))
+    return ()

@@ -21,6 +21,7 @@ from switchgear.storage import (
     EndUser,
     Limits,
     Organization,
+    Payload,
     SpendRow,
     SpendTotal,
     Team,
@@ -275,12 +276,16 @@ class RequestView(BaseModel):
     stream: bool
     attempts: int
     path: list[AttemptView]  # every attempt, when there was more than one (the fallback path)
+    tier: str | None = None  # the tier a tiering policy chose, and why
+    tier_reason: str | None = None
+    guardrails: list[GuardView] = []  # each guardrail that ran: what it did and found (no values)
 
     @classmethod
     def of(cls, row: SpendRow) -> RequestView:
         values = {name: getattr(row, name) for name in SpendRow.__dataclass_fields__}
         values["tags"] = list(row.tags)
         values["path"] = [AttemptView(**asdict(step)) for step in row.path]
+        values["guardrails"] = [GuardView(**asdict(step)) for step in row.guardrails]
         cost = row.cost_nanousd
         return cls(**values, spend=None if cost is None else nano_to_usd(cost))
 
@@ -290,6 +295,35 @@ class AttemptView(BaseModel):
     status: int | None  # the upstream's status; None: no answer (timeout, refused connection)
     ms: float
     error: str | None  # the error's code or type; None: it answered
+
+
+class PayloadView(BaseModel):
+    """A logged request's prompt and answer as the client sent and got them (secrets masked)."""
+
+    request_id: str
+    created_at: datetime
+    request: str | None
+    response: str | None  # None: no answer body reached the client (a failure, a cache hit)
+    truncated: bool
+
+    @classmethod
+    def of(cls, payload: Payload) -> PayloadView:
+        return cls(
+            request_id=payload.request_id,
+            created_at=payload.created_at,
+            request=payload.request,
+            response=payload.response,
+            truncated=payload.truncated,
+        )
+
+
+class GuardView(BaseModel):
+    name: str
+    action: str  # "pass", "flag", "redact", "deny", "error"
+    direction: str  # "input", "output"
+    found: dict[str, int]  # entity or rule type -> how many (never the values)
+    ms: float
+    score: float | None = None  # a scorer's value (prompt injection)
 
 
 RequestView.model_rebuild()

@@ -20,6 +20,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -68,12 +69,13 @@ class FoldedHistogram:
     search per value and a few additions per label set, not a lock and a label lookup per value.
     Adds to the series' bucket and sum values directly: prometheus-client has no bulk observe."""
 
-    __slots__ = ("bounds", "folded", "histogram")
+    __slots__ = ("bounds", "children", "folded", "histogram")
 
     def __init__(self, histogram: Histogram, buckets: Sequence[float]) -> None:
         self.histogram = histogram
         self.bounds = (*buckets, math.inf)
         self.folded: dict[tuple[str, ...], list[float]] = {}
+        self.children = Children()
 
     def add(self, labels: tuple[str, ...], value: float) -> None:
         sums = self.folded.get(labels)
@@ -84,12 +86,33 @@ class FoldedHistogram:
 
     def flush(self) -> None:
         for labels, sums in self.folded.items():
-            child = self.histogram.labels(*labels)
+            child = self.children(self.histogram, labels)
             child._sum.inc(sums[0])
             for bucket, count in zip(child._buckets, sums[1:], strict=True):
                 if count:
                     bucket.inc(count)
         self.folded.clear()
+
+
+class Children:
+    """Each series' child per label values, found once: prometheus-client's ``labels()`` checks
+    and locks on every call, and a batch touches a child per series and label set (ten
+    deployments: ten times as many). Bounded (label values are): cleared past ``limit``."""
+
+    __slots__ = ("found", "limit")
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.found: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self.limit = limit
+
+    def __call__(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        key = (id(metric), labels)
+        child = self.found.get(key)
+        if child is None:
+            if len(self.found) >= self.limit:
+                self.found.clear()
+            child = self.found[key] = metric.labels(*labels)
+        return child
 
 
 @dataclass(slots=True)
@@ -120,6 +143,7 @@ class Metrics(Stage):
         self._tenant = Bounded(limit)
         self._tenanted = labels.key or labels.team
         self._deployments: dict[tuple[str, str | None], str] = {}
+        self._children = Children()
         self._duration = FoldedHistogram(self.set.duration, DURATION_BUCKETS)
         self._ttft = FoldedHistogram(self.set.ttft, DURATION_BUCKETS)
         self._overhead = FoldedHistogram(self.set.overhead, OVERHEAD_BUCKETS)
@@ -197,26 +221,26 @@ class Metrics(Stage):
                 saved = SAVED.get(r)  # a hit: what the answer would have cost
                 if saved:
                     savings[model] = savings.get(model, 0) + saved
-        s = self.set
+        s, child = self.set, self._children
         for labels, n in requests.items():
-            s.requests.labels(*labels).inc(n)
+            child(s.requests, labels).inc(n)
         for labels, n in errors.items():
-            s.errors.labels(*labels).inc(n)
+            child(s.errors, labels).inc(n)
         for labels, n in tokens.items():
             if n:
-                s.tokens.labels(*labels).inc(n)
+                child(s.tokens, labels).inc(n)
         for labels, nanousd in cost.items():
-            s.cost.labels(*labels).inc(nanousd / 1e9)
+            child(s.cost, labels).inc(nanousd / 1e9)
         for labels, n in attempts.items():
-            s.attempts.labels(*labels).inc(n)
+            child(s.attempts, labels).inc(n)
         for model, n in fallbacks.items():
-            s.fallbacks.labels(model).inc(n)
+            child(s.fallbacks, (model,)).inc(n)
         for reason, n in rejections.items():
-            s.rejections.labels(reason).inc(n)
+            child(s.rejections, (reason,)).inc(n)
         for labels, n in cache.items():
-            s.cache.labels(*labels).inc(n)
+            child(s.cache, labels).inc(n)
         for model, nanousd in savings.items():
-            s.cache_savings.labels(model).inc(nanousd / 1e9)
+            child(s.cache_savings, (model,)).inc(nanousd / 1e9)
         for folded in (duration, ttft, overhead, upstream):
             folded.flush()
 

@@ -158,6 +158,14 @@ class Health:
         ):  # the probe failed (or a request planned before the breaker opened)
             self._open(now)
 
+    def opened_elsewhere(self, now: float, seconds: float) -> None:
+        """Another worker's breaker for this deployment opened: open this one for the time left
+        (not counted in ``opened``: that counts this worker's own discoveries)."""
+        until = now + seconds
+        if until > self.open_until:
+            self.open_until = until
+            self.probe_started = 0.0
+
     def rate_limited(self, now: float, seconds: float) -> None:
         self.cooldown_until = max(self.cooldown_until, now + seconds)
         if self.open_until and self.probe_started:  # a probe that was rate limited: probe again later

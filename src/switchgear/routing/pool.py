@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from switchgear.providers.base import Deployment
 from switchgear.routing.health import Health
@@ -24,6 +24,10 @@ class Pool:
     context_window: int | None = None  # the smallest of its deployments', when known
     routing: str = "weighted"  # the strategy's config name
     hedge: float | str | None = None  # seconds, "p95", or None (no hedging)
+    members: frozenset[int] = field(init=False, repr=False, compare=False)  # ids of ``deployments``
+
+    def __post_init__(self) -> None:
+        self.members = frozenset(id(d) for d in self.deployments)
 
     def hedge_after(self, stream: bool) -> float | None:
         """Seconds without a first byte after which a second attempt starts; None: not now (off,
@@ -49,4 +53,4 @@ class Pool:
         return [deployments[i] for i in self.strategy.order(deployments, health, usable, now, stream)]
 
     def holds(self, deployment: Deployment) -> bool:
-        return any(deployment is d for d in self.deployments)
+        return id(deployment) in self.members  # the objects live as long as the pool

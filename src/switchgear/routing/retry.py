@@ -6,6 +6,8 @@ One ``Retries`` per request that reaches an upstream. After a failure:
   context-length error (the model's ``context_window_fallbacks`` are tried) and a content-policy
   refusal (its ``content_policy_fallbacks``);
 - any other failure moves on to the next candidate (another deployment, then fallback models);
+- an answer a stage refused (``AnswerRejected``: e.g. invalid structured output) is asked of the
+  next candidate or, when none is left, of the same deployment once more;
 - when the pool's last candidate failed with a ``routing.retry_on`` status, a timeout or a
   connection error, and the model has ``retries`` left, the pool is tried again after a backoff:
   full jitter over ``backoff`` x 2^round (capped at ``max_backoff``), at least the failure's
@@ -20,7 +22,7 @@ from time import monotonic, perf_counter_ns
 from typing import TYPE_CHECKING
 
 from switchgear.config.model import Timeouts
-from switchgear.core.errors import UpstreamError
+from switchgear.core.errors import AnswerRejected, UpstreamError
 from switchgear.providers.base import Deployment
 from switchgear.routing.router import cut
 from switchgear.routing.stage import retry_after
@@ -35,7 +37,17 @@ _POLICY_CODES = frozenset({"content_filter", "content_policy_violation", "conten
 
 
 class Retries:
-    __slots__ = ("deadline_ns", "last", "left", "pool", "request", "rerouted", "round", "router")
+    __slots__ = (
+        "asked_again",
+        "deadline_ns",
+        "last",
+        "left",
+        "pool",
+        "request",
+        "rerouted",
+        "round",
+        "router",
+    )
 
     def __init__(self, router: Router, request: Prepared, started_ns: int) -> None:
         self.router = router
@@ -46,6 +58,7 @@ class Retries:
         self.deadline_ns = started_ns + int(router.settings.deadline * 1e9)
         self.last: UpstreamError | None = None
         self.rerouted = False
+        self.asked_again = False  # a refused answer was asked of the same deployment again
 
     def hedge_after(self) -> float | None:
         """Seconds after which the first attempt is hedged; None: not hedged."""
@@ -84,6 +97,13 @@ class Retries:
     ) -> list[Deployment] | None:
         """The plan to go on with after ``plan[i - 1]`` failed with ``exc``; None: give up with it."""
         self.last = exc
+        if isinstance(exc, AnswerRejected):  # the next candidate, else the same deployment once more
+            if i < len(plan):
+                return plan
+            if self.asked_again or perf_counter_ns() >= self.deadline_ns:
+                return None
+            self.asked_again = True
+            return [*plan, deployment]
         settings = self.router.settings
         status: int | None = getattr(exc, "upstream_status", None)
         if not exc.retryable and status not in settings.retry_on:

@@ -83,19 +83,23 @@ class Latency:
         now: float,
         stream: bool,
     ) -> list[int]:
-        if len(usable) <= 1:
+        n = len(usable)
+        if n <= 1:
             return usable
-
-        def score(i: int) -> float:
-            h = health[i]
-            return (h.ttft_ms if stream else h.latency_ms) * (1 + h.in_flight)
-
+        # latency x (1 + in flight), for all at once (no key function called per element)
+        if stream:
+            scores = [h.ttft_ms * (1 + h.in_flight) for h in health]
+        else:
+            scores = [h.latency_ms * (1 + h.in_flight) for h in health]
         rng = self._rng
-        a, b = rng.sample(usable, 2)  # in random order: a tie keeps it
-        if score(a) > score(b) * self._tie:  # b is clearly faster (within the buffer: a tie)
+        x = int(rng.random() * n)  # two distinct picks at random, in random order: a tie keeps a
+        y = int(rng.random() * (n - 1))
+        a, b = usable[x], usable[y + 1 if y >= x else y]
+        if scores[a] > scores[b] * self._tie:  # b is clearly faster (within the buffer: a tie)
             a, b = b, a
         first = b if self._explore and rng.random() < self._explore else a
-        rest = sorted((i for i in usable if i != first), key=score)
+        rest = sorted(usable, key=scores.__getitem__)
+        rest.remove(first)
         return [first, *rest]
 
 

@@ -23,6 +23,7 @@ from switchgear.keys.views import (
     KeyView,
     Listing,
     OrgView,
+    PayloadView,
     RequestPage,
     SpendReport,
     TeamView,
@@ -277,6 +278,11 @@ def _report_routes(router: APIRouter, actor: ActorDep, svc: Svc) -> None:
             limit=limit,
             cursor=cursor,
         )
+
+    @router.get("/requests/{request_id}/payload", tags=["spend"])
+    async def payload(caller: Caller, request_id: str) -> PayloadView:
+        """A request's logged prompt and answer (observability.payloads); 404 when none was logged."""
+        return await svc().reports.payload(caller, request_id)
 
     @router.get("/budgets/{kind}/{scope_id}", tags=["spend"])
     async def budget(caller: Caller, kind: BudgetKind, scope_id: str) -> BudgetView:

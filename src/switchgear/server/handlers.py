@@ -78,6 +78,13 @@ async def _read_request(runtime: Runtime, ctx: RequestContext, scope: Scope, rec
     request = prepare("messages" if ctx.api == "count_tokens" else ctx.api, body, raw)
     ctx.request = request
     identify(ctx, request, header(scope, b"x-switchgear-tags"))
+    if runtime.settings.guardrails and header(scope, b"x-switchgear-guardrails") is not None:
+        # no header controls guardrails: the attempt is logged and ignored (docs/guardrails.md)
+        logging.getLogger("switchgear.guardrails").warning(
+            "request %s (key %s) tried to change guardrails through header x-switchgear-guardrails: ignored",
+            ctx.request_id,
+            ctx.principal.key_id or "-",
+        )
     if runtime.cache_on:
         ctx.cache_headers = _cache_headers(scope)
     if runtime.tiering_on:

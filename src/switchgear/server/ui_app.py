@@ -34,6 +34,7 @@ from switchgear.server.ops import ASGIApp
 from switchgear.server.ui_forms import read_form
 from switchgear.server.ui_render import SECURITY_HEADERS, Pages
 from switchgear.server.ui_session import LOGIN_COOKIE, SESSION_COOKIE, cookie, csrf_matches
+from switchgear.server.ui_throttle import SignInThrottle
 
 log = logging.getLogger("switchgear.ui")
 FAILED = "the page could not be made; the gateway log has the reason"
@@ -78,6 +79,7 @@ class UiApp:
 
         self.service = service
         self.pages = Pages()
+        self.throttle = SignInThrottle()
         self._static = _static()
         views = UiPages(runtime, service)
         routes = [
@@ -162,6 +164,14 @@ class UiApp:
         return self._login_form(request)
 
     async def _login(self, request: Request) -> Response:
+        client = request.client.host if request.client is not None else ""
+        wait = self.throttle.wait(client)
+        if wait:
+            response = self._login_form(
+                request, 429, f"too many refused sign-ins from this address: try again in {wait}s"
+            )
+            response.headers["retry-after"] = str(wait)
+            return response
         try:
             form = await read_form(request)
         except GatewayError as exc:
@@ -175,6 +185,7 @@ class UiApp:
         try:
             value, _ = await self.service.sessions.sign_in(secret.encode())
         except GatewayError as exc:
+            self.throttle.failed(client)
             log.info("ui sign-in refused: %s", exc.message)
             return self._login_form(request, exc.status, "sign-in refused: " + exc.message)
         max_age = int(self.service.sessions.ttl.total_seconds())

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from starlette.responses import RedirectResponse, Response
 
-from switchgear.core.errors import NotFound
+from switchgear.core.errors import InvalidRequest, NotFound
 from switchgear.engine.build import Runtime
 from switchgear.engine.models_view import deployments_view
 from switchgear.keys.admin import AdminService
-from switchgear.keys.schemas import KeyInput, OrgInput, TeamInput, UserInput
+from switchgear.keys.schemas import KeyInput, KeyRotate, OrgInput, TeamInput, UserInput
 from switchgear.server.admin import cache_status
 from switchgear.server.ui_app import Ctx, Handler
 from switchgear.server.ui_forms import (
@@ -34,6 +34,7 @@ from switchgear.server.ui_forms import (
 from switchgear.server.ui_render import SECURITY_HEADERS, bar_chart
 
 GROUPS = ("key", "user", "team", "org", "model", "tag", "day")
+AUDIT_KINDS = ("key", "user", "team", "org", "end_user")
 KEY_FIELDS = ("name", "team_id", "user_id", "models", "tags", "max_parallel_requests", *LIMITS)
 REQUEST_FILTERS = ("request_id", "key_id", "team_id", "model", "status", "start", "end")
 PAGE = 50
@@ -73,6 +74,8 @@ class UiPages:
             ("/ui/keys/{key_id}", self.key, False),
             ("/ui/keys/{key_id}", self.update_key, True),
             ("/ui/keys/{key_id}/revoke", self.revoke_key, True),
+            ("/ui/keys/{key_id}/rotate", self.rotate_key, True),
+            ("/ui/audit", self.audit, False),
             ("/ui/teams", self.teams, False),
             ("/ui/orgs", self.create_org, True),
             ("/ui/teams", self.create_team, True),
@@ -129,7 +132,7 @@ class UiPages:
         ]
         return ctx.render("deployments.html", "deployments", models=models)
 
-    async def keys(self, ctx: Ctx, created: Any = None) -> Response:
+    async def keys(self, ctx: Ctx, created: Any = None, rotated: str | None = None) -> Response:
         revoked = ctx.query("include_revoked") == "1"
         offset = int_filter(ctx.query("offset"), "offset") or 0
         listing = await self._svc.keys.list(ctx.actor, include_revoked=revoked, limit=PAGE, offset=offset)
@@ -143,6 +146,7 @@ class UiPages:
             include_revoked=revoked,
             teams=teams.data,
             created=created,
+            rotated=rotated,
         )
 
     async def create_key(self, ctx: Ctx) -> Response:
@@ -168,6 +172,32 @@ class UiPages:
         key_id = ctx.request.path_params["key_id"]
         await self._svc.keys.revoke(ctx.actor, key_id)
         return _see(f"/ui/keys/{key_id}")
+
+    async def rotate_key(self, ctx: Ctx) -> Response:
+        """A new secret for the key (shown once); the old one works for the grace period."""
+        key_id = ctx.request.path_params["key_id"]
+        body = validated(KeyRotate, fields(ctx.form, ("grace_period",)))
+        created = await self._svc.keys.rotate(ctx.actor, key_id, body)
+        return await self.keys(ctx, created=created, rotated=key_id)
+
+    async def audit(self, ctx: Ctx) -> Response:
+        shown = {name: ctx.query(name) or "" for name in ("object_kind", "object_id", "by")}
+        before = int_filter(ctx.query("before_id"), "before_id")
+        kind = text_filter(shown["object_kind"])
+        if kind is not None and kind not in AUDIT_KINDS:
+            raise InvalidRequest(f"object_kind: one of {', '.join(AUDIT_KINDS)}", param="object_kind")
+        page = await self._svc.reports.audit(
+            ctx.actor,
+            object_kind=kind,  # type: ignore[arg-type]
+            object_id=text_filter(shown["object_id"]),
+            by=text_filter(shown["by"]),
+            limit=PAGE,
+            before_id=before,
+        )
+        more = None
+        if page.next_before_id is not None:
+            more = {**{k: v for k, v in shown.items() if v}, "before_id": page.next_before_id}
+        return ctx.render("audit.html", "audit", page=page, form=shown, kinds=AUDIT_KINDS, more=more)
 
     async def teams(self, ctx: Ctx) -> Response:
         orgs = await self._svc.hierarchy.list_orgs(ctx.actor, limit=1000) if ctx.actor.is_master else None
@@ -252,4 +282,8 @@ class UiPages:
         page = await self._svc.reports.requests(ctx.actor, request_id=request_id, limit=1)
         if not page.data:
             raise NotFound("request not found: it is not in the request log (or not yours to see)")
-        return ctx.render("request.html", "requests", row=page.data[0])
+        try:
+            payload = await self._svc.reports.payload(ctx.actor, request_id)
+        except NotFound:
+            payload = None
+        return ctx.render("request.html", "requests", row=page.data[0], payload=payload)

@@ -33,6 +33,9 @@ class Principal:
     team_id: str | None = None
     org_id: str | None = None
     is_admin: bool = False
+    guardrails: tuple[
+        str, ...
+    ] = ()  # guardrails the key's metadata attaches (an admin's, never the client's)
 
 
 ANONYMOUS = Principal()
@@ -105,13 +108,23 @@ class RequestContext:
     traceparent: str | None = None  # the client's W3C trace context header, as sent (tracing)
     # every attempt a hedge started (winner included): the losers are billed their prompt
     hedged: list[Deployment] | None = None
+    rejected_nanousd: int = 0  # answers a stage refused and had asked again (``AnswerRejected``): paid
     tier: str | None = None  # the tier a tiering policy chose (``x-switchgear-tier``)
     tier_reason: str | None = None  # why: a rule's name, a score and threshold, an escalation
     guards: list[GuardResult] | None = None  # what each guardrail that ran did
 
     @property
     def cost_nanousd(self) -> int | None:
-        """What the request cost: ``fixed_cost_nanousd`` when known (an early answer, a whole answer
+        """What the request cost: its answer's (``answer_cost_nanousd``) and every answer a stage
+        refused and had asked again (``rejected_nanousd``: they were paid for too)."""
+        cost = self.answer_cost_nanousd()
+        rejected = self.rejected_nanousd
+        if rejected:
+            return rejected if cost is None else cost + rejected
+        return cost
+
+    def answer_cost_nanousd(self) -> int | None:
+        """What the answer cost: ``fixed_cost_nanousd`` when known (an early answer, a whole answer
         the engine priced), else priced from its usage and the serving deployment's prices (config
         overrides included) when asked; None when unpriced or unserved."""
         if self.fixed_cost_nanousd is not None:

@@ -210,6 +210,18 @@ class SpendRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Payload:
+    """A logged request's prompt and answer as the client sent and got them (secrets masked)."""
+
+    request_id: str
+    created_at: datetime
+    key_id: str | None
+    request: str | None
+    response: str | None  # None: no answer reached the client
+    truncated: bool  # one side was longer than the configured size and was cut
+
+
+@dataclass(frozen=True, slots=True)
 class SpendTotal:
     """One group of a spend report (``group`` is None for requests without that dimension)."""
 

@@ -225,6 +225,19 @@ spend_log = sa.Table(
     sa.Index(None, "team_id", "created_at"),
 )
 
+# Prompts and answers of requests whose payloads are logged (observability.payloads): the texts
+# as the client sent and received them, secrets masked and each cut to the configured size.
+request_payloads = sa.Table(
+    "request_payloads",
+    metadata,
+    sa.Column("request_id", sa.String(128), primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("key_id", sa.String(ID), nullable=True),
+    sa.Column("request", sa.Text, nullable=True),
+    sa.Column("response", sa.Text, nullable=True),  # None: no answer reached the client (a failure)
+    sa.Column("truncated", sa.Boolean, nullable=False),
+)
+
 # One row per (day, key, user, team, org, model, tag); "" stands for none (NULLs would not
 # collide in the unique key). Rows with tag "" count every request once; a request with tags
 # also counts once in each of its tags' rows.

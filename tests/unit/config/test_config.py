@@ -37,7 +37,7 @@ def write(tmp_path: Path, text: str) -> Path:
             {"sever": {}},
             "sever: unknown key (did you mean 'server'?); "
             "allowed: server, upstream, providers, models, storage, governance, cache, routing, "
-            "observability, stages",
+            "observability, stages, guardrails",
         ),
         (
             {"server": {"prot": 8080}},

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
+
 from switchgear.config.model import BreakerSettings, RetryBudgetSettings
 from switchgear.routing.budget import RetryBudget
 from switchgear.routing.health import PROBE, Health
+from switchgear.routing.shared import HealthFeed
 from switchgear.routing.stage import retry_after
 
 BREAKER = BreakerSettings(failures=3, window=10, error_rate=0.5, min_requests=10, cooldown=5)
@@ -125,3 +128,32 @@ def test_retry_budget_is_a_share_of_requests() -> None:
     for _ in range(100):
         budget.deposit()
     assert budget.tokens == 2  # never more than the burst
+
+
+def test_opened_elsewhere_opens_for_the_time_left_without_counting_it_as_its_own() -> None:
+    h = Health(BREAKER)
+    h.opened_elsewhere(100.0, 7.0)
+    assert h.state(106.9) == "open" and h.opened == 0
+    assert h.state(107.1) == "half_open"
+    h.opened_elsewhere(100.0, 1.0)  # an earlier end never shortens it
+    assert h.state(106.0) == "open"
+
+
+def test_the_health_feed_ignores_its_own_malformed_and_unknown_messages() -> None:
+    class Known:  # the router's part the feed reads: the health of each known deployment
+        health = {"sim/m": Health(BREAKER)}
+
+    router = Known()
+    feed = HealthFeed(router, object())  # type: ignore[arg-type]
+
+    def message(**fact: object) -> dict[str, object]:
+        return {"type": "message", "data": orjson.dumps({"origin": "other", **fact})}
+
+    assert feed.apply(message(deployment="sim/m", event="open", seconds=5)) == 1
+    assert router.health["sim/m"].state() == "open"
+    assert feed.apply(message(deployment="sim/unknown", event="open", seconds=5)) == 0
+    assert feed.apply(message(deployment="sim/m", event="explode", seconds=5)) == 0
+    assert feed.apply(message(deployment="sim/m", event="cool", seconds=-1)) == 0
+    assert feed.apply({"type": "message", "data": b"not json"}) == 0
+    own = {"origin": feed.origin, "deployment": "sim/m", "event": "cool", "seconds": 5}
+    assert feed.apply({"type": "message", "data": orjson.dumps(own)}) == 0

@@ -11,8 +11,8 @@ from switchgear.storage.migrate import MIGRATIONS, head
 def test_public_surface() -> None:
     assert sorted(storage.__all__) == [
         "AttemptStep", "AuditEntry", "BudgetCounter", "BudgetExceeded", "Conflict", "Database", "EndUser",
-        "GuardStep", "Limits", "NotFound", "Organization", "Page", "Scope", "SpendRow", "SpendTotal",
-        "StorageError", "Team", "Unavailable", "User", "VirtualKey", "data_dir", "database_url",
+        "GuardStep", "Limits", "NotFound", "Organization", "Page", "Payload", "Scope", "SpendRow",
+        "SpendTotal", "StorageError", "Team", "Unavailable", "User", "VirtualKey", "data_dir", "database_url",
     ]  # fmt: skip
     for name in storage.__all__:
         assert getattr(storage, name) is not None
@@ -21,4 +21,4 @@ def test_public_surface() -> None:
 def test_the_migrations_ship_in_the_package() -> None:
     assert MIGRATIONS.parent == Path(storage.__file__).parent
     assert (MIGRATIONS / "env.py").is_file() and (MIGRATIONS / "script.py.mako").is_file()
-    assert head() == "0005"
+    assert head() == "0006"

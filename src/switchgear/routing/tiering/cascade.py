@@ -1,35 +1,31 @@
 """The cascade's second half, at the *answer transform* point: a cheap tier's whole answer that
 fails a check (``checks.failure``) is not served; the request escalates to the next tier.
 
-Escalation raises ``Escalated`` (an upstream failure the router fails over on, which does not
-count against the deployment's health): the engine moves to the next candidate, which the tiering
-stage planned to be the next tier. What the refused answer cost is kept and added to the served
-answer's cost, so the bill counts both calls. Only whole answers are checked: streams are not
-cascaded (the tiering stage sends them to the cheapest tier).
+Escalation raises ``Escalated`` (an ``AnswerRejected``: the engine moves to the next candidate,
+which the tiering stage planned to be the next tier; the refused answer is billed with the request
+and does not count against the deployment's health). When the next tier has no usable deployment
+the cheap answer is served as it is. Only whole answers are checked: streams are not cascaded (the
+tiering stage sends them to the cheapest tier).
 """
 
 from __future__ import annotations
 
 from time import monotonic
 
-from switchgear.core.errors import UpstreamError
-from switchgear.core.money import usd_text
+from switchgear.core.errors import AnswerRejected
 from switchgear.core.types import ChatResponse
 from switchgear.routing.router import Router
 from switchgear.routing.tiering.checks import failure
 from switchgear.routing.tiering.signals import signals
 from switchgear.routing.tiering.stage import CHOSEN, set_tier
-from switchgear.stages.base import Slot, Stage
+from switchgear.stages.base import Stage
 from switchgear.stages.context import RequestContext
 
-REFUSED_COST: Slot[int] = Slot("tiering.refused_cost")  # nano-USD of answers escalated away from
 
-
-class Escalated(UpstreamError):
+class Escalated(AnswerRejected):
     """The cheap tier answered, but its answer failed the cascade's check."""
 
     code = "tier_escalated"
-    retryable = True
 
 
 class Cascade(Stage):
@@ -44,9 +40,6 @@ class Cascade(Stage):
         if chosen is None or ctx.request is None:
             return response
         policy, _ = chosen
-        refused = REFUSED_COST.get(ctx)
-        if refused:
-            _add_cost(ctx, refused)
         if policy.kind != "cascade" or ctx.deployment is None:
             return response
         tier = self._tier_of(policy.tiers, ctx)
@@ -67,8 +60,6 @@ class Cascade(Stage):
         if not self.router.pool(policy.tiers[tier + 1]).order(monotonic(), False):
             set_tier(ctx, policy.tiers[tier], f"not escalated ({reason}): next tier unavailable")
             return response
-        REFUSED_COST.set(ctx, (refused or 0) + (ctx.fixed_cost_nanousd or 0))
-        ctx.fixed_cost_nanousd = None  # the next answer is priced on its own, then the two added
         set_tier(ctx, policy.tiers[tier + 1], f"escalated: {reason}")
         provider = ctx.deployment.provider.name
         raise Escalated(f"tier {policy.tiers[tier]!r} answered, but: {reason}", provider=provider)
@@ -80,12 +71,3 @@ class Cascade(Stage):
             if pool is not None and deployment is not None and pool.holds(deployment):
                 return i
         return None
-
-
-def _add_cost(ctx: RequestContext, refused: int) -> None:
-    if ctx.fixed_cost_nanousd is None:
-        return
-    ctx.fixed_cost_nanousd += refused
-    if ctx.response_headers:
-        ctx.response_headers = [h for h in ctx.response_headers if h[0] != b"x-switchgear-cost"]
-    ctx.add_header("x-switchgear-cost", usd_text(ctx.fixed_cost_nanousd))
