@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from switchgear.cli.main import app
 from switchgear.storage import Database, SpendRow
+from switchgear.storage.payloads import record_payloads
+from switchgear.storage.rows import Payload
 from switchgear.storage.spend import record_spend
 from tests.fakes.admin import database_url
 
@@ -33,11 +35,16 @@ def config(tmp_path: Path, db: Database) -> str:
         return {"name": name, "deployments": [{"provider": "p", "model": model, "pricing": pricing}]}
 
     tiering = {"policy": "classifier", "tiers": ["cheap", "strong"], "target_strong_share": 0.4}
+    code_rule = {"name": "code", "tier": "strong", "when": {"code": True}}
+    routed = {
+        "name": "routed",
+        "tiering": {"policy": "rules", "tiers": ["cheap", "strong"], "rules": [code_rule]},
+    }
     made: dict[str, Any] = {
         "storage": {"database_url": database_url(db), "migrate_on_start": False},
         "providers": {"p": {"type": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": "x"}},
         "models": [plain("cheap", "cheap-m", "1", "2"), plain("strong", "strong-m", "10", "30"),
-                   {"name": "auto", "tiering": tiering}],
+                   {"name": "auto", "tiering": tiering}, routed],
     }  # fmt: skip
     path.write_text(yaml.safe_dump(made))
     return str(path)
@@ -103,3 +110,38 @@ async def test_bad_options_end_plainly(tmp_path: Path, db: Database) -> None:
     ):
         out = await cli("replay", "-c", path, *args)
         assert out.exit_code == 2 and message in out.stderr, (args, out.output)
+
+
+def body(text: str) -> str:
+    return json.dumps({"model": "strong", "messages": [{"role": "user", "content": text}]})
+
+
+async def test_logged_prompts_decide_a_tiered_reroute_and_repeats_hit_the_cache(
+    tmp_path: Path, db: Database
+) -> None:
+    later = [NOV + timedelta(minutes=i) for i in range(4)]
+    await record_spend(db, [
+        row("p1", "strong", "t", "strong-m", (1000, 0), 10_000_000, when=later[0]),
+        row("p2", "strong", "t", "strong-m", (1000, 0), 10_000_000, when=later[1]),  # p1 again
+        row("p3", "strong", "t", "strong-m", (1000, 0), 10_000_000, when=later[2]),
+        row("p4", "strong", "t", "strong-m", (1000, 0), 10_000_000, when=later[3]),  # no payload
+    ])  # fmt: skip
+    code = "Fix it:\n```python\ndef f(x): return x+\n```"
+    await record_payloads(db, [
+        Payload("p1", later[0], None, body("hi"), None, False),
+        Payload("p2", later[1], None, body("hi"), None, False),
+        Payload("p3", later[2], None, body(code), None, False),
+    ])  # fmt: skip
+    out = await cli("replay", "-c", config(tmp_path, db), "--since", "2026-11-04", "--until", "2026-11-04",
+                    "--reroute", "strong=routed", "--cache", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    # p1: "hi" -> the default (cheap) tier, 1,000 x 1 USD/M; p2: a repeat, from the cache;
+    # p3: code -> the strong tier, 1,000 x 10 USD/M; p4: no logged prompt to decide on: unpriced
+    total = json.loads(out.stdout)["total"]
+    assert total == {
+        "name": "total",
+        "requests": 4,
+        "actual_usd": "0.03",
+        "projected_usd": "0.011",
+        "unpriced": 1,
+    }

@@ -1,5 +1,6 @@
 """``switchgear replay``: the spend log's bill over a date range, beside what it would have cost
-under other prices, another model or another tiering goal (``routing.tiering.replay``).
+under other prices, another model (a tiered one decides on the logged prompts), another tiering
+goal or with the exact cache on (``routing.tiering.replay``).
 
 Reads the database of the configuration given (``storage``), prices with its models and the
 bundled catalog, sends nothing to any provider. Exit status 2 on a bad option or configuration.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,8 +25,10 @@ from switchgear.core.money import usd_text
 from switchgear.core.usage import Usage
 from switchgear.providers import PROVIDER_SETTINGS
 from switchgear.routing.router import Router
-from switchgear.routing.tiering.policy import load_model
+from switchgear.routing.tiering.policy import Policy, load_model
 from switchgear.routing.tiering.replay import Bill, Line, Logged, Scenario, Target, replay
+from switchgear.routing.tiering.rules import Facts
+from switchgear.routing.tiering.signals import signals
 
 if TYPE_CHECKING:  # the storage package is imported by the command only (other commands start without it)
     from switchgear.storage import Database, SpendRow
@@ -59,7 +63,11 @@ def _prices(values: dict[str, str]) -> dict[str, Prices]:
 
 
 def _scenario(
-    settings: Settings, price: list[str] | None, reroute: list[str] | None, share: list[str] | None
+    settings: Settings,
+    price: list[str] | None,
+    reroute: list[str] | None,
+    share: list[str] | None,
+    cache: bool,
 ) -> Scenario:
     models = {m.name: m for m in settings.models}
     routes = _pairs(reroute, "--reroute")
@@ -78,7 +86,18 @@ def _scenario(
         if not 0 <= value <= 1:
             raise _fail(f"--tier-share {name}={text}: a share between 0 and 1")
         thresholds[name] = load_model(tiering).threshold_for_share(value)
-    return Scenario(prices=_prices(_pairs(price, "--price")), reroute=routes, tier_thresholds=thresholds)
+    deciders = {
+        target: _decider(Policy(target, tiering))
+        for target in set(routes.values())
+        if (tiering := models[target].tiering) is not None
+    }
+    return Scenario(
+        prices=_prices(_pairs(price, "--price")),
+        reroute=routes,
+        tier_thresholds=thresholds,
+        deciders=deciders,
+        cache=cache,
+    )
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -88,7 +107,10 @@ def _day(text: str | None, option: str) -> date | None:
         raise _fail(f"{option}: {exc}") from None
 
 
-async def _rows(db: Database, start: datetime | None, end: datetime | None) -> list[Logged]:
+async def _rows(db: Database, start: datetime | None, end: datetime | None, bodies: bool) -> list[Logged]:
+    """The spend log's rows in the range, oldest first; with ``bodies``, each with its logged
+    request body (payload logging), where there is one."""
+    from switchgear.storage.payloads import get_payload
     from switchgear.storage.reports import query_requests
 
     found: list[Logged] = []
@@ -96,15 +118,18 @@ async def _rows(db: Database, start: datetime | None, end: datetime | None) -> l
     try:
         while True:
             page = await query_requests(db, start=start, end=end, limit=1000, cursor=cursor)
-            found.extend(_logged(row) for row in page.rows)
+            for row in page.rows:
+                payload = await get_payload(db, row.request_id) if bodies else None
+                found.append(_logged(row, payload.request if payload is not None else None))
             cursor = page.next_cursor
             if cursor is None:
+                found.reverse()  # newest first -> in arrival order (a cache fills as requests come)
                 return found
     finally:
         await db.close()
 
 
-def _logged(row: SpendRow) -> Logged:
+def _logged(row: SpendRow, body: str | None) -> Logged:
     usage = Usage(
         prompt_tokens=row.prompt_tokens,
         completion_tokens=row.completion_tokens,
@@ -113,7 +138,23 @@ def _logged(row: SpendRow) -> Logged:
         reasoning_tokens=row.reasoning_tokens,
     )
     served = f"{row.provider}/{row.deployment}" if row.provider and row.deployment else None
-    return Logged(row.model, row.team_id, served, usage, row.cost_nanousd, row.tier, row.tier_reason)
+    return Logged(row.model, row.team_id, served, usage, row.cost_nanousd, row.tier, row.tier_reason, body)
+
+
+def _decider(policy: Policy) -> Callable[[Logged], str | None]:
+    """A tiered model's choice for a logged request, from its logged body (None without one)."""
+
+    def decide(row: Logged) -> str | None:
+        try:
+            body = json.loads(row.body) if row.body is not None else None
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        decision = policy.decide(signals(body), Facts(hint=None, tags=(), team=row.team))
+        return policy.tiers[decision.tier]
+
+    return decide
 
 
 def _lookups(router: Router) -> tuple[dict[str, Target], dict[str, Prices]]:
@@ -142,6 +183,9 @@ def replay_command(
     tier_share: Annotated[
         list[str] | None, typer.Option(help="MODEL=SHARE: a classifier goal (repeatable)")
     ] = None,
+    cache: Annotated[
+        bool, typer.Option("--cache", help="exact repeats (logged prompts) answered from the cache")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
 ) -> None:
     """Recompute the spend log's bill under other prices, models or tiering goals (no provider called)."""
@@ -154,12 +198,12 @@ def replay_command(
         db = Database.from_settings(settings.storage, dict(os.environ))
     except (ConfigError, StorageError) as exc:
         raise _fail(str(exc)) from None
-    scenario = _scenario(settings, price, reroute, tier_share)
+    scenario = _scenario(settings, price, reroute, tier_share, cache)
     last = _day(until, "--until") or datetime.now(UTC).date()
     first = _day(since, "--since") or last - timedelta(days=30)
     start = datetime.combine(first, time(), UTC)
     end = datetime.combine(last + timedelta(days=1), time(), UTC)
-    rows = asyncio.run(_rows(db, start, end))
+    rows = asyncio.run(_rows(db, start, end, bodies=cache or bool(scenario.deciders)))
     targets, known = _lookups(router)
     tiers = {m.name: tuple(m.tiering.tiers) for m in settings.models if m.tiering is not None}
     bill = replay(rows, scenario, first_of=targets.get, tiers_of=tiers.get, catalog=known.get)

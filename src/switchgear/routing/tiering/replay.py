@@ -6,10 +6,14 @@ deployment that would serve it and that deployment's prices:
 - ``prices``: other prices (USD per million tokens) for a deployment (``provider/model`` as
   logged, or the bare model id);
 - ``reroute``: requests for one public model served instead by another configured model;
-- ``tier_shares``: a tiered model's classifier goal replayed at another strong-call share — the
+- ``tier_thresholds``: a tiered model's classifier goal replayed at another strong-call share — the
   logged ``tier_reason`` keeps each request's score ("score 0.612 > 0.549"), so the request is
   re-decided against the new threshold without its prompt (requests whose tier came from a hint,
-  a rule or an escalation keep their tier).
+  a rule or an escalation keep their tier);
+- ``deciders``: requests rerouted to a tiered model are decided by its policy on their logged
+  prompt (payload logging on); without a logged prompt they cannot be and count as unpriced;
+- ``cache``: an exact repeat of an earlier request (same team, model and logged request body) is
+  a cache hit and costs nothing (needs payload logging; rows in arrival order).
 
 A request that was not priced (unknown prices) is counted apart, in ``unpriced``, on both sides.
 """
@@ -25,6 +29,7 @@ from switchgear.catalog.costs import usage_cost_nanousd
 from switchgear.core.usage import Usage
 
 _SCORE = re.compile(r"^score (-?\d+(?:\.\d+)?) ")
+_UNDECIDED = "\x00undecided"  # a tiered target without the prompt to decide on: unpriced
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class Logged:
     cost_nanousd: int | None
     tier: str | None = None
     tier_reason: str | None = None
+    body: str | None = None  # the logged request body (JSON text), when payloads were logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,9 @@ class Scenario:
     prices: Mapping[str, Prices] = field(default_factory=dict)  # label or model id -> prices
     reroute: Mapping[str, str] = field(default_factory=dict)  # public model -> public model
     tier_thresholds: Mapping[str, float] = field(default_factory=dict)  # tiered model -> threshold
+    # tiered model -> its policy's tier for a logged request body (None: cannot decide)
+    deciders: Mapping[str, Callable[[Logged], str | None]] = field(default_factory=dict)
+    cache: bool = False  # exact repeats (same team, model, body) are cache hits
 
 
 @dataclass(slots=True)
@@ -91,8 +100,15 @@ def replay(
     served ``provider/model`` label.
     """
     bill = Bill()
+    seen: set[tuple[str | None, str, str]] = set()
     for row in rows:
-        projected = _projected(row, scenario, first_of, tiers_of, catalog)
+        key = (row.team, row.model, row.body) if scenario.cache and row.body is not None else None
+        if key is not None and key in seen:
+            projected: int | None = 0  # answered from the cache
+        else:
+            projected = _projected(row, scenario, first_of, tiers_of, catalog)
+            if key is not None:
+                seen.add(key)
         for line in (
             bill.total,
             bill.by_model.setdefault(row.model, Line()),
@@ -140,7 +156,10 @@ def _retarget(
     """The public model that would serve ``row`` instead, or None (the same deployment)."""
     rerouted = scenario.reroute.get(row.model)
     if rerouted is not None:
-        return rerouted
+        decide = scenario.deciders.get(rerouted)
+        if decide is None:
+            return rerouted
+        return decide(row) or _UNDECIDED
     threshold = scenario.tier_thresholds.get(row.model)
     score = logged_score(row.tier_reason)
     if threshold is None or score is None:
