@@ -16,6 +16,7 @@ import anthropic
 import openai
 import pytest
 
+from switchgear.observability.access_log import fields as access_fields
 from switchgear.simulator.server import SimulatorThread
 from tests.conftest import base_config
 from tests.fakes.gateway import GatewayThread
@@ -133,6 +134,8 @@ def test_classifier_routes_hard_and_easy_prompts_apart(client: openai.OpenAI, gw
     assert " <= " in tier(easy)[1]
     r = record(gw, hard.headers["x-request-id"])
     assert (r.tier, r.tier_reason) == ("strong", tier(hard)[1])
+    line = access_fields(r)
+    assert (line["tier"], line["tier_reason"]) == ("strong", tier(hard)[1])
     assert "x-switchgear-fallback-from" not in hard.headers
 
 
