@@ -47,9 +47,10 @@ from sklearn.model_selection import GroupKFold, KFold
 
 from switchgear.config.tiering import CascadeChecks
 from switchgear.routing.tiering import metrics
-from switchgear.routing.tiering.checks import failure, final_answer
+from switchgear.routing.tiering.checks import failure
 from switchgear.routing.tiering.evaluate import read_rows
 from switchgear.routing.tiering.features import RULE_NAMES, ngrams, rule_features
+from switchgear.routing.tiering.learned import ANSWER_NAMES, answer_features
 from switchgear.routing.tiering.model import percentile
 from switchgear.routing.tiering.png import curve_png
 
@@ -191,8 +192,9 @@ def cascade_cv(args: argparse.Namespace) -> dict[str, Any]:
     """The GSM8K cascade, out of fold: the weak model's recorded answer is checked
     (``checks.failure`` with ``math_marker``); failed rows escalate first, the rest follow in the
     order of a classifier trained on MMLU and the other GSM8K folds (random 5-fold, ``--seeds``)."""
-    both = load(args.data, ["mmlu", "gsm8k"])
     answers = read_rows(args.data / "gsm8k.dev.jsonl.gz")
+    learned = learned_cascade_cv(args, answers)  # first: quick, and it writes cascade.json
+    both = load(args.data, ["mmlu", "gsm8k"])
     checks = CascadeChecks(math_marker=True)
     failed = np.array([1.0 if failure(r.weak_answer or "", finish_reason=None, json_asked=False,
                                       prompt=r.prompt, checks=checks) else 0.0 for r in answers])  # fmt: skip
@@ -210,46 +212,53 @@ def cascade_cv(args: argparse.Namespace) -> dict[str, Any]:
             c = metrics.curve(order.tolist(), both.weak[test_idx].tolist(), both.strong[test_idx].tolist())
             folds.append(metrics.summary(c))
     report("gsm8k_cascade_check_then_classifier", folds, [])
-    return learned_cascade_cv(args, answers, checks)
+    return learned
 
 
-def answer_features(row: Any, checks: CascadeChecks) -> list[float]:
-    """What a learned cascade would read: the checks' verdicts, the answer's shape, the prompt's rules."""
-    text = row.weak_answer or ""
-    reason = failure(text, finish_reason=None, json_asked=False, prompt=row.prompt, checks=checks)
-    final = final_answer(text) or ""
-    shape = [
-        reason == "no final-answer marker",
-        reason == "final answer not an integer",
-        reason == "arithmetic does not hold",
-        np.log1p(len(text)),
-        np.log1p(sum(ch.isdigit() for ch in text)),
-        np.log1p(text.count("=")),
-        np.log1p(len(final)),
-        "." in final,
-        np.log1p(text.count("\n")),
-    ]
-    return [float(v) for v in shape] + rule_features(row.prompt)
-
-
-def learned_cascade_cv(args: argparse.Namespace, answers: list[Any], checks: CascadeChecks) -> dict[str, Any]:
-    """Not shipped, measured: two logistic heads (gain) over ``answer_features``, random 5-fold on
-    GSM8K — what a cascade that learns from its checks would reach."""
-    x = np.array([answer_features(r, checks) for r in answers])
+def learned_cascade_cv(args: argparse.Namespace, answers: list[Any]) -> dict[str, Any]:
+    """The learned cascade (``switchgear.routing.tiering.learned``): two logistic heads (gain) over
+    ``answer_features``, random 5-fold on GSM8K (``--seeds`` shuffles); then fitted on every row
+    and written to ``--cascade-out`` with the quantiles of the first shuffle's out-of-fold scores."""
+    x = np.array([answer_features(r.weak_answer or "", r.prompt) for r in answers])
     weak = np.array([r.weak for r in answers])
     strong = np.array([r.strong for r in answers])
     folds = []
+    oof = np.zeros(len(answers))
     for seed in range(args.seeds):
         for train, test in KFold(n_splits=5, shuffle=True, random_state=seed).split(x):
-            mean, scale = x[train].mean(axis=0), x[train].std(axis=0)
-            scale[scale == 0] = 1.0
-            z = (x - mean) / scale
-            heads = [LogisticRegression(C=1.0, max_iter=2000).fit(z[train], y[train]) for y in (strong, weak)]
-            score = heads[0].predict_proba(z[test])[:, 1] - heads[1].predict_proba(z[test])[:, 1]
+            heads, mean, scale = fit_cascade(x[train], strong[train], weak[train])
+            z = (x[test] - mean) / scale
+            score = heads[0].predict_proba(z)[:, 1] - heads[1].predict_proba(z)[:, 1]
+            if seed == 0:
+                oof[test] = score
             folds.append(
                 metrics.summary(metrics.curve(score.tolist(), weak[test].tolist(), strong[test].tolist()))
             )
-    return report("gsm8k_cascade_learned_not_shipped", folds, [])
+    result = report("gsm8k_cascade_learned", folds, [])
+    heads, mean, scale = fit_cascade(x, strong, weak)
+    model = {
+        "names": list(ANSWER_NAMES + RULE_NAMES),
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "strong": [float(heads[0].intercept_[0])] + [round(float(v), 6) for v in heads[0].coef_[0]],
+        "weak": [float(heads[1].intercept_[0])] + [round(float(v), 6) for v in heads[1].coef_[0]],
+        "score_quantiles": quantiles(oof, 201),
+        "info": {"trained_on": "shared/data/routing gsm8k.dev recorded weak answers", "cv": result},
+    }
+    args.cascade_out.write_text(
+        json.dumps(model, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8"
+    )
+    print(f"\nwrote {args.cascade_out}")
+    return result
+
+
+def fit_cascade(
+    x: np.ndarray, strong: np.ndarray, weak: np.ndarray
+) -> tuple[list[LogisticRegression], np.ndarray, np.ndarray]:
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    return [LogisticRegression(C=1.0, max_iter=2000).fit(z, y) for y in (strong, weak)], mean, scale
 
 
 def spread(values: list[float]) -> str:
@@ -328,6 +337,9 @@ def main() -> int:
     parser.add_argument("--min-df", type=int, default=3)
     parser.add_argument("--max-terms", type=int, default=12000)
     parser.add_argument("--png", type=Path, default=Path("docs/tiering-curve.png"), help="the held-out curve")
+    parser.add_argument(
+        "--cascade-out", type=Path, default=Path("src/switchgear/routing/tiering/cascade.json")
+    )
     parser.add_argument("--cascade-only", action="store_true", help="only the GSM8K cascade's CV")
     args = parser.parse_args()
     if args.cascade_only:

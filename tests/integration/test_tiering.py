@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import anthropic
 import openai
@@ -25,6 +26,11 @@ CHEAP = {"input": "0.1", "output": "0.2"}
 STRONG = {"input": "10", "output": "30"}
 REFUSAL = "I%27m sorry%2C but I can%27t help with that."
 
+TERSE = "He has 10 apples."
+WORKED = "3 bags x 4 apples = 12 apples. He eats 2, so 12 - 2 = 10.\n#### 10"
+APPLES = (
+    "Tom buys 3 bags of apples with 4 apples in each bag. He eats 2. How many apples does he have in total?"
+)
 EASY = "What is the capital of France?"
 HARD = (
     "Statement 1 | Every group of order p^2, where p is prime, is abelian. Statement 2 | For every "
@@ -51,6 +57,8 @@ def gw(sim: SimulatorThread) -> Iterator[GatewayThread]:
         plain("cheap-refuses", "sim", f"cr;content={REFUSAL}", CHEAP),
         plain("cheap-good", "sim", "cg;content=The%20answer%20is%2042.", CHEAP),
         plain("broken", "down", "b-m", CHEAP),
+        plain("cheap-terse", "sim", f"ct;content={quote(TERSE)}", CHEAP),
+        plain("cheap-worked", "sim", f"cw;content={quote(WORKED)}", CHEAP),
         tiered(
             "auto-rules",
             "rules",
@@ -69,6 +77,8 @@ def gw(sim: SimulatorThread) -> Iterator[GatewayThread]:
         tiered("cascade-refuses", "cascade", ["cheap-refuses", "strong"]),
         tiered("cascade-good", "cascade", ["cheap-good", "strong"]),
         tiered("auto-down", "rules", ["broken", "cheap"]),
+        tiered("learned-terse", "cascade", ["cheap-terse", "strong"], cascade={"learned_share": 0.3}),
+        tiered("learned-worked", "cascade", ["cheap-worked", "strong"], cascade={"learned_share": 0.3}),
     ]
     gateway = GatewayThread(config).start()
     yield gateway
@@ -158,6 +168,15 @@ def test_cascade_keeps_a_good_answer(client: openai.OpenAI) -> None:
     raw = ask(client, "cascade-good", "How many legs do 21 spiders have in total?")
     assert tier(raw) == ("cheap-good", "cascade: cheapest first", "cg;content=The%20answer%20is%2042.")
     assert raw.parse().choices[0].message.content == "The answer is 42."
+
+
+def test_the_learned_cascade_escalates_a_doubtful_math_answer(client: openai.OpenAI) -> None:
+    terse = ask(client, "learned-terse", APPLES)
+    assert tier(terse)[0] == "strong" and tier(terse)[1].startswith("escalated: learned score ")
+    worked = ask(client, "learned-worked", APPLES)
+    assert tier(worked)[:2] == ("cheap-worked", "cascade: cheapest first")
+    not_math = ask(client, "learned-terse", "Write a haiku about the sea")
+    assert tier(not_math)[0] == "cheap-terse"  # the learned check reads math answers only
 
 
 def test_cascade_is_off_for_streams(client: openai.OpenAI) -> None:

@@ -70,6 +70,9 @@ class CascadeChecks(_Model):
     # math answers must give their final answer after a marker ("####", "answer is", "answer:"):
     # on when the prompts ask for one (GSM8K-style), else an unmarked answer would escalate
     math_marker: bool = False
+    # math answers that pass the checks: escalate this share of them, those with the highest gain
+    # by the shipped learned cascade (it reads the answer and the prompt; docs/tiering.md)
+    learned_share: float | None = Field(default=None, gt=0, le=1)
 
 
 class TieringSettings(_Model):

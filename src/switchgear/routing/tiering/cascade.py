@@ -15,7 +15,8 @@ from time import monotonic
 from switchgear.core.errors import AnswerRejected
 from switchgear.core.types import ChatResponse
 from switchgear.routing.router import Router
-from switchgear.routing.tiering.checks import failure
+from switchgear.routing.tiering.checks import failure, is_math_prompt
+from switchgear.routing.tiering.learned import LearnedCascade
 from switchgear.routing.tiering.signals import signals
 from switchgear.routing.tiering.stage import CHOSEN, set_tier
 from switchgear.stages.base import Stage
@@ -32,8 +33,10 @@ class Cascade(Stage):
     name = "tiering.cascade"
     reads_answer = True
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, learned: LearnedCascade | None = None) -> None:
         self.router = router
+        self.learned = learned  # loaded when a cascade sets ``learned_share``
+        self._thresholds: dict[float, float] = {}
 
     async def answer_transform(self, ctx: RequestContext, response: ChatResponse) -> ChatResponse:
         chosen = CHOSEN.get(ctx)
@@ -56,6 +59,8 @@ class Cascade(Stage):
             checks=policy.settings.cascade,
         )
         if reason is None:
+            reason = self._learned(policy.settings.cascade.learned_share, text, s.last_user)
+        if reason is None:
             return response
         if not self.router.pool(policy.tiers[tier + 1]).order(monotonic(), False):
             set_tier(ctx, policy.tiers[tier], f"not escalated ({reason}): next tier unavailable")
@@ -63,6 +68,17 @@ class Cascade(Stage):
         set_tier(ctx, policy.tiers[tier + 1], f"escalated: {reason}")
         provider = ctx.deployment.provider.name
         raise Escalated(f"tier {policy.tiers[tier]!r} answered, but: {reason}", provider=provider)
+
+    def _learned(self, share: float | None, text: str, prompt: str) -> str | None:
+        """Why the learned cascade escalates a math answer that passed the checks, or None."""
+        learned = self.learned
+        if share is None or learned is None or not is_math_prompt(prompt):
+            return None
+        threshold = self._thresholds.get(share)
+        if threshold is None:
+            threshold = self._thresholds[share] = learned.threshold_for_share(share)
+        score = learned.score(text, prompt)
+        return f"learned score {score:.3f} > {threshold:.3f}" if score > threshold else None
 
     def _tier_of(self, tiers: tuple[str, ...], ctx: RequestContext) -> int | None:
         deployment = ctx.deployment

@@ -89,6 +89,11 @@ def math_failure(text: str, *, marker: bool = False) -> str | None:
     return None
 
 
+def is_math_prompt(prompt: str) -> bool:
+    """A question whose answer is a number: a math word and a number in the prompt."""
+    return bool(_MATHY.search(prompt)) and bool(_ANY_NUMBER.search(prompt))
+
+
 def failure(
     text: str,
     *,
@@ -107,7 +112,7 @@ def failure(
             return "invalid JSON"
     if checks.refusal and _REFUSAL.search(text[:300]):
         return "refusal"
-    if checks.math and _MATHY.search(prompt) and _ANY_NUMBER.search(prompt):
+    if checks.math and is_math_prompt(prompt):
         reason = math_failure(text, marker=checks.math_marker)
         if reason is not None:
             return reason

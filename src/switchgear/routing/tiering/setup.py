@@ -6,6 +6,7 @@ from switchgear.config.load import ConfigError
 from switchgear.config.model import Settings
 from switchgear.config.tiering import TieringSettings
 from switchgear.routing.router import Router
+from switchgear.routing.tiering import learned as learned_cascade
 from switchgear.routing.tiering.cascade import Cascade
 from switchgear.routing.tiering.model import TieringModel
 from switchgear.routing.tiering.policy import Policy, load_model
@@ -33,6 +34,8 @@ def tiering_stages(settings: Settings, router: Router) -> list[Stage]:
         return Policy(name, conf, models[conf.model_path])
 
     stages: list[Stage] = [Tiering(router, {name: policy(name, conf) for name, conf in tiered.items()})]
-    if any(conf.policy == "cascade" for conf in tiered.values()):
-        stages.append(Cascade(router))
+    cascades = [conf for conf in tiered.values() if conf.policy == "cascade"]
+    if cascades:
+        learned = learned_cascade.load() if any(c.cascade.learned_share for c in cascades) else None
+        stages.append(Cascade(router, learned))
     return stages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from switchgear.config.tiering import CascadeChecks
+from switchgear.routing.tiering import learned
 from switchgear.routing.tiering.checks import failure, final_answer, math_failure
 
 CHECKS = CascadeChecks()
@@ -57,3 +58,13 @@ def test_final_answer_prefers_the_marker() -> None:
     assert final_answer("3 + 4 = 7, so 7 then 9. #### 1,200") == "1,200"
     assert final_answer("The answer is 42 (not 41).") == "42"
     assert math_failure("2 + 2 = 4 and 10 / 4 = 2.5, so #### 4") is None
+
+
+def test_the_learned_cascade_ranks_a_terse_unmarked_answer_above_a_worked_one() -> None:
+    model = learned.load()
+    prompt = "Tom buys 3 bags with 4 apples in each bag. He eats 2. How many apples has he in total?"
+    terse = model.score("He has 10 apples.", prompt)
+    worked = model.score("3 bags x 4 apples = 12 apples. He eats 2, so 12 - 2 = 10.\n#### 10", prompt)
+    assert terse > worked
+    thresholds = [model.threshold_for_share(s) for s in (0.1, 0.3, 0.5)]
+    assert thresholds == sorted(thresholds, reverse=True)
