@@ -4,7 +4,7 @@ Usage (from the repository root; scikit-learn comes with the ``test`` extra)::
 
     PYTHONPATH=src python tools/train_tiering.py --data ../shared/data/routing \
         [--out src/switchgear/routing/tiering/classifier.json] [--cv-only] [--seeds 3]
-    PYTHONPATH=src python tools/train_tiering.py --cascade-only   # the GSM8K cascade, out of fold
+    PYTHONPATH=src python tools/train_tiering.py --cascade-only   # the GSM8K cascade: CV, cascade.json
 
 What it does:
 1. reads ``mmlu.dev`` and ``gsm8k.dev`` (the ``shared/data/routing`` schema; the router sees
@@ -21,6 +21,10 @@ What it does:
    scorer's percentile is taken within the test fold: the threshold tracks the traffic's own
    score quantiles, as the shipped quantiles stand in for at run time);
 4. draws the held-out (by subject) cost-quality curve of MMLU to ``--png`` (docs/tiering-curve.png);
+With ``--cascade-only`` it cross-validates the learned cascade (``routing/tiering/learned.py``) on
+GSM8K's recorded weak answers, writes it to ``--cascade-out`` (``cascade.json``), then the rule
+checks followed by the classifier's order, out of fold.
+
 5. unless ``--cv-only``: fits the final scorers on all rows and writes the model with its
    calibration — quantiles of out-of-fold scores (random 5-fold over all rows) and the
    out-of-fold quality curve by subject (the conservative one) — so that a user's goal
