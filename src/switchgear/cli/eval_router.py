@@ -49,7 +49,7 @@ def router(
     policy: Annotated[str, typer.Option(help="classifier | rules | cascade")] = "classifier",
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout, nothing else")] = False,
     png: Annotated[
-        Path | None, typer.Option(help="where to write the curve (default: DATA stem + .png)")
+        Path | None, typer.Option(help="where to write the curve (default: ./<data name>.<policy>.png)")
     ] = None,
     model: Annotated[
         Path | None, typer.Option(help="another classifier file (default: the shipped one)")
@@ -82,11 +82,20 @@ def router(
     if as_json:
         typer.echo(json.dumps(result.as_json()))
         return
-    out = png or data.with_name(data.name.split(".")[0] + f".{policy}.png")
+    out = png or Path(data.name.split(".")[0] + f".{policy}.png")  # in the working directory
     c = result.curve
-    curve_png(
-        out, shares=c.shares, quality=c.quality, oracle=result.oracle.quality, weak=c.weak, strong=c.strong
-    )
+    try:
+        curve_png(
+            out,
+            shares=c.shares,
+            quality=c.quality,
+            oracle=result.oracle.quality,
+            weak=c.weak,
+            strong=c.strong,
+        )
+    except OSError as exc:
+        typer.echo(f"error: cannot write the curve to {out}: {exc}", err=True)
+        raise typer.Exit(2) from None
     _print(Console(), result, policy, price_ratio, out)
 
 
