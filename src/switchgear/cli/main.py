@@ -1,5 +1,5 @@
 """The ``switchgear`` command (typer): ``serve``, ``config check``, ``db``, ``keys``, ``spend``,
-``status``, ``logs``, ``simulate``, ``eval``, ``version``.
+``status``, ``logs``, ``replay``, ``simulate``, ``eval`` (``guardrails``, ``router``), ``version``.
 
 Exit statuses: 0 success (for ``serve``: stopped and drained cleanly), 1 a failure while running,
 2 a usage or configuration error, 3 the server failed to start, 4 ``serve`` stopped but its drain
@@ -19,15 +19,18 @@ from pydantic import ValidationError
 from switchgear import __version__
 from switchgear.cli.db import db_app
 from switchgear.cli.eval_cache import cache as eval_cache
+from switchgear.cli.eval_router import router as eval_router
 from switchgear.cli.evaluate import eval_app
 from switchgear.cli.keys import keys_app, spend
 from switchgear.cli.live import logs, status
+from switchgear.cli.replay import replay_command
 from switchgear.config import ConfigError, ServerSettings, Settings, load_settings, parse_settings
 from switchgear.core.redact import mask_url
 from switchgear.engine.build import build_router
 from switchgear.observability import configure_logging
 from switchgear.observability.tracing import tracing_problem
 from switchgear.providers import PROVIDER_SETTINGS, describe_credentials, discover_from_env
+from switchgear.routing.tiering.setup import tiering_stages
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
@@ -45,9 +48,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 eval_app.command("cache")(eval_cache)
 app.add_typer(eval_app, name="eval")
+eval_app.command("router")(eval_router)
 app.command("spend")(spend)
 app.command("status")(status)
 app.command("logs")(logs)
+app.command("replay")(replay_command)
 
 ConfigOption = Annotated[
     Path | None,
@@ -106,6 +111,7 @@ def _summary(settings: Settings) -> list[str]:
     if problem is not None:
         raise ConfigError(problem)
     router = build_router(settings)
+    tiering_stages(settings, router)  # loads each tiered model's classifier: a bad file fails here
     lines = [f"providers ({len(router.providers)}):"]
     for provider in router.providers.values():
         where = mask_url(provider.base_url)  # no user:password@ nor ?key=... on a terminal or in a log
@@ -113,7 +119,7 @@ def _summary(settings: Settings) -> list[str]:
         lines.append(f"  {provider.name}: {provider.profile.title} at {where} ({credentials})")
     lines.append(f"models ({len(router.groups)}):")
     for name, pool in router.pools.items():
-        targets = ", ".join(d.label for d in pool.deployments)
+        targets = ", ".join(d.label for d in pool.deployments) or "tiered"
         how = f" ({pool.routing})" if len(pool.deployments) > 1 else ""
         then = f"; then {', '.join(pool.fallbacks)}" if pool.fallbacks else ""
         lines.append(f"  {name} -> {targets}{how}{then}")

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from switchgear.config.guardrails import GuardrailSettings
+from switchgear.config.tiering import TieringSettings
 from switchgear.core.units import parse_duration, parse_size
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -337,7 +338,9 @@ class ModelSettings(_Model):
     """A public model name and the deployments that serve it, tried in order."""
 
     name: str = Field(min_length=1, max_length=256)
-    deployments: list[DeploymentSettings] = Field(min_length=1)
+    # a tiered model: each request goes to one of ``tiering.tiers`` (docs/tiering.md)
+    tiering: TieringSettings | None = None
+    deployments: list[DeploymentSettings] = []  # at least one, unless ``tiering`` is set
     pricing: PricingSettings | None = None
     context_window: int | None = Field(default=None, ge=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
@@ -353,6 +356,16 @@ class ModelSettings(_Model):
     timeouts: PartialTimeouts | None = None  # over the provider's and upstream.timeouts
     hedge: HedgeSettings | None = None  # off unless set
     cache: ModelCacheSettings | None = None  # e.g. {semantic: {enabled: true, threshold: 0.92}}
+
+    @field_validator("deployments")
+    @classmethod
+    def _served(cls, value: list[DeploymentSettings], info: ValidationInfo) -> list[DeploymentSettings]:
+        tiered = info.data.get("tiering") is not None
+        if not tiered and not value:
+            raise ValueError("a model needs at least one deployment (or tiering: docs/tiering.md)")
+        if tiered and value:
+            raise ValueError("a tiered model has no deployments of its own (its tiers serve it)")
+        return value
 
 
 class BreakerSettings(_Model):
@@ -606,6 +619,7 @@ class Settings(_Model):
         problems = (
             reference_errors(list(self.providers), models)
             + self._fallback_errors()
+            + self._tier_errors()
             + self._governance_errors()
         )
         exact = self.cache.exact
@@ -654,6 +668,17 @@ class Settings(_Model):
                         "or '<provider>/<model>')"
                     )
         return problems
+
+    def _tier_errors(self) -> list[str]:
+        """Every tier names a configured model that is not itself tiered."""
+        plain = {m.name for m in self.models if m.tiering is None}
+        return [
+            f"models[{i}].tiering.tiers[{j}]: {tier!r} is not a configured model without tiering"
+            for i, model in enumerate(self.models)
+            if model.tiering is not None
+            for j, tier in enumerate(model.tiering.tiers)
+            if tier not in plain
+        ]
 
     def _governance_errors(self) -> list[str]:
         governance = self.governance

@@ -4,7 +4,9 @@ Stages are composed once, in this fixed order (each capability takes its place a
 
 1. built-in stages, in request order — keys and budgets (admit: ``keys.admit.Governance``, when
    governance is on), guardrails on the input (admit), caches (answer early, filled in settle:
-   ``cache.ExactCache`` when ``cache.exact.enabled``), routing and tiering (plan;
+   ``cache.ExactCache`` when ``cache.exact.enabled``), routing and tiering (plan:
+   ``routing.tiering.Tiering`` when a model has ``tiering``, and its answer-transform half
+   ``routing.tiering.Cascade`` for a ``cascade`` policy;
    ``routing.stage.Learner`` learns each deployment's health at the attempt outcome), guardrails on
    the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
@@ -51,6 +53,7 @@ from switchgear.providers.registry import build_providers
 from switchgear.routing.router import Router
 from switchgear.routing.shared import HealthFeed
 from switchgear.routing.stage import Learner
+from switchgear.routing.tiering.setup import tiering_stages
 from switchgear.stages.base import Stage
 from switchgear.storage import Database
 from switchgear.transport.client import HttpClient
@@ -79,6 +82,7 @@ class Runtime:
     feed: ChangeFeed | None = None
     # a response cache is on: the server reads each request's cache headers for it
     cache_on: bool = False
+    tiering_on: bool = False  # a tiered model is configured: the server reads x-switchgear-tier-hint
     metrics: Metrics | None = None  # observability.metrics.enabled: what /metrics serves
 
     async def close_database(self) -> None:
@@ -127,6 +131,7 @@ def build_stages(
     if settings.cache.exact.enabled:
         stages.append(ExactCache.from_settings(settings, semantic_embedder(settings)))
     if router is not None:
+        stages.extend(tiering_stages(settings, router))  # tiered models only (docs/tiering.md)
         redis_url = settings.storage.redis_url
         feed = None
         if redis_url is not None and settings.routing.share_health:
@@ -259,5 +264,6 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         database=governance.database if governance is not None else None,
         feed=governance.feed if governance is not None else None,
         cache_on=settings.cache.exact.enabled,
+        tiering_on=any(m.tiering is not None for m in settings.models),
         metrics=metrics,
     )

@@ -1,8 +1,9 @@
 """The access log: one line per finished request, from the settle queue (never on the request path).
 
 Each line says what the request did — request id, API, requested and served model, provider,
-status or error class, attempts, tokens, cost, duration, time to first byte, the virtual key id
-when there is one — and never a secret or a prompt. Text lines read as ``key=value`` pairs; with
+status or error class, attempts, tokens, cost, the tier and its reason (tiered models), duration,
+time to first byte, the virtual key id when there is one — and never a secret or a prompt. Text
+lines read as ``key=value`` pairs (a value with spaces in double quotes); with
 ``server.log_format: json`` the same fields are JSON fields.
 """
 
@@ -37,6 +38,8 @@ def fields(record: RequestRecord) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens if usage is not None else None,
         "cost_usd": record.cost_nanousd / 1e9 if record.cost_nanousd is not None else None,
         "cache": record.cache,
+        "tier": record.tier,  # a tiered model's choice and why (docs/tiering.md)
+        "tier_reason": record.tier_reason,
         "duration_ms": round(record.duration_ms, 3),
         "ttfb_ms": round(record.ttfb_ms, 3) if record.ttfb_ms is not None else None,
         "key_id": record.principal.key_id,
@@ -56,6 +59,8 @@ def _text(entry: dict[str, Any]) -> str:
             parts.append(f"{name[:-3]}={value:.1f}ms")
         elif value is True:
             parts.append(name)
+        elif isinstance(value, str) and " " in value:
+            parts.append(f'{name}="{value}"')
         else:
             parts.append(f"{name}={value}")
     return " ".join(parts)

@@ -84,8 +84,12 @@ class Retries:
         return cut(timeouts, max(left, 0.001))
 
     def served(self, ctx: RequestContext, deployment: Deployment) -> None:
-        """The answer came from ``deployment``: say so when it was not the requested model's."""
-        if self.pool is None or not self.pool.holds(deployment):
+        """The answer came from ``deployment``: say so when it was not the requested model's (for
+        a tiered model: not the chosen tier's)."""
+        pool = self.pool
+        if ctx.tier is not None:
+            pool = self.router.known(ctx.tier) or pool
+        if pool is None or not pool.holds(deployment):
             ctx.add_header("x-switchgear-fallback-from", self.request.model)
 
     async def after(

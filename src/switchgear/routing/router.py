@@ -56,7 +56,9 @@ class Router:
                     model.routing, self.rng, settings.routing.latency_explore, settings.routing.latency_buffer
                 ),
                 retries=model.retries,
-                fallbacks=tuple(model.fallbacks),
+                # a tiered model has no deployments: its tiers are its plan (the tiering stage
+                # puts the chosen one first) and what a budget reservation covers
+                fallbacks=(*(model.tiering.tiers if model.tiering else ()), *model.fallbacks),
                 context_window_fallbacks=tuple(model.context_window_fallbacks),
                 content_policy_fallbacks=tuple(model.content_policy_fallbacks),
                 context_window=_context_window(deployments),
@@ -152,7 +154,8 @@ class Router:
 
     def resolve(self, name: str) -> tuple[Deployment, ...]:
         """The deployments that can serve ``name``; ModelNotFound if none."""
-        return self.pool(name).deployments
+        pool = self.pool(name)
+        return pool.deployments or self.reachable(name)  # a tiered model: its tiers'
 
     def reachable(self, name: str) -> tuple[Deployment, ...]:
         """Every deployment a request for ``name`` may end at: its pool's and its configured

@@ -20,7 +20,8 @@ METHODS = b"GET, POST, HEAD, OPTIONS"
 # Response headers a browser script may read besides the CORS-safelisted ones.
 EXPOSED = (
     b"x-request-id, request-id, retry-after, x-switchgear-provider, x-switchgear-model, "
-    b"x-switchgear-attempts, x-switchgear-cost, x-switchgear-guardrails-flagged"
+    b"x-switchgear-attempts, x-switchgear-cost, x-switchgear-guardrails-flagged, x-switchgear-tier, "
+    b"x-switchgear-tier-reason"
 )
 
 

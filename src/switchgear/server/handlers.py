@@ -23,6 +23,7 @@ from switchgear.engine import Answer, RequestContext
 from switchgear.engine.build import Runtime
 from switchgear.engine.inbound import identify, prepare
 from switchgear.engine.models_view import find_model, list_models
+from switchgear.routing.tiering.stage import TIER_HINT
 from switchgear.server.asgi import (
     SSE,
     ClientGone,
@@ -86,6 +87,10 @@ async def _read_request(runtime: Runtime, ctx: RequestContext, scope: Scope, rec
         )
     if runtime.cache_on:
         ctx.cache_headers = _cache_headers(scope)
+    if runtime.tiering_on:
+        hint = header(scope, b"x-switchgear-tier-hint")
+        if hint is not None:
+            TIER_HINT.set(ctx, hint.decode("latin-1").strip())
     return request
 
 

@@ -1,0 +1,108 @@
+"""The learned cascade: how much a cheap math answer would gain from the strong tier, judged from
+the answer itself (the checks' verdicts, its shape) and the prompt's rule features.
+
+Two logistic heads, P(strong right) and P(weak right), over standardised ``answer_features``;
+the score is their difference. Shipped as ``cascade.json`` (written by
+``tools/train_tiering.py --cascade-only`` from GSM8K's recorded weak answers) with the quantiles
+of its out-of-fold scores, so ``cascade.learned_share`` (the share of math answers to escalate)
+becomes a threshold without a magic number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from switchgear.config.tiering import CascadeChecks
+from switchgear.routing.tiering.checks import failure, final_answer
+from switchgear.routing.tiering.features import RULE_NAMES, rule_features
+
+MODEL_FILE = "cascade.json"
+ANSWER_NAMES: tuple[str, ...] = (
+    "no_marker",
+    "not_integer",
+    "arithmetic",
+    "log_chars",
+    "log_digits",
+    "log_equals",
+    "log_final_len",
+    "final_decimal",
+    "log_lines",
+)
+# the verdicts the features encode are those of the math check with a marker required
+_CHECKS = CascadeChecks(invalid_json=False, refusal=False, empty=False, math=True, math_marker=True)
+
+
+def answer_features(text: str, prompt: str) -> list[float]:
+    """The learned cascade's features of an answer to ``prompt``, in ``ANSWER_NAMES`` +
+    ``RULE_NAMES`` order."""
+    reason = failure(text, finish_reason=None, json_asked=False, prompt=prompt, checks=_CHECKS)
+    final = final_answer(text) or ""
+    shape = [
+        reason == "no final-answer marker",
+        reason == "final answer not an integer",
+        reason == "arithmetic does not hold",
+        math.log1p(len(text)),
+        math.log1p(sum(ch.isdigit() for ch in text)),
+        math.log1p(text.count("=")),
+        math.log1p(len(final)),
+        "." in final,
+        math.log1p(text.count("\n")),
+    ]
+    return [float(v) for v in shape] + rule_features(prompt)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedCascade:
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    strong: tuple[float, ...]  # intercept first, then one weight per feature
+    weak: tuple[float, ...]
+    score_quantiles: tuple[float, ...]
+
+    def score(self, text: str, prompt: str) -> float:
+        s, w = self.strong[0], self.weak[0]
+        for i, value in enumerate(answer_features(text, prompt)):
+            z = (value - self.mean[i]) / self.scale[i]
+            s += z * self.strong[i + 1]
+            w += z * self.weak[i + 1]
+        return _sigmoid(s) - _sigmoid(w)
+
+    def threshold_for_share(self, share: float) -> float:
+        """The score above which about ``share`` of the calibration answers escalate."""
+        if share >= 1.0:
+            return -math.inf
+        if share <= 0.0:
+            return math.inf
+        q = self.score_quantiles
+        pos = (1.0 - share) * (len(q) - 1)
+        low = int(pos)
+        high = min(low + 1, len(q) - 1)
+        return q[low] + (q[high] - q[low]) * (pos - low)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def from_dict(data: dict[str, Any]) -> LearnedCascade:
+    if tuple(data.get("names", ())) != ANSWER_NAMES + RULE_NAMES:
+        raise ValueError("the learned cascade was trained on other features; retrain it")
+    return LearnedCascade(
+        mean=tuple(float(v) for v in data["mean"]),
+        scale=tuple(float(v) for v in data["scale"]),
+        strong=tuple(float(v) for v in data["strong"]),
+        weak=tuple(float(v) for v in data["weak"]),
+        score_quantiles=tuple(float(v) for v in data["score_quantiles"]),
+    )
+
+
+def load() -> LearnedCascade:
+    """The shipped learned cascade, read from the package (no network)."""
+    return from_dict(json.loads(resources.files(__package__).joinpath(MODEL_FILE).read_text("utf-8")))
