@@ -43,7 +43,7 @@ class GatewayThread:
         *,
         port: int = 0,
     ) -> None:
-        self.settings: Settings = parse_settings(config, environ or {}, PROVIDER_SETTINGS)
+        self.settings: Settings = parse_settings(_settle_at_once(config), environ or {}, PROVIDER_SETTINGS)
         self.recorder = Recorder()
         self.app: App = build_app(self.settings, [*stages, self.recorder])
         self.settled = self.recorder.records
@@ -93,6 +93,17 @@ class GatewayThread:
                 raise AssertionError(f"expected {count} settled requests, got {len(self.settled)}")
             time.sleep(0.01)
         return self.settled
+
+
+def _settle_at_once(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with ``server.settle.linger: 0`` unless it sets one: tests read a request's record
+    right after the previous test's, so a record must not wait for company (the default lingers
+    5 ms to batch; ``tests/unit/engine/test_settle_linger.py`` checks that)."""
+    server = dict(config.get("server") or {})
+    settle = dict(server.get("settle") or {})
+    settle.setdefault("linger", "0s")
+    server["settle"] = settle
+    return {**config, "server": server}
 
 
 def closed_port() -> int:
