@@ -19,6 +19,7 @@ from typing import Any
 from switchgear.config.tiering import CascadeChecks
 from switchgear.routing.tiering.checks import failure, final_answer
 from switchgear.routing.tiering.features import RULE_NAMES, rule_features
+from switchgear.routing.tiering.model import share_threshold, sigmoid
 
 MODEL_FILE = "cascade.json"
 ANSWER_NAMES: tuple[str, ...] = (
@@ -69,26 +70,11 @@ class LearnedCascade:
             z = (value - self.mean[i]) / self.scale[i]
             s += z * self.strong[i + 1]
             w += z * self.weak[i + 1]
-        return _sigmoid(s) - _sigmoid(w)
+        return sigmoid(s) - sigmoid(w)
 
     def threshold_for_share(self, share: float) -> float:
         """The score above which about ``share`` of the calibration answers escalate."""
-        if share >= 1.0:
-            return -math.inf
-        if share <= 0.0:
-            return math.inf
-        q = self.score_quantiles
-        pos = (1.0 - share) * (len(q) - 1)
-        low = int(pos)
-        high = min(low + 1, len(q) - 1)
-        return q[low] + (q[high] - q[low]) * (pos - low)
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+        return share_threshold(self.score_quantiles, share)
 
 
 def from_dict(data: dict[str, Any]) -> LearnedCascade:

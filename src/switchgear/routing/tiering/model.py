@@ -53,7 +53,7 @@ class RulesScorer:
             b = bisect_right(self.edges[i], value)
             s += z * self.strong.linear[i] + self.strong.bins[i][b]
             w += z * self.weak.linear[i] + self.weak.bins[i][b]
-        return _sigmoid(s) - _sigmoid(w)
+        return sigmoid(s) - sigmoid(w)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class TextScorer:
             for value, ws, ww in found:
                 s += value * inv * ws
                 w += value * inv * ww
-        return _sigmoid(s) - _sigmoid(w)
+        return sigmoid(s) - sigmoid(w)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +101,7 @@ class TieringModel:
 
     def threshold_for_share(self, share: float) -> float:
         """The score above which about ``share`` of calibration prompts go to the strong tier."""
-        if share >= 1.0:
-            return -math.inf
-        if share <= 0.0:
-            return math.inf
-        q = self.score_quantiles
-        pos = (1.0 - share) * (len(q) - 1)
-        low = int(pos)
-        high = min(low + 1, len(q) - 1)
-        return q[low] + (q[high] - q[low]) * (pos - low)
+        return share_threshold(self.score_quantiles, share)
 
     def share_for_quality(self, fraction_of_strong: float) -> float:
         """The least calibration strong-call share reaching ``fraction_of_strong`` of the strong
@@ -118,6 +110,19 @@ class TieringModel:
             if quality >= fraction_of_strong:
                 return share
         return 1.0
+
+
+def share_threshold(quantiles: Sequence[float], share: float) -> float:
+    """The value above which about ``share`` of a calibration set lies, from its evenly spaced
+    ``quantiles`` (interpolated; -inf for all of it, inf for none)."""
+    if share >= 1.0:
+        return -math.inf
+    if share <= 0.0:
+        return math.inf
+    pos = (1.0 - share) * (len(quantiles) - 1)
+    low = int(pos)
+    high = min(low + 1, len(quantiles) - 1)
+    return quantiles[low] + (quantiles[high] - quantiles[low]) * (pos - low)
 
 
 def percentile(quantiles: Sequence[float], value: float) -> float:
@@ -133,7 +138,7 @@ def percentile(quantiles: Sequence[float], value: float) -> float:
     return (k - 1 + inside) / n
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
