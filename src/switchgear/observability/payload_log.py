@@ -22,14 +22,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from switchgear.config.model import PayloadSettings
-from switchgear.core.errors import GatewayError
 from switchgear.core.jsoncodec import dumps
-from switchgear.core.usage import Usage
 from switchgear.observability.spend_rows import describe_error, refused_unauthenticated
 from switchgear.providers.base import StreamRelay
 from switchgear.stages.base import Slot, Stage
 from switchgear.stages.context import RequestContext
 from switchgear.stages.record import RequestRecord
+from switchgear.stages.relay import RelayWrapper
 from switchgear.storage import Database, Payload
 from switchgear.storage.payloads import delete_payloads_before, record_payloads
 
@@ -161,61 +160,24 @@ class PayloadLog(Stage):
             await asyncio.sleep(_RETENTION_EVERY)
 
 
-class KeepingRelay:
+class KeepingRelay(RelayWrapper):
     """A stream relay that keeps the bytes the client gets, up to a bound (then only notes the cut)."""
 
-    __slots__ = ("_inner", "_kept", "_left")
+    __slots__ = ("_kept", "_left")
 
     def __init__(self, inner: StreamRelay, kept: Kept, limit: int) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._kept = kept
         self._left = limit
 
-    @property
-    def done(self) -> bool:
-        return self._inner.done
-
-    @done.setter
-    def done(self, value: bool) -> None:
-        self._inner.done = value
-
-    @property
-    def events(self) -> int:
-        return self._inner.events
-
-    @events.setter
-    def events(self, value: int) -> None:
-        self._inner.events = value
-
-    @property
-    def failed(self) -> GatewayError | None:
-        return self._inner.failed
-
-    @failed.setter
-    def failed(self, value: GatewayError | None) -> None:
-        self._inner.failed = value
-
-    @property
-    def usage(self) -> Usage | None:
-        return self._inner.usage
-
-    def _keep(self, out: bytes) -> bytes:
-        if out and self._left > 0:
+    def out(self, data: bytes) -> bytes:
+        if data and self._left > 0:
             chunks = self._kept.chunks
             assert chunks is not None
-            chunks.append(out[: self._left])
-            if len(out) > self._left:
+            chunks.append(data[: self._left])
+            if len(data) > self._left:
                 self._kept.cut = True
-            self._left -= len(out)
-        elif out:
+            self._left -= len(data)
+        elif data:
             self._kept.cut = True
-        return out
-
-    def feed(self, data: bytes) -> bytes:
-        return self._keep(self._inner.feed(data))
-
-    def finish(self) -> bytes:
-        return self._keep(self._inner.finish())
-
-    def error(self, exc: GatewayError) -> bytes:
-        return self._keep(self._inner.error(exc))
+        return data
