@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from switchgear.keys.changes import Change, ChangeKind
 from switchgear.keys.directory import KeyDirectory
+from switchgear.state.pubsub import follow
 
 log = logging.getLogger("switchgear.keys")
 CHANNEL = "sg:changes"
@@ -88,26 +89,18 @@ class RedisFeed:
         await self.client.aclose()
 
     async def _listen(self) -> None:
-        pause, first = 0.1, True
-        while True:
-            try:
-                async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    self.subscribed.set()
-                    if not first:
-                        self.reconnects += 1
-                        await self.directory.load()  # changes may have been missed meanwhile
-                    first, pause = False, 0.1
-                    async for message in pubsub.listen():
-                        await self._received(message)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a task boundary: say so, wait, connect again
-                self.subscribed.clear()
-                log.warning("key change feed: lost Redis (%s); reconnecting in %.1f s", exc, pause)
-                first = False
-                await asyncio.sleep(pause)
-                pause = min(5.0, pause * 2)
+        await follow(
+            self.client,
+            self.channel,
+            self._received,
+            self.subscribed,
+            what="key change feed",
+            on_reconnect=self._reconnected,
+        )
+
+    async def _reconnected(self) -> None:
+        self.reconnects += 1
+        await self.directory.load()  # changes may have been missed meanwhile
 
     async def _received(self, message: Any) -> None:
         if message.get("type") != "message":

@@ -9,7 +9,7 @@ never a count: each worker still probes an open breaker itself when the time is 
 message costs only what a worker without sharing would have paid.
 
 The request path only appends to a bounded buffer (synchronously, at the attempt outcome); a
-background task publishes it. A subscriber that lost Redis reconnects with a growing pause.
+background task publishes it. A subscriber that lost Redis reconnects (``state.pubsub.follow``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from redis.asyncio import Redis
+
+from switchgear.state.pubsub import follow
 
 if TYPE_CHECKING:
     from switchgear.routing.router import Router
@@ -98,22 +100,10 @@ class HealthFeed:
                     log.warning("health feed: could not tell other gateways (%s)", exc)
 
     async def _listen(self) -> None:
-        pause = 0.1
-        while True:
-            try:
-                async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    self.subscribed.set()
-                    pause = 0.1
-                    async for message in pubsub.listen():
-                        self.received += self.apply(message)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a task boundary: say so, wait, connect again
-                self.subscribed.clear()
-                log.warning("health feed: lost Redis (%s); reconnecting in %.1f s", exc, pause)
-                await asyncio.sleep(pause)
-                pause = min(5.0, pause * 2)
+        await follow(self.client, self.channel, self._received, self.subscribed, what="health feed")
+
+    async def _received(self, message: Any) -> None:
+        self.received += self.apply(message)
 
     def apply(self, message: Any) -> int:
         """Apply another worker's message to this worker's health; 1 if applied, else 0."""
