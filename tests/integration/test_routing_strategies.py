@@ -93,13 +93,13 @@ def test_latency_moves_traffic_to_the_fast_deployment_and_back(gw: GatewayThread
     with httpx.Client(base_url=gw.url, timeout=10) as client:
         slow = Counter(served_by(client, "quick") for _ in range(200))
         fast, slowest = latencies(gw)
-        assert slowest >= 5 * fast  # the premise: one deployment 5x faster than the other
+        assert slowest >= 3 * fast  # the premise: one is several times slower (about 6x)
         assert slow["sim"] >= 180, slow  # >= 90 % within the first 200 requests
         relay.delay = 0.0  # it recovers
-        back = Counter(served_by(client, "quick") for _ in range(300))
+        back = Counter(served_by(client, "quick") for _ in range(400))
     fast, recovered = latencies(gw)
     assert recovered <= 1.5 * fast  # measured again (exploration): its average came down
-    assert back["relayed"] >= 45, back  # and it wins traffic back (>= 15 %, 3x the exploration share)
+    assert back["relayed"] >= 60, back  # and it wins traffic back (>= 15 %, 3x the exploration share)
 
 
 def latencies(gw: GatewayThread) -> tuple[float, float]:
