@@ -39,6 +39,7 @@ from switchgear.config.secrets import build_redactor
 from switchgear.core.redact import Redactor
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
+from switchgear.engine.stage_calls import bind_stage_calls
 from switchgear.guardrails.stage import build as build_guardrails
 from switchgear.keys.admit import Governance
 from switchgear.keys.changes import ChangeFeed
@@ -237,6 +238,7 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         propagation=tracing.propagation if tracing is not None else None,
     )
     bind_embedder(engine)
+    bind_stage_calls(engine)
     metrics = next((s for s in engine.chain.stages if isinstance(s, Metrics)), None)
     if metrics is not None:
         spend = next((s for s in engine.chain.stages if isinstance(s, SpendLog)), None)
