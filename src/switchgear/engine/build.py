@@ -6,7 +6,8 @@ Stages are composed once, in this fixed order (each capability takes its place a
    governance is on), guardrails on the input (admit), caches (answer early, filled in settle:
    ``cache.ExactCache`` when ``cache.exact.enabled``), routing and tiering (plan:
    ``routing.tiering.Tiering`` when a model has ``tiering``, and its answer-transform half
-   ``routing.tiering.Cascade`` for a ``cascade`` policy;
+   ``routing.tiering.Cascade`` for a ``cascade`` policy — ``LogprobCascade`` when one checks
+   logprobs; a cascade's judge is bound to the engine by ``engine.stage_calls``;
    ``routing.stage.Learner`` learns each deployment's health at the attempt outcome), guardrails on
    the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
