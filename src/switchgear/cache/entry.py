@@ -14,7 +14,16 @@ from typing import Any
 
 import orjson
 
-from switchgear.core.types import ChatResponse, Choice, ImagePart, Message, ReasoningPart, TextPart, ToolCall
+from switchgear.core.types import (
+    ChatResponse,
+    Choice,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    TextPart,
+    TokenLogprob,
+    ToolCall,
+)
 from switchgear.core.usage import Usage
 
 _CLASSES: tuple[type[Any], ...] = (
@@ -26,6 +35,7 @@ _CLASSES: tuple[type[Any], ...] = (
     ReasoningPart,
     ToolCall,
     Usage,
+    TokenLogprob,  # appended: the tags before it are those of entries already stored
 )
 _TAG = {cls: i for i, cls in enumerate(_CLASSES)}
 _FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _CLASSES}

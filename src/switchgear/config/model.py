@@ -670,15 +670,23 @@ class Settings(_Model):
         return problems
 
     def _tier_errors(self) -> list[str]:
-        """Every tier names a configured model that is not itself tiered."""
+        """Every tier, and a cascade's judge, names a configured model that is not itself tiered."""
         plain = {m.name for m in self.models if m.tiering is None}
-        return [
+        problems = [
             f"models[{i}].tiering.tiers[{j}]: {tier!r} is not a configured model without tiering"
             for i, model in enumerate(self.models)
             if model.tiering is not None
             for j, tier in enumerate(model.tiering.tiers)
             if tier not in plain
         ]
+        for i, model in enumerate(self.models):
+            judge = model.tiering.cascade.judge if model.tiering is not None else None
+            if judge is not None and judge.model not in plain:
+                problems.append(
+                    f"models[{i}].tiering.cascade.judge.model: {judge.model!r} is not a configured "
+                    "model without tiering"
+                )
+        return problems
 
     def _governance_errors(self) -> list[str]:
         governance = self.governance

@@ -18,13 +18,28 @@ A rule's ``when`` holds conditions that must all be true; a rule with no conditi
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from switchgear.core.units import parse_duration
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a duration is a string with a unit, e.g. '10s'")
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+JUDGE_PROMPT = (
+    "You are grading an assistant's answer to a user's question. Reply PASS if the answer is "
+    "correct, complete and does what the question asks, or FAIL if it does not. Your reply must "
+    "start with the single word PASS or FAIL.\n\nQuestion:\n{question}\n\nAnswer:\n{answer}"
+)
 
 
 class RuleConditions(_Model):
@@ -73,6 +88,29 @@ class CascadeChecks(_Model):
     # math answers that pass the checks: escalate this share of them, those with the highest gain
     # by the shipped learned cascade (it reads the answer and the prompt; docs/tiering.md)
     learned_share: float | None = Field(default=None, gt=0, le=1)
+    # escalate when the answer's mean token logprob is below this (the cheap tier is asked for
+    # logprobs; skipped where its provider sends none, e.g. Anthropic)
+    min_mean_logprob: float | None = Field(default=None, lt=0)
+    judge: JudgeSettings | None = None  # a model grades the answers that pass every other check
+
+
+class JudgeSettings(_Model):
+    """A model asked to grade a cheap answer that passed the other checks: PASS keeps it, FAIL
+    (or no verdict, an error, a timeout) escalates."""
+
+    model: str = Field(min_length=1)  # a configured model without tiering
+    # ``{question}`` (the last user message) and ``{answer}`` (the cheap answer's text)
+    prompt: str = JUDGE_PROMPT
+    timeout: Annotated[float, BeforeValidator(_seconds), Field(gt=0)] = 10.0
+    max_tokens: int = Field(default=16, ge=1)  # the verdict comes first: a few tokens suffice
+
+    @field_validator("prompt")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        missing = [p for p in ("{question}", "{answer}") if p not in value]
+        if missing:
+            raise ValueError(f"the judge prompt must contain {' and '.join(missing)}")
+        return value
 
 
 class TieringSettings(_Model):

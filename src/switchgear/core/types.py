@@ -158,6 +158,19 @@ class ChatRequest:
     metadata: dict[str, Any] | None = None
     # Headers the client sent that a same-family upstream understands (e.g. anthropic-beta).
     headers: dict[str, str] = field(default_factory=dict)
+    logprobs: bool = False  # return each answer token's log probability (families that can)
+    top_logprobs: int | None = None  # and this many most likely alternatives per token
+
+
+@dataclass(slots=True)
+class TokenLogprob:
+    """One answer token's log probability (OpenAI Chat's ``logprobs.content[]``), with its most
+    likely alternatives when they were asked for."""
+
+    token: str
+    logprob: float
+    token_bytes: list[int] | None = None
+    top: list[TokenLogprob] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -166,6 +179,7 @@ class Choice:
     message: Message
     finish_reason: FinishReason | None
     native_finish_reason: str | None = None
+    logprobs: list[TokenLogprob] | None = None  # the content tokens', when asked and sent
 
 
 @dataclass(slots=True)

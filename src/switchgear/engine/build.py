@@ -6,7 +6,8 @@ Stages are composed once, in this fixed order (each capability takes its place a
    governance is on), guardrails on the input (admit), caches (answer early, filled in settle:
    ``cache.ExactCache`` when ``cache.exact.enabled``), routing and tiering (plan:
    ``routing.tiering.Tiering`` when a model has ``tiering``, and its answer-transform half
-   ``routing.tiering.Cascade`` for a ``cascade`` policy;
+   ``routing.tiering.Cascade`` for a ``cascade`` policy — ``LogprobCascade`` when one checks
+   logprobs; a cascade's judge is bound to the engine by ``engine.stage_calls``;
    ``routing.stage.Learner`` learns each deployment's health at the attempt outcome), guardrails on
    the output (transforms),
    then the settle consumers: the access log (``server.access_log``), the spend log (when
@@ -39,6 +40,7 @@ from switchgear.config.secrets import build_redactor
 from switchgear.core.redact import Redactor
 from switchgear.engine.auth import Authenticator
 from switchgear.engine.pipeline import Engine
+from switchgear.engine.stage_calls import bind_stage_calls
 from switchgear.guardrails.stage import build as build_guardrails
 from switchgear.keys.admit import Governance
 from switchgear.keys.changes import ChangeFeed
@@ -237,6 +239,7 @@ def build_runtime(settings: Settings, extra_stages: Sequence[Stage] = ()) -> Run
         propagation=tracing.propagation if tracing is not None else None,
     )
     bind_embedder(engine)
+    bind_stage_calls(engine)
     metrics = next((s for s in engine.chain.stages if isinstance(s, Metrics)), None)
     if metrics is not None:
         spend = next((s for s in engine.chain.stages if isinstance(s, SpendLog)), None)

@@ -116,6 +116,22 @@ class Engine:
             ctx.fail(self.redactor.error(exc))
             raise
 
+    async def serve_inner(self, ctx: RequestContext, request: Prepared) -> Answer | StreamAnswer:
+        """A request a stage makes on behalf of the one it serves (a cascade's judge): planned and
+        attempted like any (routing, the plan stages, fail-over, the answer transforms), without
+        admission or early answers — the outer request was admitted and pays for it — and never
+        settled on its own (its cost is the caller's to add to the outer request's)."""
+        ctx.request = request
+        if self.chain.reads_request:
+            self._canonical(ctx, request, {})
+        self.router.budget.deposit()
+        plan = self.router.plan(request.model, request.fallbacks, stream=request.stream, request=request)
+        for reorder in self.chain.plan:
+            plan = await reorder(ctx, plan)
+        if not plan:
+            raise self.router.unavailable(request.model, request.fallbacks)
+        return await self._attempt(ctx, request, {}, plan)
+
     def settle(self, ctx: RequestContext) -> None:
         """The request is over (answered, failed or abandoned): hand its record to the consumers."""
         ctx.ended_ns = perf_counter_ns()
@@ -393,6 +409,8 @@ class Engine:
             cost = self._price(ctx)
             for transform in self.chain.answer:
                 answer = await transform(ctx, answer)
+            if self.chain.answer and ctx.cost_nanousd != cost:  # a transform paid for a call (a judge)
+                cost = self._reprice(ctx)
             served = answer.model or deployment.model  # the model that answered, as its provider names it
             body = self.codecs[request.api].encode_response(answer, served, request=ctx.canonical, cost=cost)
         for rewrite in self.chain.body:
@@ -469,6 +487,12 @@ class Engine:
         if cost is not None:
             ctx.add_header(_COST_HEADER_TEXT, usd_text(cost))
         return cost
+
+    def _reprice(self, ctx: RequestContext) -> int | None:
+        """``_price`` again once a stage added to the request's cost: one ``x-switchgear-cost``."""
+        if ctx.response_headers:
+            ctx.response_headers = [h for h in ctx.response_headers if h[0] != _COST_HEADER]
+        return self._price(ctx)
 
     def _final_error(self, ctx: RequestContext, exc: UpstreamError) -> UpstreamError:
         failures = [a.error for a in ctx.attempts[:-1] if a.error is not None]

@@ -109,18 +109,20 @@ class RequestContext:
     # every attempt a hedge started (winner included): the losers are billed their prompt
     hedged: list[Deployment] | None = None
     rejected_nanousd: int = 0  # answers a stage refused and had asked again (``AnswerRejected``): paid
+    side_nanousd: int = 0  # calls a stage made for this request (a cascade's judge): paid
     tier: str | None = None  # the tier a tiering policy chose (``x-switchgear-tier``)
     tier_reason: str | None = None  # why: a rule's name, a score and threshold, an escalation
     guards: list[GuardResult] | None = None  # what each guardrail that ran did
 
     @property
     def cost_nanousd(self) -> int | None:
-        """What the request cost: its answer's (``answer_cost_nanousd``) and every answer a stage
-        refused and had asked again (``rejected_nanousd``: they were paid for too)."""
+        """What the request cost: its answer's (``answer_cost_nanousd``), every answer a stage
+        refused and had asked again (``rejected_nanousd``) and every call a stage made for it
+        (``side_nanousd``): they were paid for too."""
         cost = self.answer_cost_nanousd()
-        rejected = self.rejected_nanousd
-        if rejected:
-            return rejected if cost is None else cost + rejected
+        more = self.rejected_nanousd + self.side_nanousd
+        if more:
+            return more if cost is None else cost + more
         return cost
 
     def answer_cost_nanousd(self) -> int | None:

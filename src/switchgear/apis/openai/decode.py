@@ -49,6 +49,8 @@ def decode_request(body: dict[str, Any], headers: Mapping[str, str]) -> ChatRequ
     request.parallel_tool_calls = body.get("parallel_tool_calls")
     request.response_format = _response_format(body.get("response_format"))
     request.reasoning = _reasoning(body)
+    request.logprobs = body.get("logprobs") is True
+    request.top_logprobs = body.get("top_logprobs")
     return request
 
 

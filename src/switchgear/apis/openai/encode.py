@@ -1,6 +1,7 @@
 """Encoding a canonical answer as an OpenAI ``chat.completion`` body for the client.
 
-Reasoning comes back in ``reasoning_content`` plus ``reasoning_details`` (OpenRouter's shape).
+Reasoning comes back in ``reasoning_content`` plus ``reasoning_details`` (OpenRouter's shape);
+token logprobs in ``logprobs.content`` when the answer carries them (the client asked for them).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from switchgear.core.types import (
     ChatRequest,
     ChatResponse,
     ReasoningPart,
+    TokenLogprob,
     ToolCall,
 )
 
@@ -35,7 +37,7 @@ def encode_answer(
             {
                 "index": choice.index,
                 "message": message,
-                "logprobs": None,
+                "logprobs": _logprobs(choice.logprobs),
                 "finish_reason": choice.finish_reason,
             }
         )
@@ -50,6 +52,19 @@ def encode_answer(
         },
         default=json_default,
     )
+
+
+def _logprobs(tokens: list[TokenLogprob] | None) -> dict[str, Any] | None:
+    if tokens is None:
+        return None
+    return {"content": [_token(t, top=True) for t in tokens], "refusal": None}
+
+
+def _token(token: TokenLogprob, *, top: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {"token": token.token, "logprob": token.logprob, "bytes": token.token_bytes}
+    if top:
+        entry["top_logprobs"] = [_token(t) for t in token.top]
+    return entry
 
 
 def _call(call: ToolCall) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Canonical chat requests as OpenAI Chat Completions bodies (the family as a translation
 target: the client speaks another API, the deployment is OpenAI-compatible).
 
-Canonical ``top_k`` and reasoning signatures have no Chat field and are dropped;
+Canonical ``top_k`` and reasoning signatures have no Chat field and are dropped; logprobs are
+asked for whole answers only (``response`` reads them back, the stream decoder does not);
 ``reasoning_effort`` is sent only to models the catalog knows reason.
 """
 
@@ -33,6 +34,10 @@ def request_body(request: ChatRequest, deployment: Deployment) -> dict[str, Any]
         body["stop"] = request.stop
     if request.n != 1:
         body["n"] = request.n
+    if request.logprobs and not request.stream:  # the stream decoder reads no logprobs
+        body["logprobs"] = True
+        if request.top_logprobs:
+            body["top_logprobs"] = request.top_logprobs
     if request.tools:
         body["tools"] = [
             {

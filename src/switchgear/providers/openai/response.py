@@ -1,7 +1,8 @@
 """OpenAI Chat Completions answers read back as canonical responses.
 
 Reasoning text has no typed slot in Chat; compatible servers send ``reasoning_content`` (or
-``reasoning``), which is read back. The finish-reason table is shared with ``stream``.
+``reasoning``), which is read back. Token logprobs (``logprobs.content``, sent when asked) are
+kept on the choice. The finish-reason table is shared with ``stream``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from switchgear.core.types import (
     Message,
     ReasoningPart,
     TextPart,
+    TokenLogprob,
     ToolCall,
 )
 from switchgear.core.usage import Usage
@@ -83,4 +85,26 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
         message=Message(role="assistant", content=parts, tool_calls=calls, reasoning=reasoning),
         finish_reason=reason,
         native_finish_reason=native if isinstance(native, str) else None,
+        logprobs=_logprobs(raw.get("logprobs")),
+    )
+
+
+def _logprobs(raw: Any) -> list[TokenLogprob] | None:
+    """A choice's ``logprobs.content`` tokens; None when absent (not asked, or not sent)."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    if not isinstance(content, list):
+        return None
+    return [t for t in (_token(entry) for entry in content) if t is not None]
+
+
+def _token(raw: Any) -> TokenLogprob | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("logprob"), int | float):
+        return None
+    found = raw.get("bytes")
+    top = raw.get("top_logprobs")
+    return TokenLogprob(
+        token=str(raw.get("token", "")),
+        logprob=float(raw["logprob"]),
+        token_bytes=[int(b) for b in found] if isinstance(found, list) else None,
+        top=[t for t in (_token(alt) for alt in top) if t is not None] if isinstance(top, list) else [],
     )

@@ -6,7 +6,7 @@ and ``evaluate`` measure a policy on labelled data, ``replay`` prices a spend lo
 configuration. See docs/tiering.md.
 """
 
-from switchgear.routing.tiering.cascade import Cascade, Escalated
+from switchgear.routing.tiering.cascade import Cascade, Escalated, LogprobCascade
 from switchgear.routing.tiering.stage import Tiering
 
-__all__ = ["Cascade", "Escalated", "Tiering"]
+__all__ = ["Cascade", "Escalated", "LogprobCascade", "Tiering"]

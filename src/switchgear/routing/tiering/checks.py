@@ -3,15 +3,19 @@
 All are plain string work (tens of microseconds): invalid JSON when JSON was asked, a refusal, an
 empty or cut-off answer, and a math check — the final answer (after a ``####`` or "answer is"
 marker, else the last number) must be an integer, and every ``a op b = c`` written in it must hold.
+The logprob check (``logprob_failure``) reads the answer's token logprobs when its provider sent
+them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import orjson
 
 from switchgear.config.tiering import CascadeChecks
+from switchgear.core.types import TokenLogprob
 
 _REFUSAL = re.compile(
     r"^\s*(?:i'?m sorry|i am sorry|sorry,|i apologi[sz]e|unfortunately,)?[^.!?\n]{0,40}?"
@@ -117,3 +121,20 @@ def failure(
         if reason is not None:
             return reason
     return None
+
+
+def mean_logprob(tokens: Sequence[TokenLogprob] | None) -> float | None:
+    """The mean log probability of the answer's tokens; None when there are none to read (the
+    provider sent no logprobs, or the answer has no content tokens)."""
+    if not tokens:
+        return None
+    return sum(t.logprob for t in tokens) / len(tokens)
+
+
+def logprob_failure(tokens: Sequence[TokenLogprob] | None, minimum: float) -> str | None:
+    """Why the answer is too unsure of itself (its mean token logprob is below ``minimum``), or
+    None — also when there are no logprobs to read: the check is then skipped."""
+    mean = mean_logprob(tokens)
+    if mean is None or mean >= minimum:
+        return None
+    return f"mean logprob {mean:.2f} < {minimum:g}"

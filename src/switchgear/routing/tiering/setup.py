@@ -7,7 +7,7 @@ from switchgear.config.model import Settings
 from switchgear.config.tiering import TieringSettings
 from switchgear.routing.router import Router
 from switchgear.routing.tiering import learned as learned_cascade
-from switchgear.routing.tiering.cascade import Cascade
+from switchgear.routing.tiering.cascade import Cascade, LogprobCascade
 from switchgear.routing.tiering.model import TieringModel
 from switchgear.routing.tiering.policy import Policy, load_model
 from switchgear.routing.tiering.stage import Tiering
@@ -16,7 +16,8 @@ from switchgear.stages.base import Stage
 
 def tiering_stages(settings: Settings, router: Router) -> list[Stage]:
     """``Tiering`` (plan) when a model is tiered, and ``Cascade`` (answer transform) when one of
-    them cascades: a configuration without tiering composes neither."""
+    them cascades — ``LogprobCascade`` when a cascade checks logprobs: a configuration without
+    tiering composes neither."""
     tiered = {m.name: m.tiering for m in settings.models if m.tiering is not None}
     if not tiered:
         return []
@@ -37,5 +38,6 @@ def tiering_stages(settings: Settings, router: Router) -> list[Stage]:
     cascades = [conf for conf in tiered.values() if conf.policy == "cascade"]
     if cascades:
         learned = learned_cascade.load() if any(c.cascade.learned_share for c in cascades) else None
-        stages.append(Cascade(router, learned))
+        logprobs = any(c.cascade.min_mean_logprob is not None for c in cascades)
+        stages.append((LogprobCascade if logprobs else Cascade)(router, learned))
     return stages

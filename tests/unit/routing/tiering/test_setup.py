@@ -9,7 +9,7 @@ import pytest
 from switchgear.config import ConfigError, parse_settings
 from switchgear.engine.build import build_router
 from switchgear.providers import PROVIDER_SETTINGS
-from switchgear.routing.tiering import Cascade, Tiering
+from switchgear.routing.tiering import Cascade, LogprobCascade, Tiering
 from switchgear.routing.tiering.setup import tiering_stages
 
 PROVIDER = {"type": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": "x"}
@@ -34,6 +34,31 @@ def test_a_cascade_adds_its_answer_transform() -> None:
     assert stages(config(rules)) == [Tiering]
     cascade = {"name": "careful", "tiering": {"policy": "cascade", "tiers": ["cheap", "strong"]}}
     assert stages(config(rules, cascade)) == [Tiering, Cascade]
+
+
+def test_only_a_logprob_check_composes_the_cascade_that_reads_the_request() -> None:
+    checks = {"min_mean_logprob": -1.2}
+    careful = {
+        "name": "careful",
+        "tiering": {"policy": "cascade", "tiers": ["cheap", "strong"], "cascade": checks},
+    }
+    assert stages(config(careful)) == [Tiering, LogprobCascade]
+    assert LogprobCascade.reads_request and not Cascade.reads_request
+
+
+@pytest.mark.parametrize(
+    ("judge", "message"),
+    [
+        ({"model": "nowhere"}, "cascade.judge.model: 'nowhere' is not a configured model without tiering"),
+        ({"model": "auto"}, "cascade.judge.model: 'auto' is not a configured model without tiering"),
+        ({"model": "strong", "prompt": "Grade {answer}"}, "must contain {question}"),
+        ({"model": "strong", "timeout": "soon"}, "timeout"),
+    ],
+)
+def test_a_judge_must_be_a_plain_configured_model(judge: dict[str, Any], message: str) -> None:
+    tiering = {"policy": "cascade", "tiers": ["cheap", "strong"], "cascade": {"judge": judge}}
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("{", r"\{")):
+        parse_settings(config({"name": "auto", "tiering": tiering}), {}, PROVIDER_SETTINGS)
 
 
 def test_the_tiered_model_plans_its_tiers_and_covers_them() -> None:
