@@ -220,49 +220,94 @@ def cascade_cv(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def learned_cascade_cv(args: argparse.Namespace, answers: list[Any]) -> dict[str, Any]:
-    """The learned cascade (``switchgear.routing.tiering.learned``): two logistic heads (gain) over
-    ``answer_features``, random 5-fold on GSM8K (``--seeds`` shuffles); then fitted on every row
-    and written to ``--cascade-out`` with the quantiles of the first shuffle's out-of-fold scores."""
+    """The learned cascade (``switchgear.routing.tiering.learned``): one multinomial logistic head
+    over ``answer_features`` predicting the outcome class (strong only right / same / weak only
+    right), scored P(gain) - P(loss). Random 5-fold on GSM8K (``--seeds`` shuffles); in each outer
+    fold the L2 strength is chosen from ``CASCADE_CS`` by an inner 5-fold CV on the training rows
+    only (best pooled inner APGR). Then the strength is chosen the same way on every row, the head
+    fitted on every row and written to ``--cascade-out`` with the quantiles of the first shuffle's
+    out-of-fold scores."""
     x = np.array([answer_features(r.weak_answer or "", r.prompt) for r in answers])
     weak = np.array([r.weak for r in answers])
     strong = np.array([r.strong for r in answers])
-    folds = []
-    oof = np.zeros(len(answers))
+    outcome = (strong >= 0.5).astype(int) - (weak >= 0.5).astype(int) + 1  # 0 loss, 1 same, 2 gain
+    folds, pooled, chosen = [], [], []
+    first_oof = np.zeros(len(answers))
     for seed in range(args.seeds):
+        oof = np.zeros(len(answers))
         for train, test in KFold(n_splits=5, shuffle=True, random_state=seed).split(x):
-            heads, mean, scale = fit_cascade(x[train], strong[train], weak[train])
-            z = (x[test] - mean) / scale
-            score = heads[0].predict_proba(z)[:, 1] - heads[1].predict_proba(z)[:, 1]
-            if seed == 0:
-                oof[test] = score
+            c = choose_cascade_c(x[train], outcome[train], weak[train], strong[train], seed)
+            chosen.append(c)
+            oof[test] = cascade_score(fit_cascade(x[train], outcome[train], c), x[test])
             folds.append(
-                metrics.summary(metrics.curve(score.tolist(), weak[test].tolist(), strong[test].tolist()))
+                metrics.summary(metrics.curve(oof[test].tolist(), weak[test].tolist(), strong[test].tolist()))
             )
-    result = report("gsm8k_cascade_learned", folds, [])
-    heads, mean, scale = fit_cascade(x, strong, weak)
+        pooled.append(metrics.summary(metrics.curve(oof.tolist(), weak.tolist(), strong.tolist())))
+        if seed == 0:
+            first_oof = oof
+    print(f"\ninner-CV choice of C per outer fold: {chosen}")
+    result = report("gsm8k_cascade_learned", folds, pooled)
+    c = choose_cascade_c(x, outcome, weak, strong, 0)
+    head, mean, scale = fit_cascade(x, outcome, c)
+    rows = {
+        name: [float(head.intercept_[k])] + [round(float(v), 6) for v in head.coef_[k]]
+        for k, name in enumerate(("loss", "same", "gain"))
+    }
     model = {
         "names": list(ANSWER_NAMES + RULE_NAMES),
         "mean": [round(float(v), 6) for v in mean],
         "scale": [round(float(v), 6) for v in scale],
-        "strong": [float(heads[0].intercept_[0])] + [round(float(v), 6) for v in heads[0].coef_[0]],
-        "weak": [float(heads[1].intercept_[0])] + [round(float(v), 6) for v in heads[1].coef_[0]],
-        "score_quantiles": quantiles(oof, 201),
-        "info": {"trained_on": "shared/data/routing gsm8k.dev recorded weak answers", "cv": result},
+        "classes": rows,
+        "score_quantiles": quantiles(first_oof, 201),
+        "info": {
+            "trained_on": "shared/data/routing gsm8k.dev recorded weak answers",
+            "c": c,
+            "cv": result,
+        },
     }
     args.cascade_out.write_text(
         json.dumps(model, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8"
     )
-    print(f"\nwrote {args.cascade_out}")
+    print(f"\nwrote {args.cascade_out} (C = {c}, chosen by 5-fold CV on every row)")
     return result
 
 
+CASCADE_CS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def choose_cascade_c(
+    x: np.ndarray, outcome: np.ndarray, weak: np.ndarray, strong: np.ndarray, seed: int
+) -> float:
+    """The L2 strength with the best pooled out-of-fold APGR in a 5-fold CV of these rows only."""
+    best: tuple[float, float] | None = None
+    splits = list(KFold(n_splits=5, shuffle=True, random_state=100 + seed).split(x))
+    for c in CASCADE_CS:
+        oof = np.zeros(len(x))
+        for train, test in splits:
+            oof[test] = cascade_score(fit_cascade(x[train], outcome[train], c), x[test])
+        value = metrics.apgr(metrics.curve(oof.tolist(), weak.tolist(), strong.tolist()))
+        if best is None or value > best[0]:
+            best = (value, c)
+    assert best is not None
+    return best[1]
+
+
 def fit_cascade(
-    x: np.ndarray, strong: np.ndarray, weak: np.ndarray
-) -> tuple[list[LogisticRegression], np.ndarray, np.ndarray]:
+    x: np.ndarray, outcome: np.ndarray, c: float
+) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    z = (x - mean) / scale
-    return [LogisticRegression(C=1.0, max_iter=2000).fit(z, y) for y in (strong, weak)], mean, scale
+    head = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, outcome)
+    if list(head.classes_) != [0, 1, 2]:
+        raise ValueError("the cascade's training rows lack an outcome class (loss, same, gain)")
+    return head, mean, scale
+
+
+def cascade_score(fit: tuple[LogisticRegression, np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """P(gain) - P(loss) of each row."""
+    head, mean, scale = fit
+    p = head.predict_proba((x - mean) / scale)
+    return np.asarray(p[:, 2] - p[:, 0])
 
 
 def spread(values: list[float]) -> str:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from switchgear.config.tiering import CascadeChecks
 from switchgear.routing.tiering import learned
 from switchgear.routing.tiering.checks import failure, final_answer, math_failure
@@ -68,3 +72,20 @@ def test_the_learned_cascade_ranks_a_terse_unmarked_answer_above_a_worked_one() 
     assert terse > worked
     thresholds = [model.threshold_for_share(s) for s in (0.1, 0.3, 0.5)]
     assert thresholds == sorted(thresholds, reverse=True)
+
+
+def test_the_learned_score_is_the_gain_class_probability_minus_the_loss_class_one() -> None:
+    names = learned.ANSWER_NAMES + learned.RULE_NAMES
+    zeros = [0.0] * len(names)
+    data = {
+        "names": list(names),
+        "mean": zeros,
+        "scale": [1.0] * len(names),
+        # logits 0, 0, ln 2: P(loss) = P(same) = 1/4, P(gain) = 1/2, whatever the answer
+        "classes": {"loss": [0.0, *zeros], "same": [0.0, *zeros], "gain": [math.log(2.0), *zeros]},
+        "score_quantiles": [-1.0, 0.0, 1.0],
+    }
+    assert learned.from_dict(data).score("#### 10", MATH) == pytest.approx(0.25)
+    old = {k: v for k, v in data.items() if k != "classes"} | {"strong": [0.0], "weak": [0.0]}
+    with pytest.raises(ValueError, match="retrain"):
+        learned.from_dict(old)
