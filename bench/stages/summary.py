@@ -1,9 +1,11 @@
 """Summarise bench/stages/compare.sh (or bench/governance/compare.sh): per variant and scenario,
 the median over rounds of requests/s and p50 latency (ms), and each variant against the first.
 
-usage: summary.py RESULTS_DIR [PREFIX VARIANT...]   (default: stages base none noop log info)"""
+usage: summary.py RESULTS_DIR [PREFIX VARIANT...]   (default: stages base none noop log info)
+SINCE=YYYYMMDD-HHMMSS keeps only the results stamped at or after it (one sitting's rounds)."""
 
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -13,7 +15,10 @@ results = Path(sys.argv[1])
 prefix = sys.argv[2] if len(sys.argv) > 2 else "stages"
 variants = sys.argv[3:] or ["base", "none", "noop", "log", "info"]
 table: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+since = os.environ.get("SINCE", "")
 for path in sorted(results.glob(f"{prefix}-*.json")):
+    if path.stem[-15:] < since:
+        continue
     data = json.loads(path.read_text())
     variant = data["name"].removeprefix(f"{prefix}-")
     for row in data["rows"]:
