@@ -55,7 +55,6 @@ from switchgear.stages.request import Prepared
 from switchgear.transport.client import HttpClient, HttpRequest, UpstreamResponse
 
 _COST_HEADER_TEXT = "x-switchgear-cost"
-_COST_HEADER = _COST_HEADER_TEXT.encode()
 _ERROR_BODY_LIMIT = 1024 * 1024
 _OPENAI_ONLY = frozenset({"completions", "embeddings"})
 
@@ -341,9 +340,7 @@ class Engine:
                 response.close()
             if isinstance(exc, AnswerRejected):  # paid for, then refused: billed with the request
                 ctx.rejected_nanousd += ctx.fixed_cost_nanousd or 0
-                ctx.fixed_cost_nanousd = None
-                if ctx.response_headers:  # the next answer's x-switchgear-cost will say the total
-                    ctx.response_headers = [h for h in ctx.response_headers if h[0] != _COST_HEADER]
+                ctx.fixed_cost_nanousd = None  # the next answer's x-switchgear-cost says the total
             self._outcome(
                 ctx, deployment, started, head_ns, status=getattr(exc, "upstream_status", None), error=exc
             )
@@ -406,11 +403,10 @@ class Engine:
             answer = adapter.parse_response(raw, deployment)
             usage = answer.usage
             self._served(ctx, deployment, usage)
-            cost = self._price(ctx)
+            ctx.fixed_cost_nanousd = ctx.answer_cost_nanousd()  # first: a refused answer is paid too
             for transform in self.chain.answer:
                 answer = await transform(ctx, answer)
-            if self.chain.answer and ctx.cost_nanousd != cost:  # a transform paid for a call (a judge)
-                cost = self._reprice(ctx)
+            cost = self._price(ctx)  # after them: a transform may have paid for a call (a judge)
             served = answer.model or deployment.model  # the model that answered, as its provider names it
             body = self.codecs[request.api].encode_response(answer, served, request=ctx.canonical, cost=cost)
         for rewrite in self.chain.body:
@@ -487,12 +483,6 @@ class Engine:
         if cost is not None:
             ctx.add_header(_COST_HEADER_TEXT, usd_text(cost))
         return cost
-
-    def _reprice(self, ctx: RequestContext) -> int | None:
-        """``_price`` again once a stage added to the request's cost: one ``x-switchgear-cost``."""
-        if ctx.response_headers:
-            ctx.response_headers = [h for h in ctx.response_headers if h[0] != _COST_HEADER]
-        return self._price(ctx)
 
     def _final_error(self, ctx: RequestContext, exc: UpstreamError) -> UpstreamError:
         failures = [a.error for a in ctx.attempts[:-1] if a.error is not None]
